@@ -1,0 +1,261 @@
+// convoywatch: the subcommands. Each one loads the configuration, then calls into the modules;
+// no logic of its own lives here.
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "server/routes.hpp"
+#include "server/server.hpp"
+#include "store/audit.hpp"
+#include "store/database.hpp"
+#include "store/migrations.hpp"
+#include "store/users.hpp"
+
+namespace {
+
+struct GlobalOptions {
+  std::string config_file;
+  std::vector<std::string> sets;
+  std::string log_level;
+};
+
+int fail(const std::string& message, int code = 1) {
+  std::cerr << "convoywatch: " << message << "\n";
+  return code;
+}
+
+// Loads the configuration with precedence defaults < file < environment < flags.
+cw::Result<cw::Config> load(const GlobalOptions& g, std::map<std::string, std::string> flags = {}) {
+  cw::ConfigSources src;
+  src.env = cw::environment_map();
+  src.file = g.config_file;
+  if (src.file.empty()) {
+    auto it = src.env.find("CONVOYWATCH_CONFIG");
+    if (it != src.env.end()) {
+      src.file = it->second;
+    } else if (std::filesystem::exists("config/convoywatch.toml")) {
+      src.file = "config/convoywatch.toml";
+    }
+  }
+  for (const std::string& s : g.sets) {
+    size_t eq = s.find('=');
+    if (eq == std::string::npos) {
+      return cw::Error(cw::Code::kInvalidArgument, "--set expects section.key=value, got " + s);
+    }
+    flags[s.substr(0, eq)] = s.substr(eq + 1);
+  }
+  if (!g.log_level.empty()) flags["log.level"] = g.log_level;
+  auto config = cw::load_config(src);
+  if (config.ok()) cw::log::init(config->log.level);
+  return config;
+}
+
+const std::vector<cw::store::Migration>* pick_migrations(const std::string& dir,
+                                                         std::vector<cw::store::Migration>& holder,
+                                                         std::string* error) {
+  if (dir.empty()) return &cw::store::builtin_migrations();
+  auto loaded = cw::store::load_migrations_dir(dir);
+  if (!loaded.ok()) {
+    *error = loaded.error().detail();
+    return nullptr;
+  }
+  holder = std::move(loaded.value());
+  return &holder;
+}
+
+int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
+              const std::string& port_file) {
+  std::map<std::string, std::string> flags;
+  if (!listen.empty()) flags["server.listen"] = listen;
+  auto config = load(g, flags);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  if (migrate) {
+    auto applied = cw::store::migrate(db, cw::store::builtin_migrations());
+    if (!applied.ok()) return fail("migrate: " + applied.error().detail());
+  } else {
+    auto state = cw::store::migration_state(db, cw::store::builtin_migrations());
+    if (!state.ok()) return fail("cannot check migrations: " + state.error().detail());
+    if (!state->pending.empty()) {
+      return fail(
+          fmt::format("the database has {} pending migration(s), first {}; run "
+                      "`convoywatch migrate` or start with `serve --migrate`",
+                      state->pending.size(), state->pending.front()));
+    }
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(config->storage.root, ec);
+  if (ec)
+    return fail("cannot create the media store " + config->storage.root + ": " + ec.message());
+  cw::server::Server server(*config, db, cw::server::make_router());
+  if (cw::Status s = server.bind(); !s.ok()) return fail(s.error().detail());
+  cw::log::info("listening", {{"address", config->server.listen},
+                              {"port", server.port()},
+                              {"io_threads", config->server.io_threads},
+                              {"pool_size", config->database.pool_size}});
+  if (!port_file.empty()) {
+    std::string tmp = port_file + ".tmp";
+    std::ofstream(tmp) << server.port() << "\n";
+    std::filesystem::rename(tmp, port_file, ec);
+  }
+  server.run();
+  return 0;
+}
+
+int cmd_migrate(const GlobalOptions& g, const std::string& dir, bool status_only) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  std::vector<cw::store::Migration> holder;
+  std::string error;
+  const auto* migrations = pick_migrations(dir, holder, &error);
+  if (migrations == nullptr) return fail(error);
+  if (status_only) {
+    auto state = cw::store::migration_state(db, *migrations);
+    if (!state.ok()) return fail(state.error().detail());
+    for (const auto& f : state->applied) std::cout << "applied  " << f << "\n";
+    for (const auto& f : state->pending) std::cout << "pending  " << f << "\n";
+    return state->pending.empty() ? 0 : 3;
+  }
+  auto applied = cw::store::migrate(db, *migrations);
+  if (!applied.ok()) return fail(applied.error().detail());
+  if (applied->empty()) {
+    std::cout << "up to date (" << migrations->size() << " migrations)\n";
+  } else {
+    for (const auto& f : *applied) std::cout << "applied " << f << "\n";
+  }
+  return 0;
+}
+
+int cmd_config_show(const GlobalOptions& g) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  std::cout << cw::render_config(*config);
+  return 0;
+}
+
+int cmd_user_add(const GlobalOptions& g, const std::string& name, const std::string& org,
+                 const std::string& role_text) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  auto role = cw::store::parse_role(role_text);
+  if (!role.ok()) return fail(role.error().detail());
+  cw::store::Database db(config->database);
+  auto user = cw::store::Users(db).add(name, org, *role, cw::store::Actor::system("cli"));
+  if (!user.ok()) return fail(user.error().detail());
+  std::cout << user->token << std::endl;  // the token and only the token: scripts capture it
+  return 0;
+}
+
+int cmd_user_list(const GlobalOptions& g) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  cw::store::Users users(db);
+  std::cout << fmt::format("{:>5}  {:<24} {:<12} {:<24} {:>6}  {}\n", "ID", "NAME", "ROLE", "ORG",
+                           "TOKENS", "CREATED");
+  int64_t after = 0;
+  for (;;) {
+    auto page = users.list(after, 500);
+    if (!page.ok()) return fail(page.error().detail());
+    for (const auto& u : *page) {
+      std::cout << fmt::format("{:>5}  {:<24} {:<12} {:<24} {:>6}  {}\n", u.id, u.name,
+                               cw::store::role_name(u.role), u.org_name, u.active_tokens,
+                               cw::format_rfc3339(u.created_at));
+      after = u.id;
+    }
+    if (page->size() < 500) break;
+  }
+  return 0;
+}
+
+int cmd_user_revoke(const GlobalOptions& g, const std::string& name) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  auto n = cw::store::Users(db).revoke_user(name, cw::store::Actor::system("cli"));
+  if (!n.ok()) return fail(n.error().detail());
+  std::cout << "revoked " << *n << " token(s) of " << name << "\n";
+  return 0;
+}
+
+int cmd_audit_verify(const GlobalOptions& g) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  auto v = cw::store::AuditLog(db).verify();
+  if (!v.ok()) return fail(v.error().detail());
+  if (!v->ok)
+    return fail("audit chain broken at row " + std::to_string(*v->first_bad_id) + ": " + v->reason,
+                4);
+  std::cout << "audit chain intact: " << v->rows << " rows\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"ConvoyWatch: ingestion and analysis of convoy footage for a monitoring task force"};
+  app.require_subcommand(1);
+  GlobalOptions g;
+  app.add_option("--config", g.config_file,
+                 "TOML configuration file (default: $CONVOYWATCH_CONFIG, else "
+                 "config/convoywatch.toml if present)");
+  app.add_option("--set", g.sets, "override a key: --set section.key=value (repeatable)");
+  app.add_option("--log-level", g.log_level, "trace, debug, info, warn, error or off");
+
+  int rc = 0;
+  auto* serve = app.add_subcommand("serve", "serve the HTTP API (and the embedded workers)");
+  bool migrate_flag = false;
+  std::string listen, port_file;
+  serve->add_flag("--migrate", migrate_flag, "apply pending migrations before serving");
+  serve->add_option("--listen", listen, "address:port (overrides [server] listen)");
+  serve->add_option("--port-file", port_file, "write the bound port to this file once listening");
+  serve->callback([&] { rc = cmd_serve(g, migrate_flag, listen, port_file); });
+
+  auto* migrate = app.add_subcommand("migrate", "apply pending schema migrations");
+  std::string migrations_dir;
+  bool status_only = false;
+  migrate->add_option("--dir", migrations_dir,
+                      "read migrations from this folder instead of the built-in set");
+  migrate->add_flag("--status", status_only,
+                    "only list applied and pending migrations (exit 3 when some are pending)");
+  migrate->callback([&] { rc = cmd_migrate(g, migrations_dir, status_only); });
+
+  auto* config = app.add_subcommand("config", "configuration");
+  config->require_subcommand(1);
+  config->add_subcommand("show", "print the effective configuration, secrets redacted")
+      ->callback([&] { rc = cmd_config_show(g); });
+
+  auto* user = app.add_subcommand("user", "manage users and their API tokens");
+  user->require_subcommand(1);
+  std::string name, org, role = "contributor";
+  auto* add = user->add_subcommand(
+      "add", "create a user (and its organisation if new); prints the new token, only once");
+  add->add_option("--name", name, "user name")->required();
+  add->add_option("--org", org, "organisation")->required();
+  add->add_option("--role", role, "contributor, analyst or admin")->capture_default_str();
+  add->callback([&] { rc = cmd_user_add(g, name, org, role); });
+  user->add_subcommand("list", "list users")->callback([&] { rc = cmd_user_list(g); });
+  std::string revoke_name;
+  auto* revoke = user->add_subcommand("revoke", "revoke every token of a user");
+  revoke->add_option("NAME", revoke_name, "user name")->required();
+  revoke->callback([&] { rc = cmd_user_revoke(g, revoke_name); });
+
+  auto* audit = app.add_subcommand("audit", "the hash-chained audit log");
+  audit->require_subcommand(1);
+  audit->add_subcommand("verify", "recompute the chain; exit 4 naming the first broken row")
+      ->callback([&] { rc = cmd_audit_verify(g); });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return rc;
+}

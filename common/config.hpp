@@ -1,0 +1,93 @@
+// Configuration: every key, its type, default and one-line meaning in one table (config.cpp),
+// loaded with precedence defaults < TOML file < environment < command-line flags.
+//
+// The environment name of `[section] key` is CONVOYWATCH_<SECTION>_<KEY> in upper case, e.g.
+// CONVOYWATCH_DATABASE_URL. An unknown key or a wrong type in the file is an error naming the
+// key and the file line; in the environment or a flag it names the variable or the flag.
+// A loaded Config is a plain value: copy it, read it from any thread.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+
+namespace cw {
+
+struct ServerConfig {
+  std::string listen = "127.0.0.1:8080";
+  int io_threads = 2;
+  int64_t max_upload_bytes = int64_t{4} << 30;
+  int64_t max_json_bytes = int64_t{1} << 20;
+  int header_limit_bytes = 16 * 1024;
+  int header_timeout_s = 10;
+  int body_timeout_s = 60;
+  int write_timeout_s = 60;
+  int shutdown_timeout_s = 30;
+  std::vector<std::string> cors_origins;
+  int rate_limit_per_minute = 600;
+  int rate_limit_burst = 120;
+  std::string public_url;
+};
+
+struct DatabaseConfig {
+  std::string url = "postgresql:///convoywatch";
+  int pool_size = 8;
+  int connect_timeout_s = 3;
+  int acquire_timeout_ms = 5000;
+  int statement_timeout_ms = 30000;
+};
+
+struct StorageConfig {
+  std::string root = ".local/media";
+};
+
+struct PipelineConfig {
+  int workers = 1;
+};
+
+struct LogConfig {
+  std::string level = "info";
+};
+
+struct Config {
+  ServerConfig server;
+  DatabaseConfig database;
+  StorageConfig storage;
+  PipelineConfig pipeline;
+  LogConfig log;
+};
+
+// One key of the table, for `config show` and for checking config/convoywatch.toml.
+struct ConfigKeyInfo {
+  std::string section;
+  std::string key;
+  std::string type;  // "string", "integer", "boolean", "string list"
+  std::string comment;
+  bool secret;
+};
+const std::vector<ConfigKeyInfo>& config_keys();
+
+struct ConfigSources {
+  // TOML file; empty = none. A path that does not exist is an error.
+  std::string file;
+  // Environment variables (normally the process environment, see environment_map()).
+  std::map<std::string, std::string> env;
+  // Command-line overrides "section.key" -> value text, applied last.
+  std::map<std::string, std::string> flags;
+};
+
+Result<Config> load_config(const ConfigSources& sources);
+// The process environment, as a map.
+std::map<std::string, std::string> environment_map();
+
+// The effective configuration as TOML, secrets (the database password) redacted.
+std::string render_config(const Config& config, bool redact_secrets = true);
+
+// "postgresql://user:secret@host/db" -> "postgresql://user:***@host/db"; other forms: password=***.
+std::string redact_url(const std::string& url);
+
+}  // namespace cw

@@ -1,0 +1,56 @@
+// Metrics over prometheus-cpp's registry and text serializer.
+#include "server/metrics.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+namespace cw::server {
+
+Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
+  requests_ = &prometheus::BuildCounter()
+                   .Name("convoywatch_http_requests_total")
+                   .Help("HTTP requests answered, by route pattern, method and status")
+                   .Register(*registry_);
+  latency_ = &prometheus::BuildHistogram()
+                  .Name("convoywatch_http_request_duration_seconds")
+                  .Help("Time from the request header to the end of the response, by route")
+                  .Register(*registry_);
+  in_flight_ = &prometheus::BuildGauge()
+                    .Name("convoywatch_http_requests_in_flight")
+                    .Help("Requests being read, handled or answered")
+                    .Register(*registry_)
+                    .Add({});
+  auto& pool = prometheus::BuildGauge()
+                   .Name("convoywatch_db_pool_connections")
+                   .Help("Database pool connections by state")
+                   .Register(*registry_);
+  pool_in_use_ = &pool.Add({{"state", "in_use"}});
+  pool_idle_ = &pool.Add({{"state", "idle"}});
+  pool_capacity_ = &pool.Add({{"state", "capacity"}});
+}
+
+Metrics::~Metrics() = default;
+
+void Metrics::request_started() { in_flight_->Increment(); }
+
+void Metrics::request_finished(const std::string& route, const std::string& method, int status,
+                               double seconds) {
+  in_flight_->Decrement();
+  requests_->Add({{"route", route}, {"method", method}, {"status", std::to_string(status)}})
+      .Increment();
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+  latency_->Add({{"route", route}}, kBuckets).Observe(seconds);
+}
+
+std::string Metrics::render(const store::PoolStats& pool) {
+  pool_in_use_->Set(static_cast<double>(pool.in_use));
+  pool_idle_->Set(static_cast<double>(pool.idle));
+  pool_capacity_->Set(static_cast<double>(pool.capacity));
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+}  // namespace cw::server

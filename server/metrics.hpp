@@ -1,0 +1,43 @@
+// Prometheus metrics (prometheus-cpp core): requests by route and status, latency histogram,
+// in-flight requests and the database pool. Thread-safe.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "store/database.hpp"
+
+namespace prometheus {
+class Registry;
+template <typename T>
+class Family;
+class Counter;
+class Gauge;
+class Histogram;
+}  // namespace prometheus
+
+namespace cw::server {
+
+class Metrics {
+ public:
+  Metrics();
+  ~Metrics();
+
+  void request_started();
+  // `route` is the pattern ("/api/v1/users/{id}"), never the raw path, to bound cardinality.
+  void request_finished(const std::string& route, const std::string& method, int status,
+                        double seconds);
+  // Prometheus text exposition format 0.0.4.
+  std::string render(const store::PoolStats& pool);
+
+ private:
+  std::shared_ptr<prometheus::Registry> registry_;
+  prometheus::Family<prometheus::Counter>* requests_;
+  prometheus::Family<prometheus::Histogram>* latency_;
+  prometheus::Gauge* in_flight_;
+  prometheus::Gauge* pool_in_use_;
+  prometheus::Gauge* pool_idle_;
+  prometheus::Gauge* pool_capacity_;
+};
+
+}  // namespace cw::server

@@ -1,0 +1,34 @@
+// Cursor encoding: "k" + the last key in hex; opaque to clients, validated on the way in.
+#include "server/pagination.hpp"
+
+#include <fmt/format.h>
+#include <charconv>
+
+namespace cw::server {
+
+Result<Page> parse_page(const RequestContext& ctx) {
+  Page page;
+  if (auto limit = ctx.query_param("limit")) {
+    int v = 0;
+    auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), v);
+    if (ec != std::errc() || p != limit->data() + limit->size() || v < 1 || v > 500) {
+      return Error(Code::kUnprocessable, "limit must be an integer from 1 to 500", "limit");
+    }
+    page.limit = v;
+  }
+  if (auto cursor = ctx.query_param("cursor"); cursor && !cursor->empty()) {
+    int64_t v = 0;
+    bool ok = cursor->size() > 1 && cursor->size() <= 17 && (*cursor)[0] == 'k';
+    if (ok) {
+      auto [p, ec] = std::from_chars(cursor->data() + 1, cursor->data() + cursor->size(), v, 16);
+      ok = ec == std::errc() && p == cursor->data() + cursor->size() && v >= 0;
+    }
+    if (!ok) return Error(Code::kUnprocessable, "cursor is not one this server gave out", "cursor");
+    page.after = v;
+  }
+  return page;
+}
+
+std::string encode_cursor(int64_t last_key) { return fmt::format("k{:x}", last_key); }
+
+}  // namespace cw::server

@@ -1,0 +1,28 @@
+// Assembles the route table.
+#include "server/routes.hpp"
+
+#include <stdexcept>
+
+#include "common/embedded.hpp"
+
+namespace cw::embedded {
+extern const std::vector<EmbeddedFile> kOpenApi;
+}
+
+namespace cw::server {
+
+Router make_router() {
+  Router router;
+  add_ops_routes(router);
+  add_user_routes(router);
+  return router;
+}
+
+const std::string& openapi_document() {
+  for (const auto& f : embedded::kOpenApi) {
+    if (f.name == "openapi.json") return f.contents;
+  }
+  throw std::logic_error("openapi.json is not embedded");
+}
+
+}  // namespace cw::server

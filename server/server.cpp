@@ -1,0 +1,412 @@
+// Listener, sessions and graceful shutdown (after the Beast advanced_server example: one
+// session object per connection on its own strand, do_x/on_x pairs, every operation with a
+// deadline, a fresh parser per message).
+#include "server/server.hpp"
+
+#include <boost/asio.hpp>
+#include <boost/url/parse.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+
+#include "common/log.hpp"
+#include "server/context.hpp"
+#include "server/metrics.hpp"
+#include "server/middleware.hpp"
+#include "server/problem.hpp"
+#include "server/rate_limit.hpp"
+
+namespace cw::server {
+
+namespace net = boost::asio;
+using tcp = net::ip::tcp;
+using SteadyClock = std::chrono::steady_clock;
+
+class Session;
+
+struct Server::Impl {
+  Impl(const Config& c, store::Database& d, Router r)
+      : config(c),
+        db(d),
+        router(std::move(r)),
+        limiter(c.server.rate_limit_per_minute, c.server.rate_limit_burst),
+        services{config, db, metrics, limiter, router},
+        ioc(c.server.io_threads),
+        blocking(static_cast<size_t>(c.database.pool_size)),
+        acceptor(ioc),
+        signals(ioc, SIGINT, SIGTERM),
+        drain_timer(ioc) {}
+
+  void do_accept();
+  void begin_drain();
+  void check_drained();
+
+  const Config& config;
+  store::Database& db;
+  Router router;
+  Metrics metrics;
+  RateLimiter limiter;
+  Services services;
+  net::io_context ioc;
+  net::thread_pool blocking;
+  tcp::acceptor acceptor;
+  net::signal_set signals;
+  net::steady_timer drain_timer;
+  SteadyClock::time_point drain_deadline;
+  std::atomic<bool> draining{false};
+  std::mutex sessions_mu;
+  std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Server::Impl& srv) : stream_(std::move(socket)), srv_(srv) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  ~Session() {
+    std::lock_guard lock(srv_.sessions_mu);
+    srv_.sessions.erase(this);
+  }
+
+  void start() {
+    {
+      std::lock_guard lock(srv_.sessions_mu);
+      srv_.sessions.emplace(this, weak_from_this());
+    }
+    net::dispatch(stream_.get_executor(),
+                  beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
+  }
+
+  // Called when the server drains: idle connections close now, busy ones after the response.
+  void drain() {
+    net::post(stream_.get_executor(), [self = shared_from_this()] {
+      if (self->idle_ && self->buffer_.size() == 0) {
+        self->close();
+      } else {
+        self->close_after_ = true;
+      }
+    });
+  }
+
+ private:
+  const ServerConfig& cfg() const { return srv_.config.server; }
+
+  void do_read_header() {
+    if (srv_.draining) return close();
+    idle_ = true;
+    route_ = nullptr;
+    started_ = false;
+    header_parser_.emplace();
+    header_parser_->header_limit(static_cast<std::uint32_t>(cfg().header_limit_bytes));
+    header_parser_->body_limit(boost::none);
+    stream_.expires_after(std::chrono::seconds(cfg().header_timeout_s));
+    http::async_read_header(
+        stream_, buffer_, *header_parser_,
+        beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
+  }
+
+  void on_read_header(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream || ec == net::error::eof ||
+        ec == net::error::operation_aborted || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::bad_descriptor) {
+      return close();
+    }
+    idle_ = false;
+    begin_ = SteadyClock::now();
+    started_ = true;
+    srv_.metrics.request_started();
+    if (ec == http::error::header_limit) {
+      close_after_ = true;
+      return send(problem(http::status::request_header_fields_too_large,
+                          "the request header is larger than the server accepts"));
+    }
+    if (ec) {
+      close_after_ = true;
+      log::debug("malformed request", {{"remote", remote_}, {"error", ec.message()}});
+      return send(problem(http::status::bad_request, "malformed HTTP request"));
+    }
+    const RequestHeader& h = header_parser_->get();
+    request_id_ = request_id_for(h["X-Request-Id"]);
+    origin_ = std::string(h[http::field::origin]);
+    method_ = std::string(h.method_string());
+    keep_alive_ = header_parser_->keep_alive();
+    head_ = h.method() == http::verb::head;
+    body_pending_ = !header_parser_->is_done();
+
+    auto target = boost::urls::parse_origin_form(h.target());
+    if (!target) {
+      close_after_ = body_pending_;
+      return send(problem(http::status::bad_request, "the request target is not a valid path"));
+    }
+    path_ = std::string(target->path());
+    segments_.clear();
+    for (auto seg : target->segments()) segments_.push_back(seg);
+    query_.clear();
+    for (auto p : target->params()) query_.emplace(p.key, p.value);
+
+    http::verb method = head_ ? http::verb::get : h.method();
+    RouteMatch m = srv_.router.match(method, segments_);
+    if (h.method() == http::verb::options && m.route == nullptr && m.path_known) {
+      close_after_ = body_pending_;
+      return send(options_reply(cfg(), h, m.allowed));
+    }
+    if (m.route == nullptr) {
+      close_after_ = body_pending_;
+      if (!m.path_known)
+        return send(problem(http::status::not_found, "no such resource: " + path_));
+      Reply r = problem(http::status::method_not_allowed,
+                        std::string(h.method_string()) + " is not allowed on " + path_);
+      Reply opts = options_reply(cfg(), h, m.allowed);
+      r.headers.set(http::field::allow, opts.headers[http::field::allow]);
+      return send(std::move(r));
+    }
+    route_ = m.route;
+    params_ = std::move(m.params);
+
+    int64_t limit =
+        route_->options.body_limit > 0 ? route_->options.body_limit : cfg().max_json_bytes;
+    if (auto len = header_parser_->content_length(); len && *len > static_cast<uint64_t>(limit)) {
+      close_after_ = true;
+      return send(problem(http::status::payload_too_large,
+                          "the request body is larger than this route accepts (" +
+                              std::to_string(limit) + " bytes)"));
+    }
+    body_parser_.emplace(std::move(*header_parser_));
+    body_parser_->body_limit(static_cast<std::uint64_t>(limit));
+    if (body_pending_ && beast::iequals(body_parser_->get()[http::field::expect], "100-continue")) {
+      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+      stream_.expires_after(std::chrono::seconds(cfg().write_timeout_s));
+      return http::async_write(
+          stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
+            if (wec) return self->close();
+            self->do_read_body();
+          });
+    }
+    do_read_body();
+  }
+
+  void do_read_body() {
+    stream_.expires_after(std::chrono::seconds(cfg().body_timeout_s));
+    http::async_read(stream_, buffer_, *body_parser_,
+                     beast::bind_front_handler(&Session::on_read_body, shared_from_this()));
+  }
+
+  void on_read_body(beast::error_code ec, std::size_t) {
+    if (ec == http::error::body_limit) {
+      close_after_ = true;
+      return send(problem(http::status::payload_too_large, "the request body is too large"));
+    }
+    if (ec) {
+      log::info("request body not received",
+                {{"request_id", request_id_}, {"remote", remote_}, {"error", ec.message()}});
+      finish(0, 0);
+      return close();
+    }
+    auto ctx = std::make_shared<RequestContext>(RequestContext{srv_.services,
+                                                               body_parser_->release(),
+                                                               request_id_,
+                                                               path_,
+                                                               std::move(params_),
+                                                               query_,
+                                                               {}});
+    body_parser_.reset();
+    const Route* route = route_;
+    if (!route->options.blocking) return send(run_handler(*route, *ctx));
+    net::post(srv_.blocking, [self = shared_from_this(), ctx, route] {
+      Reply reply = run_handler(*route, *ctx);
+      net::post(self->stream_.get_executor(),
+                [self, reply = std::move(reply)]() mutable { self->send(std::move(reply)); });
+    });
+  }
+
+  void send(Reply reply) {
+    auto res = std::make_shared<http::response<http::string_body>>(reply.status, 11);
+    for (const auto& f : reply.headers) res->insert(f.name_string(), f.value());
+    res->set(http::field::server, "convoywatch");
+    res->set("X-Request-Id", request_id_);
+    add_cors_headers(cfg(), origin_, res->base());
+    bool keep = keep_alive_ && !close_after_ && !srv_.draining;
+    res->keep_alive(keep);
+    res->body() = std::move(reply.body);
+    res->prepare_payload();
+    if (head_) res->body().clear();
+    status_ = static_cast<int>(reply.status);
+    stream_.expires_after(std::chrono::seconds(cfg().write_timeout_s));
+    http::async_write(
+        stream_, *res,
+        [self = shared_from_this(), res, keep](beast::error_code ec, std::size_t bytes) {
+          self->on_write(keep, ec, bytes);
+        });
+  }
+
+  void on_write(bool keep, beast::error_code ec, std::size_t bytes) {
+    finish(status_, bytes);
+    if (ec || !keep) return close();
+    do_read_header();
+  }
+
+  // Metrics and the access-log line, once per request.
+  void finish(int status, std::size_t bytes_out) {
+    if (!started_) return;
+    started_ = false;
+    double seconds = std::chrono::duration<double>(SteadyClock::now() - begin_).count();
+    std::string route = route_ ? route_->pattern : "unmatched";
+    srv_.metrics.request_finished(route, method_, status, seconds);
+    log::info("request", {{"request_id", request_id_},
+                          {"remote", remote_},
+                          {"method", method_},
+                          {"path", path_},
+                          {"route", route},
+                          {"status", status},
+                          {"bytes_out", bytes_out},
+                          {"duration_ms", std::round(seconds * 1e5) / 100}});
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.close();
+  }
+
+  beast::tcp_stream stream_;
+  Server::Impl& srv_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::empty_body>> header_parser_;
+  std::optional<http::request_parser<http::string_body>> body_parser_;
+  std::string remote_;
+  std::string request_id_;
+  std::string origin_;
+  std::string method_;
+  std::string path_;
+  std::vector<std::string> segments_;
+  std::multimap<std::string, std::string> query_;
+  std::map<std::string, std::string> params_;
+  const Route* route_ = nullptr;
+  SteadyClock::time_point begin_;
+  int status_ = 0;
+  bool idle_ = true;
+  bool started_ = false;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  bool body_pending_ = false;
+  bool close_after_ = false;
+};
+
+void Server::Impl::do_accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (ec == net::error::operation_aborted || !acceptor.is_open()) return;
+    if (!ec) {
+      beast::error_code opt_ec;
+      socket.set_option(tcp::no_delay(true), opt_ec);
+      std::make_shared<Session>(std::move(socket), *this)->start();
+    } else {
+      log::warn("accept failed", {{"error", ec.message()}});
+    }
+    do_accept();
+  });
+}
+
+void Server::Impl::begin_drain() {
+  if (draining.exchange(true)) return;
+  log::info("shutting down: no new connections, finishing requests in flight",
+            {{"timeout_s", config.server.shutdown_timeout_s}});
+  beast::error_code ec;
+  acceptor.close(ec);
+  signals.cancel(ec);
+  std::vector<std::shared_ptr<Session>> live;
+  {
+    std::lock_guard lock(sessions_mu);
+    for (auto& [p, w] : sessions) {
+      if (auto s = w.lock()) live.push_back(std::move(s));
+    }
+  }
+  for (auto& s : live) s->drain();
+  drain_deadline = SteadyClock::now() + std::chrono::seconds(config.server.shutdown_timeout_s);
+  check_drained();
+}
+
+void Server::Impl::check_drained() {
+  size_t open;
+  {
+    std::lock_guard lock(sessions_mu);
+    open = sessions.size();
+  }
+  if (open == 0 || SteadyClock::now() >= drain_deadline) {
+    if (open > 0)
+      log::warn("shutdown timeout: closing connections still open", {{"connections", open}});
+    ioc.stop();
+    return;
+  }
+  drain_timer.expires_after(std::chrono::milliseconds(50));
+  drain_timer.async_wait([this](beast::error_code) { check_drained(); });
+}
+
+Server::Server(const Config& config, store::Database& db, Router router)
+    : impl_(std::make_unique<Impl>(config, db, std::move(router))) {}
+
+Server::~Server() = default;
+
+Status Server::bind() {
+  const std::string& listen = impl_->config.server.listen;
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) {
+    return Error(Code::kInvalidArgument, "[server] listen must be address:port, got " + listen,
+                 "server.listen");
+  }
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  beast::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  int port = -1;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+  }
+  if (ec || port < 0 || port > 65535) {
+    return Error(Code::kInvalidArgument, "[server] listen must be address:port, got " + listen,
+                 "server.listen");
+  }
+  tcp::endpoint endpoint(address, static_cast<unsigned short>(port));
+  auto& acc = impl_->acceptor;
+  acc.open(endpoint.protocol(), ec);
+  if (!ec) acc.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(endpoint, ec);
+  if (!ec) acc.listen(net::socket_base::max_listen_connections, ec);
+  if (ec)
+    return Error(Code::kUnavailable, "cannot listen on " + listen + ": " + ec.message(),
+                 "server.listen");
+  return Status::Ok();
+}
+
+uint16_t Server::port() const { return impl_->acceptor.local_endpoint().port(); }
+
+void Server::run() {
+  Impl& impl = *impl_;
+  impl.signals.async_wait([&impl](beast::error_code ec, int sig) {
+    if (ec) return;
+    log::info("signal received", {{"signal", sig}});
+    impl.begin_drain();
+  });
+  impl.do_accept();
+  std::vector<std::thread> threads;
+  for (int i = 1; i < impl.config.server.io_threads; ++i)
+    threads.emplace_back([&impl] { impl.ioc.run(); });
+  impl.ioc.run();
+  for (auto& t : threads) t.join();
+  impl.blocking.join();
+  log::info("server stopped");
+}
+
+void Server::stop() {
+  net::post(impl_->ioc, [this] { impl_->begin_drain(); });
+}
+
+}  // namespace cw::server

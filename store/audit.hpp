@@ -1,0 +1,56 @@
+// The hash-chained audit log. Every change to the evidence and the users appends a row in the
+// same transaction as the change (see append() in store/internal/audit_append.hpp);
+// row hash = SHA-256(previous hash || canonical row text), the first row chaining from zeros.
+// verify() walks the chain and names the first row that does not match.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/time.hpp"
+#include "store/database.hpp"
+
+namespace cw::store {
+
+// Who made a change: a user, or the command line / the system (user_id 0).
+struct Actor {
+  int64_t user_id = 0;
+  std::string name;
+  static Actor system(std::string name) { return Actor{0, std::move(name)}; }
+};
+
+struct AuditEntry {
+  int64_t id = 0;
+  TimePoint at{};
+  std::optional<int64_t> actor_id;
+  std::string actor;
+  std::string action;
+  std::string object;
+  nlohmann::json diff;
+  std::string hash;  // hex
+};
+
+struct AuditVerification {
+  bool ok = true;
+  int64_t rows = 0;
+  std::optional<int64_t> first_bad_id;
+  std::string reason;
+};
+
+class AuditLog {
+ public:
+  explicit AuditLog(Database& db) : db_(db) {}
+
+  Result<AuditVerification> verify();
+  // Entries about `object` (prefix match when it ends with '*'), oldest first, after `after_id`.
+  Result<std::vector<AuditEntry>> list(const std::string& object, int64_t after_id, int limit);
+
+ private:
+  Database& db_;
+};
+
+}  // namespace cw::store

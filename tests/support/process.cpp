@@ -1,0 +1,168 @@
+// fork/exec helpers for tests.
+#include "tests/support/process.hpp"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace cw::test {
+
+namespace {
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+            const std::string& out_path, const std::string& err_path) {
+  std::vector<std::string> envs;
+  for (char** e = environ; *e; ++e) {
+    std::string kv(*e);
+    std::string key = kv.substr(0, kv.find('='));
+    if (key == "CONVOYWATCH_CONFIG" || env.count(key)) continue;
+    envs.push_back(kv);
+  }
+  envs.push_back("CONVOYWATCH_CONFIG=");
+  for (const auto& [k, v] : env) envs.push_back(k + "=" + v);
+  std::vector<char*> cargv, cenv;
+  for (auto& a : argv) cargv.push_back(const_cast<char*>(a.c_str()));
+  cargv.push_back(nullptr);
+  for (auto& e : envs) cenv.push_back(const_cast<char*>(e.c_str()));
+  cenv.push_back(nullptr);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    int in = open("/dev/null", O_RDONLY);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    execve(cargv[0], cargv.data(), cenv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+int decode_status(int status) {
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) return -WTERMSIG(status);
+  return -1;
+}
+
+}  // namespace
+
+std::string make_temp_dir(const std::string& prefix) {
+  std::string tmpl = (std::filesystem::temp_directory_path() / (prefix + "XXXXXX")).string();
+  if (mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  return tmpl;
+}
+
+int free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env) {
+  std::string dir = make_temp_dir("cw-cmd-");
+  pid_t pid = spawn(argv, env, dir + "/out", dir + "/err");
+  int status = 0;
+  waitpid(pid, &status, 0);
+  CommandResult r{decode_status(status), read_file(dir + "/out"), read_file(dir + "/err")};
+  std::filesystem::remove_all(dir);
+  return r;
+}
+
+CommandResult run_convoywatch(const std::vector<std::string>& args,
+                              const std::map<std::string, std::string>& env) {
+  std::vector<std::string> argv = {CW_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv, env);
+}
+
+ServerProcess::ServerProcess(const std::map<std::string, std::string>& env,
+                             const std::vector<std::string>& extra_args) {
+  dir_ = make_temp_dir("cw-serve-");
+  std::map<std::string, std::string> full = env;
+  full.emplace("CONVOYWATCH_SERVER_LISTEN", "127.0.0.1:0");
+  full.emplace("CONVOYWATCH_STORAGE_ROOT", dir_ + "/media");
+  full.emplace("CONVOYWATCH_LOG_LEVEL", "info");
+  std::vector<std::string> argv = {CW_BINARY, "serve", "--port-file", dir_ + "/port"};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  pid_ = spawn(argv, full, dir_ + "/out", dir_ + "/err");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string port = read_file(dir_ + "/port");
+    if (!port.empty()) {
+      port_ = std::stoi(port);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      exited_ = true;
+      ADD_FAILURE() << "convoywatch serve exited with " << decode_status(status) << ":\n" << log();
+      throw std::runtime_error("server did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "convoywatch serve did not listen within 30 s:\n" << log();
+  throw std::runtime_error("server did not start");
+}
+
+ServerProcess::~ServerProcess() {
+  if (pid_ > 0 && !exited_) {
+    kill(pid_, SIGTERM);
+    if (wait(10000) == -1000) {
+      kill(pid_, SIGKILL);
+      wait(5000);
+    }
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void ServerProcess::signal(int sig) const { kill(pid_, sig); }
+
+int ServerProcess::wait(int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  for (;;) {
+    int status = 0;
+    pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exited_ = true;
+      return decode_status(status);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return -1000;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+std::string ServerProcess::log() const { return read_file(dir_ + "/err"); }
+
+}  // namespace cw::test

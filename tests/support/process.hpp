@@ -1,0 +1,55 @@
+// Child processes for tests: run `convoywatch` commands and capture their output, or keep a
+// `convoywatch serve` running on a free port.
+#pragma once
+
+#include <sys/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace cw::test {
+
+struct CommandResult {
+  int exit_code = -1;  // -signal when killed by a signal
+  std::string out;
+  std::string err;
+};
+
+// Runs `argv` with `env` added to the environment (and CONVOYWATCH_CONFIG cleared so the
+// developer's files are not read), waits, and captures stdout and stderr.
+CommandResult run_command(const std::vector<std::string>& argv,
+                          const std::map<std::string, std::string>& env = {});
+// Runs the convoywatch binary built with the tests.
+CommandResult run_convoywatch(const std::vector<std::string>& args,
+                              const std::map<std::string, std::string>& env = {});
+
+// `convoywatch serve` on 127.0.0.1 and a free port, its stderr in a temp file.
+class ServerProcess {
+ public:
+  // Starts it and waits until it listens (fails the test after 30 s).
+  explicit ServerProcess(const std::map<std::string, std::string>& env,
+                         const std::vector<std::string>& extra_args = {});
+  ~ServerProcess();  // SIGTERM, then SIGKILL after 10 s
+  ServerProcess(const ServerProcess&) = delete;
+  ServerProcess& operator=(const ServerProcess&) = delete;
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  void signal(int sig) const;
+  // Waits for exit; returns the exit code (-signal when killed), or -1000 on timeout.
+  int wait(int timeout_ms);
+  std::string log() const;  // everything the server wrote to stderr
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+  bool exited_ = false;
+};
+
+// Free TCP port on 127.0.0.1 (bind to 0, read it, close).
+int free_port();
+std::string make_temp_dir(const std::string& prefix);
+
+}  // namespace cw::test
