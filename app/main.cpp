@@ -13,6 +13,7 @@
 #include "server/server.hpp"
 #include "store/audit.hpp"
 #include "store/database.hpp"
+#include "store/media_store.hpp"
 #include "store/migrations.hpp"
 #include "store/users.hpp"
 
@@ -88,17 +89,22 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
                       state->pending.size(), state->pending.front()));
     }
   }
-  std::error_code ec;
-  std::filesystem::create_directories(config->storage.root, ec);
-  if (ec)
-    return fail("cannot create the media store " + config->storage.root + ": " + ec.message());
-  cw::server::Server server(*config, db, cw::server::make_router());
+  cw::store::MediaStore media(config->storage.root);
+  if (cw::Status s = media.prepare(); !s.ok()) {
+    return fail("media store " + config->storage.root + ": " + s.error().detail());
+  }
+  // A single-request upload cut off by a crash can never be resumed: its temp file goes.
+  auto removed = media.remove_stale_temp_files(std::chrono::seconds(0));
+  if (removed.ok() && *removed > 0)
+    cw::log::info("removed unfinished uploads", {{"files", *removed}});
+  cw::server::Server server(*config, db, media, cw::server::make_router());
   if (cw::Status s = server.bind(); !s.ok()) return fail(s.error().detail());
   cw::log::info("listening", {{"address", config->server.listen},
                               {"port", server.port()},
                               {"io_threads", config->server.io_threads},
                               {"pool_size", config->database.pool_size}});
   if (!port_file.empty()) {
+    std::error_code ec;
     std::string tmp = port_file + ".tmp";
     std::ofstream(tmp) << server.port() << "\n";
     std::filesystem::rename(tmp, port_file, ec);

@@ -120,6 +120,8 @@ const std::vector<KeyDef>& key_table() {
               "PostgreSQL statement_timeout for every connection (0 = none)"),
       string_key("storage", "root", &C::storage, &StorageConfig::root,
                  "folder of the content-addressed evidence store"),
+      int_key("uploads", "expiry_hours", &C::uploads, &UploadsConfig::expiry_hours, 1, 24 * 365,
+              "hours an unfinished resumable (tus) upload is kept before it expires"),
       int_key("pipeline", "workers", &C::pipeline, &PipelineConfig::workers, 0, 256,
               "media-processing workers run inside `serve`"),
       string_key("log", "level", &C::log, &LogConfig::level,

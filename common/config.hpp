@@ -45,6 +45,10 @@ struct StorageConfig {
   std::string root = ".local/media";
 };
 
+struct UploadsConfig {
+  int expiry_hours = 24;
+};
+
 struct PipelineConfig {
   int workers = 1;
 };
@@ -57,6 +61,7 @@ struct Config {
   ServerConfig server;
   DatabaseConfig database;
   StorageConfig storage;
+  UploadsConfig uploads;
   PipelineConfig pipeline;
   LogConfig log;
 };

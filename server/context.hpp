@@ -10,6 +10,7 @@
 #include "common/config.hpp"
 #include "server/http.hpp"
 #include "store/database.hpp"
+#include "store/media_store.hpp"
 #include "store/users.hpp"
 
 namespace cw::server {
@@ -22,6 +23,7 @@ class Router;
 struct Services {
   const Config& config;
   store::Database& db;
+  store::MediaStore& media;
   Metrics& metrics;
   RateLimiter& rate_limiter;
   const Router& router;

@@ -46,39 +46,40 @@ std::string join_methods(const std::vector<http::verb>& methods) {
 
 }  // namespace
 
-Reply run_handler(const Route& route, RequestContext& ctx) {
+std::optional<Reply> admit(const Route& route, RequestContext& ctx) {
+  if (route.options.roles.empty()) return std::nullopt;
+  auto auth = ctx.request[http::field::authorization];
+  if (auth.empty()) return unauthenticated("this route needs an Authorization: Bearer token");
+  if (auth.size() < 8 || !boost::algorithm::istarts_with(auth, "bearer ")) {
+    return unauthenticated("the Authorization header must be \"Bearer <token>\"");
+  }
+  std::string token(auth.substr(7));
+  while (!token.empty() && token.front() == ' ') token.erase(0, 1);
+  store::Users users(ctx.services.db);
+  Result<store::Principal> who = users.authenticate(token);
+  if (!who.ok()) {
+    if (who.error().code() == Code::kUnauthenticated) return unauthenticated(who.error().detail());
+    return problem(who.error());
+  }
+  int retry_after = 0;
+  if (!ctx.services.rate_limiter.allow(who->token_id, &retry_after)) {
+    Reply r =
+        problem(http::status::too_many_requests, "rate limit for this token exceeded; retry later");
+    r.headers.set(http::field::retry_after, std::to_string(retry_after));
+    return r;
+  }
+  const auto& roles = route.options.roles;
+  if (std::find(roles.begin(), roles.end(), who->role) == roles.end()) {
+    return problem(http::status::forbidden, std::string("the role ") + store::role_name(who->role) +
+                                                " may not use this route");
+  }
+  ctx.principal = std::move(who.value());
+  return std::nullopt;
+}
+
+Reply guarded(const Route& route, RequestContext& ctx, const std::function<Result<Reply>()>& fn) {
   try {
-    if (!route.options.roles.empty()) {
-      auto auth = ctx.request[http::field::authorization];
-      if (auth.empty()) return unauthenticated("this route needs an Authorization: Bearer token");
-      if (auth.size() < 8 || !boost::algorithm::istarts_with(auth, "bearer ")) {
-        return unauthenticated("the Authorization header must be \"Bearer <token>\"");
-      }
-      std::string token(auth.substr(7));
-      while (!token.empty() && token.front() == ' ') token.erase(0, 1);
-      store::Users users(ctx.services.db);
-      Result<store::Principal> who = users.authenticate(token);
-      if (!who.ok()) {
-        if (who.error().code() == Code::kUnauthenticated)
-          return unauthenticated(who.error().detail());
-        return problem(who.error());
-      }
-      int retry_after = 0;
-      if (!ctx.services.rate_limiter.allow(who->token_id, &retry_after)) {
-        Reply r = problem(http::status::too_many_requests,
-                          "rate limit for this token exceeded; retry later");
-        r.headers.set(http::field::retry_after, std::to_string(retry_after));
-        return r;
-      }
-      const auto& roles = route.options.roles;
-      if (std::find(roles.begin(), roles.end(), who->role) == roles.end()) {
-        return problem(
-            http::status::forbidden,
-            std::string("the role ") + store::role_name(who->role) + " may not use this route");
-      }
-      ctx.principal = std::move(who.value());
-    }
-    Result<Reply> r = route.handler(ctx);
+    Result<Reply> r = fn();
     if (!r.ok()) {
       if (r.error().code() == Code::kInternal) {
         log::error("request failed",
@@ -93,6 +94,16 @@ Reply run_handler(const Route& route, RequestContext& ctx) {
     return problem(http::status::internal_server_error,
                    "internal error; the request id identifies it in the server log");
   }
+}
+
+Reply run_handler(const Route& route, RequestContext& ctx) {
+  std::optional<Reply> refused;
+  Reply r = guarded(route, ctx, [&]() -> Result<Reply> {
+    refused = admit(route, ctx);
+    if (refused) return Reply{};
+    return route.handler(ctx);
+  });
+  return refused ? std::move(*refused) : std::move(r);
 }
 
 std::string request_id_for(std::string_view v) {

@@ -3,6 +3,8 @@
 // transport (session.cpp) knows nothing of resources.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,8 +14,15 @@
 
 namespace cw::server {
 
-// Runs the route's handler with authentication and limits; never throws, never returns an
-// exception text to the client.
+// Authentication, rate limit and role check for the route: nullopt when the request may go on
+// (ctx.principal is then set for routes that need a token), else the reply to send.
+std::optional<Reply> admit(const Route& route, RequestContext& ctx);
+
+// Runs fn() -> Result<Reply>, mapping errors to problem documents and exceptions to a 500 that
+// never shows the exception text.
+Reply guarded(const Route& route, RequestContext& ctx, const std::function<Result<Reply>()>& fn);
+
+// admit() then the route's handler, guarded.
 Reply run_handler(const Route& route, RequestContext& ctx);
 
 // The client's X-Request-Id when it is 1-128 characters of [A-Za-z0-9._:-], else a new one.

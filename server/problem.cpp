@@ -1,6 +1,8 @@
 // Problem documents and the Code -> HTTP status table.
 #include "server/problem.hpp"
 
+#include <unistd.h>
+
 namespace cw::server {
 
 http::status http_status(Code code) {
@@ -37,6 +39,15 @@ http::status http_status(Code code) {
       return http::status::internal_server_error;
   }
   return http::status::internal_server_error;
+}
+
+FileSpan FileSpan::adopt(int fd, uint64_t offset, uint64_t length) {
+  return FileSpan{std::shared_ptr<const int>(new int(fd),
+                                             [](const int* p) {
+                                               ::close(*p);
+                                               delete p;
+                                             }),
+                  offset, length};
 }
 
 Reply Reply::json(http::status status, const nlohmann::json& body) {

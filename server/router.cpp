@@ -75,4 +75,14 @@ RouteMatch Router::match(http::verb method, const std::vector<std::string>& segm
   return m;
 }
 
+std::vector<http::verb> Router::methods_for(const std::vector<std::string>& segments) const {
+  std::vector<http::verb> out;
+  for (const Route& r : routes_) {
+    if (matches(r, segments, nullptr) && std::find(out.begin(), out.end(), r.method) == out.end()) {
+      out.push_back(r.method);
+    }
+  }
+  return out;
+}
+
 }  // namespace cw::server

@@ -8,6 +8,7 @@
 
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,28 @@ namespace cw::server {
 struct RequestContext;
 using Handler = std::function<Result<Reply>(RequestContext&)>;
 
+// A request body consumed as it arrives (video uploads) instead of being buffered.
+// The session calls write() on the I/O thread with chunks of up to 1 MiB, then finish() on the
+// blocking pool once the body is complete. When write() returns an error the sink has already
+// cleaned up after itself; the session answers with the error and closes the connection.
+// When the client goes away or the server stops first, the sink is destroyed without finish():
+// its destructor decides what survives (nothing for a plain upload; the bytes so far for tus).
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual Status write(std::string_view chunk) = 0;
+  virtual Result<Reply> finish(RequestContext& ctx) = 0;
+};
+
+// What opening a stream gives: a sink to feed, or an immediate reply (e.g. a replayed
+// Idempotency-Key answer) sent without reading the body.
+struct StreamStart {
+  std::unique_ptr<BodySink> sink;
+  std::optional<Reply> reply;
+};
+using OpenStream = std::function<Result<StreamStart>(RequestContext&)>;
+using StreamsWhen = std::function<bool(const RequestHeader&)>;
+
 struct RouteOptions {
   // Which roles may call; empty = no authentication at all (health checks, OpenAPI).
   std::vector<store::Role> roles;
@@ -29,6 +52,12 @@ struct RouteOptions {
   int64_t body_limit = 0;
   // false: the handler is cheap and never blocks, so it runs on the I/O thread.
   bool blocking = true;
+  // Streaming bodies: when `streams_when(header)` holds, `open_stream` (run on the blocking
+  // pool after authentication) takes the body instead of `handler`; the body limit is then
+  // `stream_limit` (0 = [server] max_upload_bytes), checked against Content-Length up front.
+  OpenStream open_stream = nullptr;
+  StreamsWhen streams_when = nullptr;
+  int64_t stream_limit = 0;
 };
 
 struct Route {
@@ -51,6 +80,8 @@ class Router {
   void add(http::verb method, std::string pattern, Handler handler, RouteOptions options = {});
   // `segments` are the decoded path segments of the request target.
   RouteMatch match(http::verb method, const std::vector<std::string>& segments) const;
+  // Every method some route accepts on this path (for OPTIONS and Allow).
+  std::vector<http::verb> methods_for(const std::vector<std::string>& segments) const;
   const std::vector<Route>& routes() const { return routes_; }
 
  private:

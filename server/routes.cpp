@@ -15,6 +15,8 @@ Router make_router() {
   Router router;
   add_ops_routes(router);
   add_user_routes(router);
+  add_submission_routes(router);
+  add_upload_routes(router);
   return router;
 }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include "server/router.hpp"
+#include "store/database.hpp"
+#include "store/media_store.hpp"
 
 namespace cw::server {
 
@@ -10,6 +12,11 @@ Router make_router();
 
 void add_ops_routes(Router& router);   // handlers_ops.cpp: health, readiness, metrics, OpenAPI
 void add_user_routes(Router& router);  // handlers_users.cpp: me, users, tokens, audit
+void add_submission_routes(Router& router);  // handlers_submissions.cpp: submissions, media
+void add_upload_routes(Router& router);      // handlers_uploads.cpp: tus resumable uploads
+
+// Removes resumable uploads past their expiry and their bytes (run at start and periodically).
+void expire_uploads(store::Database& db, const store::MediaStore& media);
 
 // The OpenAPI 3.1 document served at /api/v1/openapi.json.
 const std::string& openapi_document();

@@ -15,10 +15,12 @@
 
 #include "common/log.hpp"
 #include "server/context.hpp"
+#include "server/file_body.hpp"
 #include "server/metrics.hpp"
 #include "server/middleware.hpp"
 #include "server/problem.hpp"
 #include "server/rate_limit.hpp"
+#include "server/routes.hpp"
 
 namespace cw::server {
 
@@ -29,24 +31,28 @@ using SteadyClock = std::chrono::steady_clock;
 class Session;
 
 struct Server::Impl {
-  Impl(const Config& c, store::Database& d, Router r)
+  Impl(const Config& c, store::Database& d, store::MediaStore& m, Router r)
       : config(c),
         db(d),
+        media(m),
         router(std::move(r)),
         limiter(c.server.rate_limit_per_minute, c.server.rate_limit_burst),
-        services{config, db, metrics, limiter, router},
+        services{config, db, media, metrics, limiter, router},
         ioc(c.server.io_threads),
         blocking(static_cast<size_t>(c.database.pool_size)),
         acceptor(ioc),
         signals(ioc, SIGINT, SIGTERM),
-        drain_timer(ioc) {}
+        drain_timer(ioc),
+        maintenance_timer(ioc) {}
 
   void do_accept();
   void begin_drain();
+  void schedule_maintenance(std::chrono::seconds delay);
   void check_drained();
 
   const Config& config;
   store::Database& db;
+  store::MediaStore& media;
   Router router;
   Metrics metrics;
   RateLimiter limiter;
@@ -56,6 +62,7 @@ struct Server::Impl {
   tcp::acceptor acceptor;
   net::signal_set signals;
   net::steady_timer drain_timer;
+  net::steady_timer maintenance_timer;
   SteadyClock::time_point drain_deadline;
   std::atomic<bool> draining{false};
   std::mutex sessions_mu;
@@ -153,9 +160,11 @@ class Session : public std::enable_shared_from_this<Session> {
 
     http::verb method = head_ ? http::verb::get : h.method();
     RouteMatch m = srv_.router.match(method, segments_);
-    if (h.method() == http::verb::options && m.route == nullptr && m.path_known) {
+    bool preflight = h.method() == http::verb::options && h.count(http::field::origin) > 0 &&
+                     h.count(http::field::access_control_request_method) > 0;
+    if (h.method() == http::verb::options && m.path_known && (m.route == nullptr || preflight)) {
       close_after_ = body_pending_;
-      return send(options_reply(cfg(), h, m.allowed));
+      return send(options_reply(cfg(), h, srv_.router.methods_for(segments_)));
     }
     if (m.route == nullptr) {
       close_after_ = body_pending_;
@@ -170,6 +179,10 @@ class Session : public std::enable_shared_from_this<Session> {
     route_ = m.route;
     params_ = std::move(m.params);
 
+    if (route_->options.open_stream && route_->options.streams_when &&
+        route_->options.streams_when(h)) {
+      return start_stream();
+    }
     int64_t limit =
         route_->options.body_limit > 0 ? route_->options.body_limit : cfg().max_json_bytes;
     if (auto len = header_parser_->content_length(); len && *len > static_cast<uint64_t>(limit)) {
@@ -180,16 +193,130 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     body_parser_.emplace(std::move(*header_parser_));
     body_parser_->body_limit(static_cast<std::uint64_t>(limit));
-    if (body_pending_ && beast::iequals(body_parser_->get()[http::field::expect], "100-continue")) {
-      auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
-      stream_.expires_after(std::chrono::seconds(cfg().write_timeout_s));
-      return http::async_write(
-          stream_, *cont, [self = shared_from_this(), cont](beast::error_code wec, std::size_t) {
-            if (wec) return self->close();
-            self->do_read_body();
-          });
-    }
+    bool expects_continue =
+        body_pending_ && beast::iequals(body_parser_->get()[http::field::expect], "100-continue");
+    if (expects_continue) return send_continue([this] { do_read_body(); });
     do_read_body();
+  }
+
+  // "100 Continue" for clients that wait for it (curl does for large bodies), then next().
+  void send_continue(std::function<void()> next) {
+    auto cont = std::make_shared<http::response<http::empty_body>>(http::status::continue_, 11);
+    stream_.expires_after(std::chrono::seconds(cfg().write_timeout_s));
+    http::async_write(stream_, *cont,
+                      [self = shared_from_this(), cont, next = std::move(next)](
+                          beast::error_code wec, std::size_t) {
+                        if (wec) return self->abandon_stream();
+                        next();
+                      });
+  }
+
+  // --- Streaming bodies (uploads) ---
+
+  void start_stream() {
+    int64_t limit =
+        route_->options.stream_limit > 0 ? route_->options.stream_limit : cfg().max_upload_bytes;
+    if (auto len = header_parser_->content_length(); len && *len > static_cast<uint64_t>(limit)) {
+      close_after_ = true;
+      return send(problem(
+          http::status::payload_too_large,
+          "the upload is larger than the server accepts (" + std::to_string(limit) + " bytes)"));
+    }
+    stream_limit_ = limit;
+    ctx_ = std::make_shared<RequestContext>(
+        RequestContext{srv_.services,
+                       Request(RequestHeader(header_parser_->get())),
+                       request_id_,
+                       path_,
+                       std::move(params_),
+                       query_,
+                       {}});
+    const Route* route = route_;
+    auto ctx = ctx_;
+    net::post(srv_.blocking, [self = shared_from_this(), route, ctx] {
+      std::optional<Reply> early;
+      auto start = std::make_shared<StreamStart>();
+      Reply failed = guarded(*route, *ctx, [&]() -> Result<Reply> {
+        early = admit(*route, *ctx);
+        if (early) return Reply{};
+        Result<StreamStart> s = route->options.open_stream(*ctx);
+        if (!s.ok()) return s.error();
+        *start = std::move(s.value());
+        return Reply{};
+      });
+      if (!early && !start->sink && !start->reply) early = std::move(failed);
+      if (!early && start->reply) early = std::move(*start->reply);
+      net::post(self->stream_.get_executor(), [self, start, early = std::move(early)]() mutable {
+        self->on_stream_open(std::move(start->sink), std::move(early));
+      });
+    });
+  }
+
+  void on_stream_open(std::unique_ptr<BodySink> sink, std::optional<Reply> early) {
+    if (early) {
+      close_after_ = body_pending_;
+      return send(std::move(*early));
+    }
+    sink_ = std::move(sink);
+    stream_parser_.emplace(std::move(*header_parser_));
+    stream_parser_->body_limit(static_cast<std::uint64_t>(stream_limit_));
+    if (stream_buffer_.empty()) stream_buffer_.resize(kStreamChunk);
+    bool expects_continue =
+        body_pending_ && beast::iequals(stream_parser_->get()[http::field::expect], "100-continue");
+    if (expects_continue) return send_continue([this] { do_read_stream(); });
+    do_read_stream();
+  }
+
+  void do_read_stream() {
+    if (stream_parser_->is_done()) return finish_stream();
+    auto& body = stream_parser_->get().body();
+    body.data = stream_buffer_.data();
+    body.size = stream_buffer_.size();
+    stream_.expires_after(std::chrono::seconds(cfg().body_timeout_s));
+    http::async_read_some(stream_, buffer_, *stream_parser_,
+                          beast::bind_front_handler(&Session::on_read_stream, shared_from_this()));
+  }
+
+  void on_read_stream(beast::error_code ec, std::size_t) {
+    if (ec == http::error::need_buffer) ec = {};
+    size_t got = stream_buffer_.size() - stream_parser_->get().body().size;
+    if (got > 0 && sink_) {
+      Status s = sink_->write(std::string_view(stream_buffer_.data(), got));
+      if (!s.ok()) {
+        sink_.reset();
+        close_after_ = true;
+        return send(problem(s.error()));
+      }
+    }
+    if (ec == http::error::body_limit) {
+      sink_.reset();
+      close_after_ = true;
+      return send(problem(http::status::payload_too_large, "the upload is too large"));
+    }
+    if (ec) {
+      log::info("upload interrupted",
+                {{"request_id", request_id_}, {"remote", remote_}, {"error", ec.message()}});
+      return abandon_stream();
+    }
+    do_read_stream();
+  }
+
+  void finish_stream() {
+    auto ctx = ctx_;
+    const Route* route = route_;
+    std::shared_ptr<BodySink> sink(std::move(sink_));
+    net::post(srv_.blocking, [self = shared_from_this(), route, ctx, sink] {
+      Reply reply = guarded(*route, *ctx, [&] { return sink->finish(*ctx); });
+      net::post(self->stream_.get_executor(),
+                [self, reply = std::move(reply)]() mutable { self->send(std::move(reply)); });
+    });
+  }
+
+  // The client went away or stalled mid-body: the sink decides what survives; no answer.
+  void abandon_stream() {
+    sink_.reset();
+    finish(0, 0);
+    close();
   }
 
   void do_read_body() {
@@ -227,17 +354,38 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send(Reply reply) {
-    auto res = std::make_shared<http::response<http::string_body>>(reply.status, 11);
-    for (const auto& f : reply.headers) res->insert(f.name_string(), f.value());
-    res->set(http::field::server, "convoywatch");
-    res->set("X-Request-Id", request_id_);
-    add_cors_headers(cfg(), origin_, res->base());
+    ctx_.reset();
+    status_ = static_cast<int>(reply.status);
     bool keep = keep_alive_ && !close_after_ && !srv_.draining;
-    res->keep_alive(keep);
+    if (reply.file && !head_) {
+      auto res = std::make_shared<http::response<FileRangeBody>>(reply.status, 11);
+      prepare_headers(*res, reply, keep);
+      res->body() = std::move(*reply.file);
+      res->prepare_payload();
+      return write(res, keep);
+    }
+    auto res = std::make_shared<http::response<http::string_body>>(reply.status, 11);
+    prepare_headers(*res, reply, keep);
     res->body() = std::move(reply.body);
     res->prepare_payload();
-    if (head_) res->body().clear();
-    status_ = static_cast<int>(reply.status);
+    if (head_) {
+      if (reply.file) res->content_length(reply.file->length);
+      res->body().clear();
+    }
+    write(res, keep);
+  }
+
+  template <class Response>
+  void prepare_headers(Response& res, const Reply& reply, bool keep) {
+    for (const auto& f : reply.headers) res.insert(f.name_string(), f.value());
+    res.set(http::field::server, "convoywatch");
+    res.set("X-Request-Id", request_id_);
+    add_cors_headers(cfg(), origin_, res.base());
+    res.keep_alive(keep);
+  }
+
+  template <class Response>
+  void write(std::shared_ptr<Response> res, bool keep) {
     stream_.expires_after(std::chrono::seconds(cfg().write_timeout_s));
     http::async_write(
         stream_, *res,
@@ -280,6 +428,12 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> body_parser_;
+  std::optional<http::request_parser<http::buffer_body>> stream_parser_;
+  static constexpr size_t kStreamChunk = 1 << 20;
+  std::vector<char> stream_buffer_;
+  std::unique_ptr<BodySink> sink_;
+  std::shared_ptr<RequestContext> ctx_;
+  int64_t stream_limit_ = 0;
   std::string remote_;
   std::string request_id_;
   std::string origin_;
@@ -313,6 +467,16 @@ void Server::Impl::do_accept() {
   });
 }
 
+// Housekeeping on the blocking pool: expired resumable uploads go, every ten minutes.
+void Server::Impl::schedule_maintenance(std::chrono::seconds delay) {
+  maintenance_timer.expires_after(delay);
+  maintenance_timer.async_wait([this](beast::error_code ec) {
+    if (ec || draining) return;
+    net::post(blocking, [this] { expire_uploads(db, media); });
+    schedule_maintenance(std::chrono::minutes(10));
+  });
+}
+
 void Server::Impl::begin_drain() {
   if (draining.exchange(true)) return;
   log::info("shutting down: no new connections, finishing requests in flight",
@@ -320,6 +484,7 @@ void Server::Impl::begin_drain() {
   beast::error_code ec;
   acceptor.close(ec);
   signals.cancel(ec);
+  maintenance_timer.cancel();
   std::vector<std::shared_ptr<Session>> live;
   {
     std::lock_guard lock(sessions_mu);
@@ -348,8 +513,8 @@ void Server::Impl::check_drained() {
   drain_timer.async_wait([this](beast::error_code) { check_drained(); });
 }
 
-Server::Server(const Config& config, store::Database& db, Router router)
-    : impl_(std::make_unique<Impl>(config, db, std::move(router))) {}
+Server::Server(const Config& config, store::Database& db, store::MediaStore& media, Router router)
+    : impl_(std::make_unique<Impl>(config, db, media, std::move(router))) {}
 
 Server::~Server() = default;
 
@@ -396,6 +561,7 @@ void Server::run() {
     impl.begin_drain();
   });
   impl.do_accept();
+  impl.schedule_maintenance(std::chrono::seconds(0));
   std::vector<std::thread> threads;
   for (int i = 1; i < impl.config.server.io_threads; ++i)
     threads.emplace_back([&impl] { impl.ioc.run(); });

@@ -12,13 +12,14 @@
 #include "common/error.hpp"
 #include "server/router.hpp"
 #include "store/database.hpp"
+#include "store/media_store.hpp"
 
 namespace cw::server {
 
 class Server {
  public:
   // REQUIRES: router, db outlive the server.
-  Server(const Config& config, store::Database& db, Router router);
+  Server(const Config& config, store::Database& db, store::MediaStore& media, Router router);
   ~Server();
 
   // Binds the listening socket (port 0 picks a free one).

@@ -358,6 +358,29 @@ Result<std::string> MediaStore::verify(std::string_view sha256_hex) const {
   return to_hex(sha.finish());
 }
 
+Result<uint64_t> MediaStore::temp_size(const std::string& temp_name) const {
+  if (!is_temp_name(temp_name)) {
+    return Error(Code::kInvalidArgument, "not an upload name", "temp_name");
+  }
+  const std::string path = root_ + "/tmp/" + temp_name;
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return Error(Code::kNotFound, "the upload is gone", "temp_name");
+    return io_error(errno, "stat", path);
+  }
+  if (!S_ISREG(st.st_mode)) return Error(Code::kNotFound, "the upload is gone", "temp_name");
+  return static_cast<uint64_t>(st.st_size);
+}
+
+Status MediaStore::remove_temp(const std::string& temp_name) const {
+  if (!is_temp_name(temp_name)) {
+    return Error(Code::kInvalidArgument, "not an upload name", "temp_name");
+  }
+  const std::string path = root_ + "/tmp/" + temp_name;
+  if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error(errno, "unlink", path);
+  return Status::Ok();
+}
+
 Result<int> MediaStore::remove_stale_temp_files(std::chrono::seconds older_than,
                                                 TempKind kind) const {
   const std::string dir = root_ + "/tmp";

@@ -146,6 +146,12 @@ class MediaStore {
   Result<int> remove_stale_temp_files(std::chrono::seconds older_than,
                                       TempKind kind = TempKind::kUpload) const;
 
+  // Size of a temp file (a tus upload's offset) without reading it. kInvalidArgument for a name
+  // this store would not generate, kNotFound when it is gone.
+  Result<uint64_t> temp_size(const std::string& temp_name) const;
+  // Deletes a temp file (a terminated or expired tus upload); ok when it is already gone.
+  Status remove_temp(const std::string& temp_name) const;
+
   // True for names begin_write generates: "upload-" or "tus-", 32 lowercase hex, ".part".
   static bool is_temp_name(std::string_view name);
 

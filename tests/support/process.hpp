@@ -40,6 +40,7 @@ class ServerProcess {
   // Waits for exit; returns the exit code (-signal when killed), or -1000 on timeout.
   int wait(int timeout_ms);
   std::string log() const;  // everything the server wrote to stderr
+  std::string media_root() const { return dir_ + "/media"; }
 
  private:
   pid_t pid_ = -1;
@@ -47,6 +48,10 @@ class ServerProcess {
   std::string dir_;
   bool exited_ = false;
 };
+
+// Reads a whole file ("" when missing).
+std::string read_file(const std::string& path);
+void write_file(const std::string& path, const std::string& bytes);
 
 // Free TCP port on 127.0.0.1 (bind to 0, read it, close).
 int free_port();

@@ -1,0 +1,385 @@
+// /api/v1/submissions (create by multipart upload or by URL, list, get) and
+// /api/v1/media/{sha256}/original (the evidence bytes, with Range and ETag).
+#include <fmt/format.h>
+#include <boost/algorithm/string/predicate.hpp>
+
+#include <charconv>
+
+#include "common/log.hpp"
+#include "server/context.hpp"
+#include "server/json_body.hpp"
+#include "server/multipart.hpp"
+#include "server/pagination.hpp"
+#include "server/problem.hpp"
+#include "server/routes.hpp"
+#include "server/submission_meta.hpp"
+#include "store/media_store.hpp"
+#include "store/submissions.hpp"
+#include "store/video_sniff.hpp"
+
+namespace cw::server {
+
+namespace {
+
+constexpr size_t kMaxMetadataBytes = 64 * 1024;
+
+std::string base_type(std::string_view content_type) {
+  std::string t(content_type.substr(0, content_type.find(';')));
+  while (!t.empty() && t.back() == ' ') t.pop_back();
+  for (char& c : t) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return t;
+}
+
+Result<std::string> idempotency_key(const RequestContext& ctx) {
+  std::string key(ctx.request["Idempotency-Key"]);
+  if (key.size() > 200) {
+    return Error(Code::kInvalidArgument, "Idempotency-Key must be at most 200 characters",
+                 "Idempotency-Key");
+  }
+  return key;
+}
+
+Reply stored_reply(const store::StoredReply& r) {
+  Reply reply;
+  reply.status = static_cast<http::status>(r.status);
+  reply.headers.set(http::field::content_type, "application/json");
+  if (!r.location.empty()) reply.headers.set(http::field::location, r.location);
+  reply.body = r.body;
+  return reply;
+}
+
+// Creates the submission and answers 201 (or the stored answer of an earlier request with the
+// same Idempotency-Key).
+Result<Reply> create_submission(RequestContext& ctx, const store::SubmissionInput& meta,
+                                const std::optional<store::MediaInput>& media) {
+  auto key = idempotency_key(ctx);
+  if (!key.ok()) return key.error();
+  auto created = store::Submissions(ctx.services.db)
+                     .create(ctx.user(), meta, media, *key, [](const store::Submission& s) {
+                       return store::StoredReply{201, submission_json(s).dump(),
+                                                 "/api/v1/submissions/" + std::to_string(s.id)};
+                     });
+  if (!created.ok()) return created.error();
+  return stored_reply(created->first);
+}
+
+// The multipart body of POST /submissions: the `metadata` part is collected (small), the `file`
+// part streams into the evidence store while it is hashed. Nothing is kept unless finish()
+// succeeds: the MediaWriter removes its temp file when it is destroyed uncommitted.
+class MultipartSubmission : public BodySink, public MultipartHandler {
+ public:
+  MultipartSubmission(std::string boundary, const store::MediaStore& media, int64_t max_bytes)
+      : parser_(boundary, *this), media_(media), max_bytes_(max_bytes) {}
+
+  Status write(std::string_view chunk) override { return parser_.feed(chunk); }
+
+  Result<Reply> finish(RequestContext& ctx) override {
+    if (Status s = parser_.finish(); !s.ok()) return s.error();
+    if (!writer_ || !file_done_) {
+      return Error(Code::kUnprocessable, "the form needs a part named file with the video", "file");
+    }
+    nlohmann::json doc = nlohmann::json::object();
+    if (have_metadata_) {
+      doc = nlohmann::json::parse(metadata_, nullptr, false);
+      if (doc.is_discarded()) {
+        return Error(Code::kUnprocessable, "metadata is not valid JSON", "metadata");
+      }
+    }
+    auto meta = parse_submission_metadata(doc, "metadata.");
+    if (!meta.ok()) return meta.error();
+    auto stored = writer_->commit();
+    if (!stored.ok()) return stored.error();
+    store::MediaInput media{stored->sha256, stored->size, store::container_name(*container_),
+                            store::container_mime(*container_), filename_};
+    return create_submission(ctx, *meta, media);
+  }
+
+  Status on_part_begin(const PartHeaders& h) override {
+    part_ = h.name;
+    if (h.name == "metadata") {
+      if (have_metadata_) return Error(Code::kUnprocessable, "metadata sent twice", "metadata");
+      have_metadata_ = true;
+      return Status::Ok();
+    }
+    if (h.name == "file") {
+      if (writer_) return Error(Code::kUnprocessable, "only one file per submission", "file");
+      filename_ = h.filename.value_or("");
+      auto w = media_.begin_write();
+      if (!w.ok()) return w.error();
+      writer_ = std::move(w.value());
+      return Status::Ok();
+    }
+    return Error(Code::kUnprocessable,
+                 "unknown form part " + h.name + " (expected metadata and file)", h.name);
+  }
+
+  Status on_part_data(std::string_view data) override {
+    if (part_ == "metadata") {
+      if (metadata_.size() + data.size() > kMaxMetadataBytes) {
+        return Error(Code::kPayloadTooLarge, "the metadata part is larger than 64 KiB", "metadata");
+      }
+      metadata_.append(data);
+      return Status::Ok();
+    }
+    if (writer_->size() + data.size() > static_cast<uint64_t>(max_bytes_)) {
+      writer_->abort();
+      return Error(
+          Code::kPayloadTooLarge,
+          fmt::format("the video is larger than the server accepts ({} bytes)", max_bytes_),
+          "file");
+    }
+    if (Status s = writer_->write(data); !s.ok()) return s;
+    if (!container_ && writer_->first_bytes().size() >= store::kSniffBytes) return sniff();
+    return Status::Ok();
+  }
+
+  Status on_part_end() override {
+    if (part_ == "file") {
+      file_done_ = true;
+      if (!container_) return sniff();
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Status sniff() {
+    container_ = store::sniff_video(writer_->first_bytes());
+    if (!container_) {
+      writer_->abort();
+      return Error(Code::kUnsupportedMedia,
+                   "the file is not a video container ConvoyWatch accepts (MP4/MOV/3GP, "
+                   "Matroska/WebM, AVI, MPEG-TS)",
+                   "file");
+    }
+    return Status::Ok();
+  }
+
+  MultipartParser parser_;
+  const store::MediaStore& media_;
+  int64_t max_bytes_;
+  std::string part_;
+  bool have_metadata_ = false;
+  std::string metadata_;
+  std::unique_ptr<store::MediaWriter> writer_;
+  std::string filename_;
+  bool file_done_ = false;
+  std::optional<store::VideoContainer> container_;
+};
+
+bool is_multipart(const RequestHeader& h) {
+  return base_type(h[http::field::content_type]) == "multipart/form-data";
+}
+
+Result<StreamStart> open_multipart(RequestContext& ctx) {
+  auto boundary = multipart_boundary(ctx.request[http::field::content_type]);
+  if (!boundary.ok()) return boundary.error();
+  auto key = idempotency_key(ctx);
+  if (!key.ok()) return key.error();
+  if (!key->empty()) {
+    auto stored = store::Submissions(ctx.services.db).find_idempotent(ctx.user().user_id, *key);
+    if (!stored.ok()) return stored.error();
+    if (stored->has_value()) return StreamStart{nullptr, stored_reply(**stored)};
+  }
+  return StreamStart{
+      std::make_unique<MultipartSubmission>(*boundary, ctx.services.media,
+                                            ctx.services.config.server.max_upload_bytes),
+      std::nullopt};
+}
+
+// POST /submissions with application/json: a post URL to fetch, no file.
+Result<Reply> create_from_json(RequestContext& ctx) {
+  auto body = parse_json_object(ctx.request);
+  if (!body.ok()) {
+    if (body.error().code() == Code::kUnsupportedMedia) {
+      return Error(Code::kUnsupportedMedia,
+                   "send multipart/form-data (metadata + file) or application/json with a "
+                   "source_url",
+                   "Content-Type");
+    }
+    return body.error();
+  }
+  auto meta = parse_submission_metadata(*body, "");
+  if (!meta.ok()) return meta.error();
+  if (!meta->source_url) {
+    return Error(Code::kUnprocessable, "source_url is required when no file is uploaded",
+                 "source_url");
+  }
+  return create_submission(ctx, *meta, std::nullopt);
+}
+
+Result<int64_t> positive_id(const std::string& text, const std::string& field, Code code) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) {
+    return Error(code, field + " must be a positive integer id", field);
+  }
+  return v;
+}
+
+Result<Reply> get_submission(RequestContext& ctx) {
+  auto id = positive_id(ctx.params.at("id"), "id", Code::kNotFound);
+  if (!id.ok()) return Error(Code::kNotFound, "no such submission");
+  auto s = store::Submissions(ctx.services.db).get(ctx.user(), *id);
+  if (!s.ok()) return s.error();
+  return Reply::json(http::status::ok, submission_json(*s));
+}
+
+Result<Reply> list_submissions(RequestContext& ctx) {
+  auto page = parse_page(ctx);
+  if (!page.ok()) return page.error();
+  store::SubmissionFilter f;
+  f.after_id = page->after;
+  f.limit = page->limit + 1;
+  if (auto v = ctx.query_param("status")) {
+    static const std::vector<std::string> kStatuses = {"queued", "fetching", "processing", "done",
+                                                       "failed"};
+    if (std::find(kStatuses.begin(), kStatuses.end(), *v) == kStatuses.end()) {
+      return Error(Code::kUnprocessable,
+                   "status must be one of queued, fetching, processing, done, failed", "status");
+    }
+    f.status = *v;
+  }
+  if (auto v = ctx.query_param("platform")) {
+    static const std::vector<std::string> kPlatforms = {
+        "telegram", "tiktok", "x", "youtube", "vk", "facebook", "instagram", "other"};
+    if (std::find(kPlatforms.begin(), kPlatforms.end(), *v) == kPlatforms.end()) {
+      return Error(Code::kUnprocessable, "platform is not one of the known platforms", "platform");
+    }
+    f.platform = *v;
+  }
+  if (auto v = ctx.query_param("submitted_by")) {
+    auto id = positive_id(*v, "submitted_by", Code::kUnprocessable);
+    if (!id.ok()) return id.error();
+    f.submitted_by = *id;
+  }
+  if (auto v = ctx.query_param("org")) {
+    auto id = positive_id(*v, "org", Code::kUnprocessable);
+    if (!id.ok()) return id.error();
+    f.org = *id;
+  }
+  if (auto v = ctx.query_param("since")) {
+    auto t = parse_rfc3339(*v, "since");
+    if (!t.ok()) return t.error();
+    f.since = *t;
+  }
+  if (auto v = ctx.query_param("until")) {
+    auto t = parse_rfc3339(*v, "until");
+    if (!t.ok()) return t.error();
+    f.until = *t;
+  }
+  auto rows = store::Submissions(ctx.services.db).list(ctx.user(), f);
+  if (!rows.ok()) return rows.error();
+  bool more = static_cast<int>(rows->size()) > page->limit;
+  if (more) rows->pop_back();
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& s : *rows) items.push_back(submission_json(s));
+  nlohmann::json next = more ? nlohmann::json(encode_cursor(rows->back().id)) : nlohmann::json();
+  return Reply::json(http::status::ok, {{"items", items}, {"next_cursor", next}});
+}
+
+// RFC 6266 / 8187: an ASCII fallback and the exact UTF-8 name.
+std::string content_disposition(const std::string& name) {
+  std::string ascii, encoded;
+  for (unsigned char c : name) {
+    ascii += (c >= 0x20 && c < 0x7f && c != '"' && c != '\\') ? static_cast<char>(c) : '_';
+    if (std::isalnum(c) || c == '.' || c == '-' || c == '_') {
+      encoded += static_cast<char>(c);
+    } else {
+      encoded += fmt::format("%{:02X}", c);
+    }
+  }
+  if (ascii.empty()) return "attachment";
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+}
+
+// One "bytes=a-b" range; nullopt for no or an unusable Range header (then the whole file).
+// kInvalidArgument marks an unsatisfiable range.
+Result<std::optional<std::pair<uint64_t, uint64_t>>> parse_range(std::string_view h,
+                                                                 uint64_t size) {
+  using R = std::optional<std::pair<uint64_t, uint64_t>>;
+  if (h.empty() || h.substr(0, 6) != "bytes=" || h.find(',') != std::string_view::npos) return R();
+  std::string_view spec = h.substr(6);
+  size_t dash = spec.find('-');
+  if (dash == std::string_view::npos) return R();
+  auto num = [](std::string_view s, uint64_t* out) {
+    if (s.empty()) return false;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), *out);
+    return ec == std::errc() && p == s.data() + s.size();
+  };
+  uint64_t a = 0, b = 0;
+  std::string_view first = spec.substr(0, dash), last = spec.substr(dash + 1);
+  if (first.empty()) {  // suffix: the last N bytes
+    if (!num(last, &b) || b == 0) return Error(Code::kInvalidArgument, "unsatisfiable range");
+    if (size == 0) return Error(Code::kInvalidArgument, "unsatisfiable range");
+    b = std::min(b, size);
+    return R(std::make_pair(size - b, size - 1));
+  }
+  if (!num(first, &a)) return R();
+  if (last.empty()) {
+    b = size == 0 ? 0 : size - 1;
+  } else if (!num(last, &b) || b < a) {
+    return R();
+  }
+  if (a >= size) return Error(Code::kInvalidArgument, "unsatisfiable range");
+  return R(std::make_pair(a, std::min(b, size - 1)));
+}
+
+Result<Reply> media_original(RequestContext& ctx) {
+  const std::string& sha = ctx.params.at("sha256");
+  if (!is_sha256_hex(sha)) return Error(Code::kNotFound, "no such media");
+  auto found = store::Submissions(ctx.services.db).media_for(ctx.user(), sha);
+  if (!found.ok()) return found.error();
+  const auto& [media, filename] = *found;
+  std::string etag = "\"" + sha + "\"";
+  Reply reply;
+  reply.headers.set(http::field::etag, etag);
+  reply.headers.set(http::field::cache_control, "private, max-age=31536000, immutable");
+  reply.headers.set(http::field::accept_ranges, "bytes");
+  if (ctx.request[http::field::if_none_match] == etag) {
+    reply.status = http::status::not_modified;
+    return reply;
+  }
+  auto fd = ctx.services.media.open_read_only(sha);
+  if (!fd.ok()) {
+    log::error("media row without file", {{"sha256", sha}, {"request_id", ctx.request_id}});
+    return Error(Code::kInternal, "the stored original is missing");
+  }
+  reply.headers.set(http::field::content_type,
+                    media.mime.empty() ? "application/octet-stream" : media.mime);
+  reply.headers.set(http::field::content_disposition, content_disposition(filename));
+  uint64_t size = media.size;
+  auto range = parse_range(ctx.request[http::field::range], size);
+  std::string if_range(ctx.request[http::field::if_range]);
+  if (!if_range.empty() && if_range != etag) range = std::optional<std::pair<uint64_t, uint64_t>>();
+  if (!range.ok()) {
+    FileSpan::adopt(*fd, 0, 0);  // closes it
+    Reply r =
+        problem(http::status::range_not_satisfiable, "the requested range is outside the file");
+    r.headers.set(http::field::content_range, "bytes */" + std::to_string(size));
+    return r;
+  }
+  if (range->has_value()) {
+    auto [a, b] = **range;
+    reply.status = http::status::partial_content;
+    reply.headers.set(http::field::content_range, fmt::format("bytes {}-{}/{}", a, b, size));
+    reply.file = FileSpan::adopt(*fd, a, b - a + 1);
+  } else {
+    reply.file = FileSpan::adopt(*fd, 0, size);
+  }
+  return reply;
+}
+
+}  // namespace
+
+void add_submission_routes(Router& router) {
+  RouteOptions create{.roles = kAnyRole};
+  create.open_stream = open_multipart;
+  create.streams_when = is_multipart;
+  router.add(http::verb::post, "/api/v1/submissions", create_from_json, create);
+  router.add(http::verb::get, "/api/v1/submissions", list_submissions, {.roles = kAnyRole});
+  router.add(http::verb::get, "/api/v1/submissions/{id}", get_submission, {.roles = kAnyRole});
+  router.add(http::verb::get, "/api/v1/media/{sha256}/original", media_original,
+             {.roles = kAnyRole});
+}
+
+}  // namespace cw::server

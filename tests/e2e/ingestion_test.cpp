@@ -1,0 +1,447 @@
+// End to end: uploads into the evidence store over real HTTP — curl's multipart, URL
+// submissions, rejections that leave nothing behind, downloads with Range, idempotent retries,
+// organisation-private visibility and resumable uploads with the real tus-js-client.
+#include <gtest/gtest.h>
+
+#include <boost/asio.hpp>
+#include <chrono>
+#include <filesystem>
+#include <thread>
+
+#include "tests/support/fixtures.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_db.hpp"
+
+namespace cw::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+std::string add_user(const std::map<std::string, std::string>& env, const std::string& name,
+                     const std::string& org, const std::string& role) {
+  auto r = run_convoywatch({"user", "add", "--name", name, "--org", org, "--role", role}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 67);
+}
+
+size_t count_files(const std::string& dir) {
+  if (!fs::exists(dir)) return 0;
+  size_t n = 0;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) n += e.is_regular_file() ? 1 : 0;
+  return n;
+}
+
+class IngestionTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = make_temp_dir("cw-ingest-");
+    env_ = {{"CONVOYWATCH_DATABASE_URL", db_.url()}};
+    auto m = run_convoywatch({"migrate"}, env_);
+    ASSERT_EQ(m.exit_code, 0) << m.err;
+    alice_ = add_user(env_, "alice", "Bellingcat", "contributor");
+    bob_ = add_user(env_, "bob", "Bellingcat", "analyst");
+    olga_ = add_user(env_, "olga", "The Insider", "contributor");
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  void start(std::map<std::string, std::string> extra = {}) {
+    auto env = env_;
+    for (auto& [k, v] : extra) env[k] = v;
+    server_ = std::make_unique<ServerProcess>(env);
+  }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
+  std::map<std::string, std::string> auth(const std::string& token) const {
+    return {{"Authorization", "Bearer " + token}};
+  }
+
+  // curl -F metadata=@meta.json -F file=@FILE, as the README shows it.
+  HttpResponse curl_upload(const std::string& token, const std::string& file,
+                           const std::string& metadata_json, std::vector<std::string> extra = {}) {
+    std::string meta = dir_ + "/meta.json";
+    write_file(meta, metadata_json);
+    std::string headers = dir_ + "/headers.txt";
+    std::vector<std::string> argv = {"/usr/bin/curl",
+                                     "-sS",
+                                     "-D",
+                                     headers,
+                                     "-H",
+                                     "Authorization: Bearer " + token,
+                                     "-F",
+                                     "metadata=@" + meta + ";type=application/json",
+                                     "-F",
+                                     "file=@" + file};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    argv.push_back(url("/api/v1/submissions"));
+    CommandResult r = run_command(argv);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    HttpResponse out;
+    std::string head = read_file(headers);
+    // The last status line wins (curl may see "100 Continue" first).
+    size_t pos = head.rfind("HTTP/1.1 ");
+    if (pos != std::string::npos) out.status = std::stoi(head.substr(pos + 9, 3));
+    size_t loc = head.find("Location: ", pos == std::string::npos ? 0 : pos);
+    if (loc != std::string::npos)
+      out.headers["location"] = head.substr(loc + 10, head.find('\r', loc) - loc - 10);
+    out.body = r.out;
+    return out;
+  }
+
+  TestDatabase db_;
+  std::string dir_;
+  std::map<std::string, std::string> env_;
+  std::string alice_, bob_, olga_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(IngestionTest, CurlMultipartUploadIsStoredByHashAndDuplicatesAreProvenance) {
+  start();
+  std::string clip = small_mp4(dir_);
+  std::string sha = sha256_of_file(clip);
+  std::string meta = R"({"source_url": "https://t.me/some_channel/1234", "platform": "telegram",
+    "posted_at": "2022-02-16T06:05:00Z", "author": "@some_channel",
+    "description": "Колонна техники в сторону Белгорода", "claimed_location": {"lat": 50.5950, "lon": 36.5872, "radius_m": 2000},
+    "tags": ["tanks", "belgorod"]})";
+  auto first = curl_upload(alice_, clip, meta);
+  ASSERT_EQ(first.status, 201) << first.body << server_->log();
+  auto doc = first.json();
+  EXPECT_EQ(doc["status"], "queued");
+  EXPECT_EQ(doc["media"]["sha256"], sha);
+  EXPECT_EQ(doc["media"]["size"], fs::file_size(clip));
+  EXPECT_EQ(doc["media"]["container"], "mp4");
+  EXPECT_TRUE(doc["exact_duplicate_of"].is_null());
+  EXPECT_EQ(doc["description"], "Колонна техники в сторону Белгорода");
+  EXPECT_EQ(doc["original_filename"], "clip.mp4");
+  EXPECT_EQ(first.header("location"),
+            "/api/v1/submissions/" + std::to_string(doc["id"].get<int>()));
+
+  // The original sits at sha256/ab/cd/<hash>, read-only, byte for byte.
+  std::string stored =
+      server_->media_root() + "/sha256/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
+  ASSERT_TRUE(fs::exists(stored));
+  EXPECT_EQ(read_file(stored), read_file(clip));
+  EXPECT_EQ(fs::status(stored).permissions() & fs::perms::owner_write, fs::perms::none);
+
+  auto second = curl_upload(bob_, clip, R"({"platform": "vk"})");
+  ASSERT_EQ(second.status, 201) << second.body;
+  EXPECT_EQ(second.json()["exact_duplicate_of"], doc["id"]);
+  EXPECT_EQ(second.json()["media"]["sha256"], sha);
+  EXPECT_EQ(count_files(server_->media_root() + "/sha256"), 1u);
+  EXPECT_EQ(count_files(server_->media_root() + "/tmp"), 0u);
+  EXPECT_EQ(db_.query_value("SELECT count(*) FROM media"), "1");
+  EXPECT_EQ(db_.query_value("SELECT count(*) FROM submissions"), "2");
+  EXPECT_EQ(db_.query_value("SELECT count(*) FROM jobs WHERE kind = 'process_media'"), "1");
+  EXPECT_EQ(db_.query_value("SELECT count(*) FROM audit_log WHERE action = 'submission.create'"),
+            "2");
+  EXPECT_EQ(run_convoywatch({"audit", "verify"}, env_).exit_code, 0);
+
+  auto got =
+      http_request(server_->port(), "GET",
+                   "/api/v1/submissions/" + std::to_string(doc["id"].get<int>()), auth(bob_));
+  ASSERT_EQ(got.status, 200);
+  EXPECT_EQ(got.json()["claimed_location"]["lat"], 50.595);
+  auto list = http_request(server_->port(), "GET", "/api/v1/submissions?platform=vk", auth(alice_));
+  ASSERT_EQ(list.status, 200);
+  ASSERT_EQ(list.json()["items"].size(), 1u);
+  EXPECT_EQ(list.json()["items"][0]["id"], second.json()["id"]);
+}
+
+TEST_F(IngestionTest, OriginalDownloadWithEtagAndRanges) {
+  start();
+  std::string clip = small_mp4(dir_, "Белгород 16.02.mp4");
+  std::string bytes = read_file(clip);
+  std::string sha = sha256_of_file(clip);
+  ASSERT_EQ(curl_upload(alice_, clip, "{}").status, 201);
+  std::string path = "/api/v1/media/" + sha + "/original";
+  auto full = http_request(server_->port(), "GET", path, auth(bob_));
+  ASSERT_EQ(full.status, 200);
+  EXPECT_EQ(full.body, bytes);
+  EXPECT_EQ(full.header("etag"), "\"" + sha + "\"");
+  EXPECT_EQ(full.header("content-type"), "video/mp4");
+  EXPECT_NE(full.header("content-disposition").find("filename*=UTF-8''%D0%91"), std::string::npos)
+      << full.header("content-disposition");
+  auto h = auth(bob_);
+  h["Range"] = "bytes=100-199";
+  auto part = http_request(server_->port(), "GET", path, h);
+  ASSERT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, bytes.substr(100, 100));
+  EXPECT_EQ(part.header("content-range"), "bytes 100-199/" + std::to_string(bytes.size()));
+  h["Range"] = "bytes=-50";
+  auto tail = http_request(server_->port(), "GET", path, h);
+  ASSERT_EQ(tail.status, 206);
+  EXPECT_EQ(tail.body, bytes.substr(bytes.size() - 50));
+  h["Range"] = "bytes=99999999-";
+  EXPECT_EQ(http_request(server_->port(), "GET", path, h).status, 416);
+  h.erase("Range");
+  h["If-None-Match"] = "\"" + sha + "\"";
+  EXPECT_EQ(http_request(server_->port(), "GET", path, h).status, 304);
+  EXPECT_EQ(http_request(server_->port(), "GET",
+                         "/api/v1/media/" + std::string(64, 'a') + "/original", auth(bob_))
+                .status,
+            404);
+  EXPECT_EQ(
+      http_request(server_->port(), "GET", "/api/v1/media/../../etc/passwd/original", auth(bob_))
+          .status,
+      404);
+  EXPECT_EQ(http_request(server_->port(), "GET", path).status, 401);
+}
+
+TEST_F(IngestionTest, BadUploadsAreRefusedAndLeaveNothingBehind) {
+  start({{"CONVOYWATCH_SERVER_MAX_UPLOAD_BYTES", "200000"}});
+  std::string clip = small_mp4(dir_);
+  std::string png = dir_ + "/not-a-video.mp4";
+  write_file(png, std::string("\x89PNG\r\n\x1a\n", 8) + std::string(5000, 'x'));
+  auto r = curl_upload(alice_, png, "{}");
+  EXPECT_EQ(r.status, 415) << r.body;
+  EXPECT_EQ(r.json()["field"], "file");
+
+  r = curl_upload(alice_, clip, R"({"platform": "myspace"})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.json()["field"], "metadata.platform");
+  r = curl_upload(alice_, clip, R"({"claimed_location": {"lat": 95, "lon": 36}})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.json()["field"], "metadata.claimed_location.lat");
+  r = curl_upload(alice_, clip, R"({"colour": "green"})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.json()["field"], "metadata.colour");
+  r = curl_upload(alice_, clip, R"({"posted_at": "yesterday"})");
+  EXPECT_EQ(r.status, 422);
+  EXPECT_EQ(r.json()["field"], "metadata.posted_at");
+
+  std::string big = big_mp4(dir_);
+  r = curl_upload(alice_, big, "{}");
+  EXPECT_EQ(r.status, 413) << r.body;
+
+  // A body cut short: the client disconnects in the middle of the file part.
+  {
+    namespace net = boost::asio;
+    net::io_context ioc;
+    net::ip::tcp::socket sock(ioc);
+    sock.connect(
+        {net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(server_->port())});
+    std::string head =
+        "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + alice_ +
+        "\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: 100000\r\n\r\n";
+    std::string body =
+        "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n" +
+        read_file(clip).substr(0, 8000);
+    net::write(sock, net::buffer(head + body));
+    std::this_thread::sleep_for(300ms);
+  }
+  // A malformed body: complete, but the closing boundary never comes.
+  std::string bad =
+      "--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.mp4\"\r\n\r\n" +
+      read_file(clip) + "\r\n";
+  auto malformed = http_request(server_->port(), "POST", "/api/v1/submissions",
+                                {{"Authorization", "Bearer " + alice_},
+                                 {"Content-Type", "multipart/form-data; boundary=XyZ"}},
+                                bad);
+  EXPECT_EQ(malformed.status, 400) << malformed.body;
+  // A declared body far over the limit is refused before it is read.
+  std::string huge = raw_exchange(
+      server_->port(), "POST /api/v1/submissions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+                           alice_ +
+                           "\r\nContent-Type: multipart/form-data; boundary=XyZ\r\nContent-Length: "
+                           "10000000000\r\n\r\n");
+  EXPECT_NE(huge.find("HTTP/1.1 413"), std::string::npos) << huge;
+  // No-file form.
+  auto nofile = http_request(
+      server_->port(), "POST", "/api/v1/submissions",
+      {{"Authorization", "Bearer " + alice_},
+       {"Content-Type", "multipart/form-data; boundary=XyZ"}},
+      "--XyZ\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n{}\r\n--XyZ--\r\n");
+  EXPECT_EQ(nofile.status, 422);
+  EXPECT_EQ(nofile.json()["field"], "file");
+
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (count_files(server_->media_root() + "/tmp") > 0 &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(count_files(server_->media_root() + "/tmp"), 0u);
+  EXPECT_EQ(count_files(server_->media_root() + "/sha256"), 0u);
+  EXPECT_EQ(db_.query_value("SELECT count(*) FROM submissions"), "0");
+  EXPECT_EQ(db_.query_value("SELECT count(*) FROM media"), "0");
+  EXPECT_EQ(http_request(server_->port(), "GET", "/healthz").status, 200);
+}
+
+TEST_F(IngestionTest, UrlSubmissionQueuesAFetchJob) {
+  start();
+  auto h = auth(alice_);
+  h["Content-Type"] = "application/json";
+  auto r = http_request(server_->port(), "POST", "/api/v1/submissions", h,
+                        R"({"source_url": "https://x.com/someone/status/1", "platform": "x"})");
+  ASSERT_EQ(r.status, 201) << r.body;
+  EXPECT_TRUE(r.json()["media"].is_null());
+  EXPECT_EQ(r.json()["status"], "queued");
+  EXPECT_EQ(db_.query_value("SELECT payload->>'url' FROM jobs WHERE kind = 'fetch_url'"),
+            "https://x.com/someone/status/1");
+  auto missing =
+      http_request(server_->port(), "POST", "/api/v1/submissions", h, R"({"platform": "x"})");
+  EXPECT_EQ(missing.status, 422);
+  EXPECT_EQ(missing.json()["field"], "source_url");
+  auto ftp = http_request(server_->port(), "POST", "/api/v1/submissions", h,
+                          R"({"source_url": "ftp://a/b"})");
+  EXPECT_EQ(ftp.status, 422);
+  h["Content-Type"] = "text/plain";
+  EXPECT_EQ(http_request(server_->port(), "POST", "/api/v1/submissions", h, "x").status, 415);
+}
+
+TEST_F(IngestionTest, IdempotencyKeyReturnsTheFirstAnswer) {
+  start();
+  std::string clip = small_mp4(dir_);
+  auto a = curl_upload(alice_, clip, "{}", {"-H", "Idempotency-Key: retry-7"});
+  ASSERT_EQ(a.status, 201);
+  auto b = curl_upload(alice_, clip, "{}", {"-H", "Idempotency-Key: retry-7"});
+  ASSERT_EQ(b.status, 201);
+  EXPECT_EQ(a.json()["id"], b.json()["id"]);
+  EXPECT_EQ(a.body, b.body);
+  EXPECT_EQ(db_.query_value("SELECT count(*) FROM submissions"), "1");
+  auto h = auth(alice_);
+  h["Content-Type"] = "application/json";
+  h["Idempotency-Key"] = "url-1";
+  auto u1 = http_request(server_->port(), "POST", "/api/v1/submissions", h,
+                         R"({"source_url": "https://vk.com/wall-1_2"})");
+  auto u2 = http_request(server_->port(), "POST", "/api/v1/submissions", h,
+                         R"({"source_url": "https://vk.com/wall-1_2"})");
+  EXPECT_EQ(u1.body, u2.body);
+  // The same key from another user is another request.
+  auto o = curl_upload(olga_, clip, "{}", {"-H", "Idempotency-Key: retry-7"});
+  EXPECT_EQ(o.status, 201);
+  EXPECT_NE(o.json()["id"], a.json()["id"]);
+  EXPECT_EQ(db_.query_value("SELECT count(*) FROM submissions"), "3");
+}
+
+TEST_F(IngestionTest, OrganisationPrivateItemsAreInvisibleToOthers) {
+  start();
+  std::string clip = small_mp4(dir_);
+  std::string sha = sha256_of_file(clip);
+  auto priv = curl_upload(alice_, clip, R"({"visibility": "org"})");
+  ASSERT_EQ(priv.status, 201) << priv.body;
+  std::string id = std::to_string(priv.json()["id"].get<int>());
+  EXPECT_EQ(http_request(server_->port(), "GET", "/api/v1/submissions/" + id, auth(bob_)).status,
+            200);
+  EXPECT_EQ(http_request(server_->port(), "GET", "/api/v1/submissions/" + id, auth(olga_)).status,
+            404);
+  auto list = http_request(server_->port(), "GET", "/api/v1/submissions", auth(olga_));
+  EXPECT_EQ(list.json()["items"].size(), 0u);
+  EXPECT_EQ(http_request(server_->port(), "GET", "/api/v1/media/" + sha + "/original", auth(olga_))
+                .status,
+            404);
+  EXPECT_EQ(
+      http_request(server_->port(), "GET", "/api/v1/media/" + sha + "/original", auth(bob_)).status,
+      200);
+  // Olga uploads the same bytes: she learns nothing about the private original.
+  auto hers = curl_upload(olga_, clip, "{}");
+  ASSERT_EQ(hers.status, 201);
+  EXPECT_TRUE(hers.json()["exact_duplicate_of"].is_null());
+  EXPECT_EQ(http_request(server_->port(), "GET", "/api/v1/media/" + sha + "/original", auth(olga_))
+                .status,
+            200);
+}
+
+// The real tus client: the connection is killed mid-upload (by a proxy, as a network would),
+// the client resumes from the server's offset, and the stored bytes hash to the file's SHA-256.
+TEST_F(IngestionTest, TusJsClientResumesAfterTheConnectionIsKilled) {
+  start();
+  std::string script = std::string(CW_SOURCE_DIR) + "/tests/e2e/tus_upload.mjs";
+  ASSERT_TRUE(fs::exists(std::string(CW_SOURCE_DIR) + "/tests/e2e/node_modules/tus-js-client"))
+      << "tus-js-client is not installed: scripts/setup runs npm ci in tests/e2e";
+  std::string file = big_mp4(dir_);
+  uint64_t size = fs::file_size(file);
+  std::string sha = sha256_of_file(file);
+  std::string meta = R"({"platform": "tiktok", "author": "@convoy_watcher", "tags": ["resumed"]})";
+  auto run = run_command({"/usr/bin/env", "node", script, url("/api/v1/uploads"), alice_, file,
+                          meta, "--cut-after", std::to_string(size / 3)});
+  ASSERT_EQ(run.exit_code, 0) << run.out << run.err << server_->log();
+  auto r = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_TRUE(r.is_object()) << run.out;
+  ASSERT_TRUE(r.value("done", false)) << run.out;
+  EXPECT_EQ(r["cuts"], 1);
+  // The first PATCH started at 0 and was cut; the resumed one started where the server was.
+  ASSERT_GE(r["patch_offsets"].size(), 2u) << run.out;
+  EXPECT_EQ(r["patch_offsets"][0], 0);
+  uint64_t resumed_at = r["patch_offsets"].back().get<uint64_t>();
+  EXPECT_GT(resumed_at, 0u) << run.out;
+  EXPECT_LT(resumed_at, size) << run.out;
+  EXPECT_NE(server_->log().find("upload interrupted"), std::string::npos);
+
+  std::string upload_url = r["url"];
+  std::string upload_path = upload_url.substr(upload_url.find("/api/v1/uploads/"));
+  auto done = http_request(server_->port(), "GET", upload_path, auth(alice_));
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.header("upload-offset"), std::to_string(size));
+  ASSERT_TRUE(done.json()["submission"].is_string()) << done.body;
+  EXPECT_EQ(http_request(server_->port(), "GET", upload_path, auth(olga_)).status, 404);
+  auto sub = http_request(server_->port(), "GET", done.json()["submission"].get<std::string>(),
+                          auth(alice_));
+  ASSERT_EQ(sub.status, 200);
+  EXPECT_EQ(sub.json()["media"]["sha256"], sha);
+  EXPECT_EQ(sub.json()["media"]["size"], size);
+  EXPECT_EQ(sub.json()["platform"], "tiktok");
+  EXPECT_EQ(sub.json()["original_filename"], "convoy-clip.mp4");
+  std::string stored =
+      server_->media_root() + "/sha256/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
+  EXPECT_EQ(sha256_of_file(stored), sha);
+  EXPECT_EQ(count_files(server_->media_root() + "/tmp"), 0u);
+}
+
+TEST_F(IngestionTest, TusProtocolDetails) {
+  start();
+  int port = server_->port();
+  auto opts = http_request(port, "OPTIONS", "/api/v1/uploads");
+  EXPECT_EQ(opts.status, 204);
+  EXPECT_EQ(opts.header("tus-version"), "1.0.0");
+  EXPECT_EQ(opts.header("tus-extension"), "creation,termination,expiration");
+  auto h = auth(alice_);
+  auto no_version = http_request(port, "POST", "/api/v1/uploads", h);
+  EXPECT_EQ(no_version.status, 412);
+  EXPECT_EQ(no_version.header("tus-version"), "1.0.0");
+  h["Tus-Resumable"] = "1.0.0";
+  h["Upload-Length"] = "abc";
+  EXPECT_EQ(http_request(port, "POST", "/api/v1/uploads", h).status, 400);
+  h["Upload-Length"] = "99999999999999";
+  EXPECT_EQ(http_request(port, "POST", "/api/v1/uploads", h).status, 413);
+  h["Upload-Length"] = "5000";
+  h["Upload-Metadata"] = "metadata eyJwbGF0Zm9ybSI6Im15c3BhY2UifQ==";  // {"platform":"myspace"}
+  auto bad_meta = http_request(port, "POST", "/api/v1/uploads", h);
+  EXPECT_EQ(bad_meta.status, 422);
+  EXPECT_EQ(bad_meta.json()["field"], "metadata.platform");
+  h.erase("Upload-Metadata");
+  auto created = http_request(port, "POST", "/api/v1/uploads", h);
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_FALSE(created.header("upload-expires").empty());
+  std::string loc = created.header("location");
+  auto p = auth(alice_);
+  p["Tus-Resumable"] = "1.0.0";
+  p["Upload-Offset"] = "10";
+  p["Content-Type"] = "application/offset+octet-stream";
+  EXPECT_EQ(http_request(port, "PATCH", loc, p, "0123456789").status, 409);
+  p["Upload-Offset"] = "0";
+  p["Content-Type"] = "text/plain";
+  EXPECT_EQ(http_request(port, "PATCH", loc, p, "0123456789").status, 415);
+  p["Content-Type"] = "application/offset+octet-stream";
+  // Not a video: once the last byte arrives the upload is refused and removed.
+  auto last = http_request(port, "PATCH", loc, p, std::string(5000, 'z'));
+  EXPECT_EQ(last.status, 415) << last.body;
+  EXPECT_EQ(http_request(port, "GET", loc, auth(alice_)).status, 404);
+  // Termination.
+  auto again = http_request(port, "POST", "/api/v1/uploads", h);
+  std::string loc2 = again.header("location");
+  auto d = auth(alice_);
+  d["Tus-Resumable"] = "1.0.0";
+  EXPECT_EQ(http_request(port, "DELETE", loc2, auth(olga_)).status, 412);
+  d["Tus-Resumable"] = "1.0.0";
+  auto olga = auth(olga_);
+  olga["Tus-Resumable"] = "1.0.0";
+  EXPECT_EQ(http_request(port, "DELETE", loc2, olga).status, 404);
+  EXPECT_EQ(http_request(port, "DELETE", loc2, d).status, 204);
+  EXPECT_EQ(http_request(port, "GET", loc2, auth(alice_)).status, 404);
+  EXPECT_EQ(count_files(server_->media_root() + "/tmp"), 0u);
+}
+
+}  // namespace
+}  // namespace cw::test

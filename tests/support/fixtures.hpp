@@ -1,0 +1,20 @@
+// Test footage made on the fly with the ffmpeg command (installed by scripts/setup): no video
+// larger than 1 MB is committed. A missing ffmpeg fails the test, it never skips.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace cw::test {
+
+// Runs `ffmpeg -v error -y <args> <dir>/<name>` and returns the path; fails the test on error.
+std::string make_video(const std::string& dir, const std::string& name,
+                       const std::vector<std::string>& args);
+// A 2-second 320x240 H.264 MP4 (about 13 KB).
+std::string small_mp4(const std::string& dir, const std::string& name = "clip.mp4");
+// A 4-second 1280x720 MPEG-4 Part 2 MP4 at high quality (about 5.5 MB).
+std::string big_mp4(const std::string& dir, const std::string& name = "big.mp4");
+// Lowercase hex SHA-256 of a file.
+std::string sha256_of_file(const std::string& path);
+
+}  // namespace cw::test
