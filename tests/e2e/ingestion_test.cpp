@@ -445,3 +445,28 @@ TEST_F(IngestionTest, TusProtocolDetails) {
 
 }  // namespace
 }  // namespace cw::test
+
+namespace cw::test {
+namespace {
+
+// Temp files of single-request uploads cut off by a crash are removed at start; resumable
+// (tus) ones are kept for their client.
+TEST(IngestionStartTest, LeftoverUploadTempFilesAreRemovedAtStart) {
+  TestDatabase db;
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()}};
+  ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
+  std::string root = make_temp_dir("cw-leftover-");
+  fs::create_directories(root + "/tmp");
+  std::string crashed = root + "/tmp/upload-" + std::string(32, 'a') + ".part";
+  std::string resumable = root + "/tmp/tus-" + std::string(32, 'b') + ".part";
+  write_file(crashed, "half an upload");
+  write_file(resumable, "half a resumable upload");
+  env["CONVOYWATCH_STORAGE_ROOT"] = root;
+  ServerProcess server(env);
+  EXPECT_FALSE(fs::exists(crashed));
+  EXPECT_TRUE(fs::exists(resumable));
+  fs::remove_all(root);
+}
+
+}  // namespace
+}  // namespace cw::test

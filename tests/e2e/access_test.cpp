@@ -1,0 +1,259 @@
+// Who may do what: every route of the router × {no token, bad token, revoked token, each role,
+// a member of another organisation}, each cell checked against its expected status. A route
+// missing from the table fails the test, so new routes cannot skip this.
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <set>
+
+#include "server/routes.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_db.hpp"
+
+namespace cw::test {
+namespace {
+
+enum Who { kNone, kBad, kRevoked, kContributor, kAnalyst, kAdmin, kOtherOrg, kWhoCount };
+const char* kWhoNames[] = {"no token", "bad token", "revoked token",     "contributor",
+                           "analyst",  "admin",     "other organisation"};
+
+struct Request {
+  std::string method;
+  std::string target;
+  std::map<std::string, std::string> headers;
+  std::string body;
+};
+
+struct Row {
+  std::string method;
+  std::string pattern;
+  // Builds a fresh request for one cell (resources a request consumes are made anew).
+  std::function<Request()> make;
+  std::array<int, kWhoCount> expect;
+};
+
+class AccessTest : public ::testing::Test {
+ protected:
+  std::string add_user(const std::string& name, const std::string& org, const std::string& role) {
+    auto r = run_convoywatch({"user", "add", "--name", name, "--org", org, "--role", role}, env_);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out.substr(0, 67);
+  }
+  HttpResponse as(const std::string& token, const Request& req) {
+    auto headers = req.headers;
+    if (!token.empty()) headers["Authorization"] = "Bearer " + token;
+    return http_request(server_->port(), req.method, req.target, headers, req.body);
+  }
+
+  TestDatabase db_;
+  std::map<std::string, std::string> env_;
+  std::unique_ptr<ServerProcess> server_;
+};
+
+TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
+  env_ = {{"CONVOYWATCH_DATABASE_URL", db_.url()},
+          {"CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE", "0"}};
+  ASSERT_EQ(run_convoywatch({"migrate"}, env_).exit_code, 0);
+  std::array<std::string, kWhoCount> token;
+  token[kNone] = "";
+  token[kBad] = "cw_" + std::string(64, '7');
+  token[kRevoked] = add_user("gone", "Bellingcat", "admin");
+  token[kContributor] = add_user("carla", "Bellingcat", "contributor");
+  token[kAnalyst] = add_user("anton", "Bellingcat", "analyst");
+  token[kAdmin] = add_user("ada", "Bellingcat", "admin");
+  token[kOtherOrg] = add_user("otto", "The Insider", "admin");
+  ASSERT_EQ(run_convoywatch({"user", "revoke", "gone"}, env_).exit_code, 0);
+  server_ = std::make_unique<ServerProcess>(env_);
+
+  // Fixtures owned by Bellingcat: an org-private submission with its media, and a tus upload
+  // per caller that creates one (uploads are private to their creator).
+  std::string dir = make_temp_dir("cw-access-");
+  std::string clip = small_mp4(dir);
+  std::string sha = sha256_of_file(clip);
+  std::string boundary = "AcCeSs";
+  std::string form =
+      "--" + boundary +
+      "\r\nContent-Disposition: form-data; "
+      "name=\"metadata\"\r\n\r\n{\"visibility\":\"org\"}\r\n--" +
+      boundary + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"c.mp4\"\r\n\r\n" +
+      read_file(clip) + "\r\n--" + boundary + "--\r\n";
+  auto made =
+      as(token[kContributor], {"POST",
+                               "/api/v1/submissions",
+                               {{"Content-Type", "multipart/form-data; boundary=" + boundary}},
+                               form});
+  ASSERT_EQ(made.status, 201) << made.body;
+  std::string sub_id = std::to_string(made.json()["id"].get<int>());
+  auto user_id =
+      std::to_string(as(token[kAdmin], {"GET", "/api/v1/me", {}, ""}).json()["id"].get<int>());
+  std::map<std::string, std::string> tus = {{"Tus-Resumable", "1.0.0"}};
+  auto new_upload = [&]() {
+    auto h = tus;
+    h["Upload-Length"] = "100";
+    return as(token[kContributor], {"POST", "/api/v1/uploads", h, ""}).header("location");
+  };
+  auto new_token_id = [&]() {
+    return std::to_string(
+        as(token[kAdmin], {"POST", "/api/v1/users/" + user_id + "/tokens", {}, ""})
+            .json()["id"]
+            .get<int>());
+  };
+  int n = 0;
+  auto json = std::map<std::string, std::string>{{"Content-Type", "application/json"}};
+
+  //                                   none bad  revk contr anal admin other
+  std::vector<Row> rows = {
+      {"GET",
+       "/healthz",
+       [] {
+         return Request{"GET", "/healthz", {}, ""};
+       },
+       {200, 200, 200, 200, 200, 200, 200}},
+      {"GET",
+       "/readyz",
+       [] {
+         return Request{"GET", "/readyz", {}, ""};
+       },
+       {200, 200, 200, 200, 200, 200, 200}},
+      {"GET",
+       "/metrics",
+       [] {
+         return Request{"GET", "/metrics", {}, ""};
+       },
+       {200, 200, 200, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/openapi.json",
+       [] {
+         return Request{"GET", "/api/v1/openapi.json", {}, ""};
+       },
+       {200, 200, 200, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/me",
+       [] {
+         return Request{"GET", "/api/v1/me", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/users",
+       [] {
+         return Request{"GET", "/api/v1/users", {}, ""};
+       },
+       {401, 401, 401, 403, 403, 200, 200}},
+      {"POST",
+       "/api/v1/users",
+       [&] {
+         return Request{"POST", "/api/v1/users", json,
+                        "{\"name\":\"u" + std::to_string(n++) + "\",\"org\":\"x\"}"};
+       },
+       {401, 401, 401, 403, 403, 201, 201}},
+      {"GET",
+       "/api/v1/users/{id}",
+       [&] {
+         return Request{"GET", "/api/v1/users/" + user_id, {}, ""};
+       },
+       {401, 401, 401, 403, 403, 200, 200}},
+      {"POST",
+       "/api/v1/users/{id}/tokens",
+       [&] {
+         return Request{"POST", "/api/v1/users/" + user_id + "/tokens", {}, ""};
+       },
+       {401, 401, 401, 403, 403, 201, 201}},
+      {"DELETE",
+       "/api/v1/tokens/{id}",
+       [&] {
+         return Request{"DELETE", "/api/v1/tokens/" + new_token_id(), {}, ""};
+       },
+       {401, 401, 401, 403, 403, 204, 204}},
+      {"GET",
+       "/api/v1/audit",
+       [] {
+         return Request{"GET", "/api/v1/audit", {}, ""};
+       },
+       {401, 401, 401, 403, 200, 200, 200}},
+      {"POST",
+       "/api/v1/submissions",
+       [&] {
+         return Request{"POST", "/api/v1/submissions", json,
+                        R"({"source_url":"https://t.me/c/1"})"};
+       },
+       {401, 401, 401, 201, 201, 201, 201}},
+      {"GET",
+       "/api/v1/submissions",
+       [] {
+         return Request{"GET", "/api/v1/submissions", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/submissions/{id}",
+       [&] {
+         return Request{"GET", "/api/v1/submissions/" + sub_id, {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 404}},
+      {"GET",
+       "/api/v1/media/{sha256}/original",
+       [&] {
+         return Request{"GET", "/api/v1/media/" + sha + "/original", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 404}},
+      {"OPTIONS",
+       "/api/v1/uploads",
+       [] {
+         return Request{"OPTIONS", "/api/v1/uploads", {}, ""};
+       },
+       {204, 204, 204, 204, 204, 204, 204}},
+      {"POST",
+       "/api/v1/uploads",
+       [&] {
+         auto h = tus;
+         h["Upload-Length"] = "100";
+         return Request{"POST", "/api/v1/uploads", h, ""};
+       },
+       {401, 401, 401, 201, 201, 201, 201}},
+      // Uploads belong to the contributor who created them: everyone else gets 404.
+      {"GET",
+       "/api/v1/uploads/{id}",
+       [&] {
+         return Request{"GET", new_upload(), {}, ""};
+       },
+       {401, 401, 401, 200, 404, 404, 404}},
+      {"PATCH",
+       "/api/v1/uploads/{id}",
+       [&] {
+         auto h = tus;
+         h["Upload-Offset"] = "0";
+         h["Content-Type"] = "application/offset+octet-stream";
+         return Request{"PATCH", new_upload(), h, std::string(10, 'a')};
+       },
+       {401, 401, 401, 204, 404, 404, 404}},
+      {"DELETE",
+       "/api/v1/uploads/{id}",
+       [&] {
+         return Request{"DELETE", new_upload(), tus, ""};
+       },
+       {401, 401, 401, 204, 404, 404, 404}},
+  };
+
+  std::set<std::string> covered;
+  for (const Row& row : rows) {
+    covered.insert(row.method + " " + row.pattern);
+    for (int who = 0; who < kWhoCount; ++who) {
+      Request req = row.make();
+      auto res = as(token[who], req);
+      EXPECT_EQ(res.status, row.expect[who])
+          << row.method << " " << row.pattern << " as " << kWhoNames[who] << ": " << res.body;
+      if (res.status >= 400) {
+        EXPECT_EQ(res.header("content-type"), "application/problem+json") << row.pattern;
+      }
+    }
+  }
+  server::Router router = server::make_router();
+  for (const auto& r : router.routes()) {
+    std::string key = std::string(boost::beast::http::to_string(r.method)) + " " + r.pattern;
+    EXPECT_TRUE(covered.count(key)) << "route missing from the access table: " << key;
+  }
+}
+
+}  // namespace
+}  // namespace cw::test
