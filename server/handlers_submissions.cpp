@@ -230,23 +230,23 @@ Result<Reply> list_submissions(RequestContext& ctx) {
   store::SubmissionFilter f;
   f.after_id = page->after;
   f.limit = page->limit + 1;
-  if (auto v = ctx.query_param("status")) {
-    static const std::vector<std::string> kStatuses = {"queued", "fetching", "processing", "done",
-                                                       "failed"};
-    if (std::find(kStatuses.begin(), kStatuses.end(), *v) == kStatuses.end()) {
-      return Error(Code::kUnprocessable,
-                   "status must be one of queued, fetching, processing, done, failed", "status");
+  auto one_of = [&](const char* name, const std::vector<std::string>& allowed,
+                    std::optional<std::string>* out) -> Status {
+    auto v = ctx.query_param(name);
+    if (!v) return Status::Ok();
+    if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+      std::string list;
+      for (const auto& a : allowed) {
+        if (!list.empty()) list += ", ";
+        list += a;
+      }
+      return Error(Code::kUnprocessable, std::string(name) + " must be one of " + list, name);
     }
-    f.status = *v;
-  }
-  if (auto v = ctx.query_param("platform")) {
-    static const std::vector<std::string> kPlatforms = {
-        "telegram", "tiktok", "x", "youtube", "vk", "facebook", "instagram", "other"};
-    if (std::find(kPlatforms.begin(), kPlatforms.end(), *v) == kPlatforms.end()) {
-      return Error(Code::kUnprocessable, "platform is not one of the known platforms", "platform");
-    }
-    f.platform = *v;
-  }
+    *out = *v;
+    return Status::Ok();
+  };
+  if (Status s = one_of("status", submission_statuses(), &f.status); !s.ok()) return s.error();
+  if (Status s = one_of("platform", submission_platforms(), &f.platform); !s.ok()) return s.error();
   if (auto v = ctx.query_param("submitted_by")) {
     auto id = positive_id(*v, "submitted_by", Code::kUnprocessable);
     if (!id.ok()) return id.error();

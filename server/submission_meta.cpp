@@ -10,9 +10,6 @@ namespace cw::server {
 
 namespace {
 
-const std::vector<std::string> kPlatforms = {"telegram", "tiktok",   "x",         "youtube",
-                                             "vk",       "facebook", "instagram", "other"};
-
 Result<std::string> check_url(const std::string& url, const std::string& field) {
   auto parsed = boost::urls::parse_absolute_uri(url);
   if (!parsed || (parsed->scheme() != "http" && parsed->scheme() != "https") ||
@@ -56,6 +53,18 @@ Result<store::ClaimedLocation> parse_claimed(const nlohmann::json& v, const std:
 
 }  // namespace
 
+const std::vector<std::string>& submission_platforms() {
+  static const std::vector<std::string> kPlatforms = {
+      "telegram", "tiktok", "x", "youtube", "vk", "facebook", "instagram", "other"};
+  return kPlatforms;
+}
+
+const std::vector<std::string>& submission_statuses() {
+  static const std::vector<std::string> kStatuses = {"queued", "fetching", "processing", "done",
+                                                     "failed"};
+  return kStatuses;
+}
+
 Result<store::SubmissionInput> parse_submission_metadata(const nlohmann::json& doc,
                                                          const std::string& prefix) {
   if (!doc.is_object()) {
@@ -71,7 +80,7 @@ Result<store::SubmissionInput> parse_submission_metadata(const nlohmann::json& d
     if (!checked.ok()) return checked.error();
     in.source_url = *checked;
   }
-  auto platform = r.optional_enum("platform", kPlatforms);
+  auto platform = r.optional_enum("platform", submission_platforms());
   if (!platform.ok()) return platform.error();
   in.platform = *platform;
   auto posted = r.optional_string("posted_at", 64);

@@ -5,11 +5,16 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "common/error.hpp"
 #include "store/submissions.hpp"
 
 namespace cw::server {
+
+// The values `platform` and `status` may take (also the list filters' vocabulary).
+const std::vector<std::string>& submission_platforms();
+const std::vector<std::string>& submission_statuses();
 
 Result<store::SubmissionInput> parse_submission_metadata(const nlohmann::json& doc,
                                                          const std::string& prefix);
