@@ -9,6 +9,7 @@
 
 #include "common/config.hpp"
 #include "common/log.hpp"
+#include "pipeline/analyze.hpp"
 #include "server/routes.hpp"
 #include "server/server.hpp"
 #include "store/audit.hpp"
@@ -203,6 +204,22 @@ int cmd_audit_verify(const GlobalOptions& g) {
   return 0;
 }
 
+// Runs inside the sandbox: one JSON document on stdout; exit 2 for a file that cannot be
+// analysed (the job fails with the reason, no retry), 1 for anything else.
+int cmd_analyze(const std::string& file, const std::string& out_dir) {
+  cw::log::init("warn");
+  auto result = cw::pipeline::analyze_media(file, out_dir);
+  if (!result.ok()) {
+    nlohmann::json err = {
+        {"error",
+         {{"code", cw::code_name(result.error().code())}, {"detail", result.error().detail()}}}};
+    std::cout << err.dump() << std::endl;
+    return result.error().code() == cw::Code::kUnprocessable ? 2 : 1;
+  }
+  std::cout << result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -257,6 +274,13 @@ int main(int argc, char** argv) {
   audit->require_subcommand(1);
   audit->add_subcommand("verify", "recompute the chain; exit 4 naming the first broken row")
       ->callback([&] { rc = cmd_audit_verify(g); });
+
+  auto* analyze = app.add_subcommand(
+      "analyze", "analyse one media file and print JSON (run by workers inside the sandbox)");
+  std::string analyze_file, analyze_out;
+  analyze->add_option("FILE", analyze_file, "media file")->required();
+  analyze->add_option("--out", analyze_out, "folder for frames and thumbnails")->required();
+  analyze->callback([&] { rc = cmd_analyze(analyze_file, analyze_out); });
 
   try {
     app.parse(argc, argv);

@@ -1,0 +1,16 @@
+// The analysis of one media file, run inside the sandboxed child (`convoywatch analyze`): the
+// stages in order, each a pure function of the file. Today: probe. Frames and hashes join here.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "common/error.hpp"
+
+namespace cw::pipeline {
+
+// {"media": {...probe fields...}}; stage errors that mean "bad input" are kUnprocessable.
+// REQUIRES: out_dir exists or can be created (frames are written there).
+Result<nlohmann::json> analyze_media(const std::string& path, const std::string& out_dir);
+
+}  // namespace cw::pipeline
