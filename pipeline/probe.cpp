@@ -1,25 +1,18 @@
 // probe_media with libavformat (FFmpeg 5.1 API), and the media JSON built from its result.
 //
-// The file is opened through an AVIOContext of our own on "file:<path>" with the protocol
-// whitelist "file", so a path is never read as a URL; the container is identified first and
-// checked against the demuxer list before any demuxer runs, which keeps playlists (hls, concat)
-// from making FFmpeg open other files. Everything read from the file is bounded and cleaned to
-// UTF-8 before it leaves this file.
+// The file is opened by media::MediaInput (media_input.hpp): the file protocol only, and the
+// container checked against the demuxer list before any demuxer runs, which keeps playlists
+// (hls, concat) from making FFmpeg open other files. Everything read from the file is bounded and
+// cleaned to UTF-8 before it leaves this file.
 #include "pipeline/probe.hpp"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
 #include <charconv>
 #include <cmath>
-#include <cstdarg>
 #include <cstring>
-#include <filesystem>
-#include <limits>
 #include <memory>
-#include <mutex>
 #include <string_view>
-#include <system_error>
 
 #include <fmt/format.h>
 
@@ -37,11 +30,15 @@ extern "C" {
 }
 
 #include "geo/iso6709.hpp"
+#include "pipeline/media_input.hpp"
 
 namespace cw::pipeline {
 namespace {
 
-namespace fs = std::filesystem;
+using media::clean_text;
+using media::iequals;
+using media::scrub;
+using media::trim;
 
 // Bounds on what a hostile file can make us keep. Real files have a few dozen short tags.
 constexpr size_t kMaxTags = 256;             // per dictionary (format, or one stream)
@@ -49,83 +46,6 @@ constexpr size_t kMaxTagKeyBytes = 256;      //
 constexpr size_t kMaxTagValueBytes = 16384;  // long descriptions and XMP-like blobs
 constexpr size_t kMaxStreams = 64;           // streams listed; FFmpeg itself allows 1000
 constexpr size_t kMaxWarnings = 50;          //
-constexpr size_t kMaxLogMessages = 20;       // FFmpeg warnings kept per probe
-constexpr size_t kMaxLogMessageBytes = 200;  //
-constexpr size_t kMaxDetailMessageBytes = 120;
-
-// ---------------------------------------------------------------------------------------------
-// Text from the file: valid UTF-8, bounded.
-
-// Length of the valid UTF-8 sequence at s[i], or 0 when it is not one (overlong forms,
-// surrogates and code points above U+10FFFF are invalid).
-size_t utf8_sequence_length(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n = 0;
-  uint32_t cp = 0;
-  if ((c & 0xE0) == 0xC0) {
-    n = 2;
-    cp = c & 0x1F;
-  } else if ((c & 0xF0) == 0xE0) {
-    n = 3;
-    cp = c & 0x0F;
-  } else if ((c & 0xF8) == 0xF0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xC0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3F);
-  }
-  static constexpr uint32_t kMinForLength[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMinForLength[n] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-  return n;
-}
-
-// `in` as valid UTF-8 (each bad byte becomes U+FFFD), cut at a character boundary so that it
-// fits in `max_bytes`. Sets *truncated when something was cut.
-std::string clean_text(std::string_view in, size_t max_bytes, bool* truncated = nullptr) {
-  static constexpr std::string_view kReplacement = "\xEF\xBF\xBD";
-  std::string out;
-  out.reserve(std::min(in.size(), max_bytes));
-  size_t i = 0;
-  while (i < in.size()) {
-    const size_t n = utf8_sequence_length(in, i);
-    const std::string_view piece = n > 0 ? in.substr(i, n) : kReplacement;
-    if (out.size() + piece.size() > max_bytes) break;
-    out += piece;
-    i += n > 0 ? n : 1;
-  }
-  if (truncated != nullptr) *truncated = i < in.size();
-  return out;
-}
-
-std::string_view trim(std::string_view s) {
-  const auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
-  while (!s.empty() && space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && space(s.back())) s.remove_suffix(1);
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-// Replaces every occurrence of `what` in `s` (server paths stay out of user-visible text).
-std::string scrub(std::string s, std::string_view what, std::string_view with) {
-  if (what.empty()) return s;
-  for (size_t pos = s.find(what); pos != std::string::npos; pos = s.find(what, pos + with.size())) {
-    s.replace(pos, what.size(), with);
-  }
-  return s;
-}
 
 class Warnings {
  public:
@@ -139,126 +59,6 @@ class Warnings {
  private:
   std::vector<std::string>* out_;
 };
-
-// ---------------------------------------------------------------------------------------------
-// FFmpeg logging: one process-wide callback that never writes to stderr. While a probe runs,
-// the calling thread's warnings and errors are kept (bounded) for the result; messages logged
-// from FFmpeg's own threads, or outside a probe, are dropped.
-
-// FFmpeg sometimes logs one message in several calls; a message ends at a newline.
-class LogCollector {
- public:
-  void add(int level, std::string_view piece) {
-    if (pending_.size() < kMaxLogMessageBytes) pending_ += piece;
-    pending_level_ = std::min(pending_level_, level);
-    if (!piece.empty() && piece.back() == '\n') flush();
-  }
-  void flush() {
-    // One line each: FFmpeg wraps some messages ("Consider increasing the value for ...").
-    for (char& c : pending_) {
-      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
-    }
-    std::string text = clean_text(trim(pending_), kMaxLogMessageBytes);
-    const int level = pending_level_;
-    pending_.clear();
-    pending_level_ = AV_LOG_WARNING;
-    if (text.empty()) return;
-    if (level <= AV_LOG_ERROR && !first_error_) first_error_ = text;
-    if (messages_.size() < kMaxLogMessages) messages_.push_back(std::move(text));
-  }
-  // Warnings and errors, in order.
-  const std::vector<std::string>& messages() const { return messages_; }
-  const std::optional<std::string>& first_error() const { return first_error_; }
-
- private:
-  std::string pending_;
-  int pending_level_ = AV_LOG_WARNING;
-  std::vector<std::string> messages_;
-  std::optional<std::string> first_error_;
-};
-
-thread_local LogCollector* t_collector = nullptr;
-
-void log_callback(void* avcl, int level, const char* fmt, va_list args) {
-  LogCollector* collector = t_collector;
-  if (collector == nullptr || level > AV_LOG_WARNING || fmt == nullptr) return;
-  char line[1024];
-  int print_prefix = 0;  // no "[mov,mp4,... @ 0x55d...]" prefix
-  if (av_log_format_line2(avcl, level, fmt, args, line, sizeof line, &print_prefix) < 0) return;
-  collector->add(level, line);
-}
-
-class LogScope {
- public:
-  explicit LogScope(LogCollector* collector) : previous_(t_collector) {
-    static std::once_flag installed;
-    std::call_once(installed, [] { av_log_set_callback(log_callback); });
-    t_collector = collector;
-  }
-  ~LogScope() { t_collector = previous_; }
-  LogScope(const LogScope&) = delete;
-  LogScope& operator=(const LogScope&) = delete;
-
- private:
-  LogCollector* previous_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// FFmpeg resources.
-
-struct Deadline {
-  std::chrono::steady_clock::time_point at;
-  std::atomic<bool> hit{false};
-};
-
-int interrupt_callback(void* opaque) {
-  auto* deadline = static_cast<Deadline*>(opaque);
-  if (std::chrono::steady_clock::now() < deadline->at) return 0;
-  deadline->hit = true;
-  return 1;
-}
-
-struct IoCloser {
-  void operator()(AVIOContext* pb) const { avio_close(pb); }
-};
-struct FormatCloser {
-  void operator()(AVFormatContext* ctx) const { avformat_close_input(&ctx); }
-};
-using IoPtr = std::unique_ptr<AVIOContext, IoCloser>;
-using FormatPtr = std::unique_ptr<AVFormatContext, FormatCloser>;
-
-// Owns an AVDictionary of options; FFmpeg takes and gives back the pointer.
-class Options {
- public:
-  Options() = default;
-  ~Options() { av_dict_free(&dict_); }
-  Options(const Options&) = delete;
-  Options& operator=(const Options&) = delete;
-  bool set(const char* key, const std::string& value) {
-    return av_dict_set(&dict_, key, value.c_str(), 0) >= 0;
-  }
-  AVDictionary** get() { return &dict_; }
-
- private:
-  AVDictionary* dict_ = nullptr;
-};
-
-std::string av_error_text(int rc) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(rc, buf, sizeof buf);  // fills "Error number N occurred" for unknown codes
-  return clean_text(buf, sizeof buf);
-}
-
-Error unreadable(const std::string& reason, LogCollector& log, std::string_view path) {
-  log.flush();
-  std::string detail = "not a readable video: " + reason;
-  if (log.first_error()) {
-    const std::string message =
-        clean_text(scrub(*log.first_error(), path, "<file>"), kMaxDetailMessageBytes);
-    if (message != reason) detail += " (" + message + ")";
-  }
-  return Error(Code::kUnprocessable, detail, "file");
-}
 
 // ---------------------------------------------------------------------------------------------
 // Reading values out of FFmpeg structures.
@@ -326,50 +126,6 @@ StreamType stream_type(AVMediaType type) {
   }
 }
 
-// Clockwise degrees → 0, 90, 180 or 270 (a display matrix can hold any angle; frames are only
-// ever turned by quarter turns, and a non-right angle is worth a warning).
-int quarter_turns(double clockwise_deg, std::string_view where, Warnings& warnings) {
-  if (!std::isfinite(clockwise_deg)) {
-    warnings.add(fmt::format("{}: display matrix has no rotation (singular); 0° used", where));
-    return 0;
-  }
-  double r = std::fmod(clockwise_deg, 360.0);
-  if (r < 0) r += 360.0;
-  const long turns = std::lround(r / 90.0);
-  const int rounded = static_cast<int>(turns % 4) * 90;
-  if (std::abs(r - static_cast<double>(turns) * 90.0) > 1.0) {
-    warnings.add(fmt::format("{}: rotation of {:.1f}° rounded to {}°", where, r, rounded));
-  }
-  return rounded;
-}
-
-// How the picture is turned clockwise for display. FFmpeg's av_display_rotation_get() answers
-// counter-clockwise, so its sign is flipped: an iPhone portrait clip (tkhd matrix 0 1 / -1 0)
-// gives -90 there and 90 here, and ffmpeg's own autorotate turns it clockwise.
-int stream_rotation(const AVStream* st, const Tags& tags, std::string_view where,
-                    Warnings& warnings) {
-  size_t size = 0;
-  const uint8_t* side = av_stream_get_side_data(st, AV_PKT_DATA_DISPLAYMATRIX, &size);
-  if (side != nullptr && size >= 9 * sizeof(int32_t)) {
-    int32_t matrix[9];
-    std::memcpy(matrix, side, sizeof matrix);  // side data need not be aligned
-    const int64_t det = int64_t{matrix[0]} * matrix[4] - int64_t{matrix[1]} * matrix[3];
-    if (det < 0) warnings.add(fmt::format("{}: display matrix also mirrors the picture", where));
-    return quarter_turns(-av_display_rotation_get(matrix), where, warnings);
-  }
-  // Files written by FFmpeg < 5 through containers without a matrix carry a `rotate` tag,
-  // clockwise degrees.
-  if (auto tag = find_tag(tags, "rotate")) {
-    int value = 0;
-    const auto [end, ec] = std::from_chars(tag->data(), tag->data() + tag->size(), value);
-    if (ec == std::errc() && end == tag->data() + tag->size()) {
-      return quarter_turns(value, where, warnings);
-    }
-    warnings.add(fmt::format("{}: rotate tag \"{}\" is not a number; ignored", where, *tag));
-  }
-  return 0;
-}
-
 StreamInfo read_stream(const AVStream* st, Warnings& warnings) {
   StreamInfo s;
   s.index = st->index;
@@ -396,7 +152,9 @@ StreamInfo read_stream(const AVStream* st, Warnings& warnings) {
         s.pixel_format = name;
       }
     }
-    s.rotation_deg = stream_rotation(st, s.tags, where, warnings);
+    std::vector<std::string> notes;
+    s.rotation_deg = media::stream_rotation(st, where, &notes);
+    for (std::string& note : notes) warnings.add(std::move(note));
   } else if (s.type == StreamType::kAudio) {
     if (par->sample_rate > 0) s.sample_rate = par->sample_rate;
     if (par->ch_layout.nb_channels > 0) {
@@ -600,92 +358,23 @@ const std::vector<std::string>& default_video_demuxers() {
 }
 
 Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& options) {
-  std::error_code ec;
-  const fs::file_status status = fs::status(path, ec);
-  if (ec || !fs::exists(status)) return Error(Code::kNotFound, "media file not found", "file");
-  if (!fs::is_regular_file(status))
-    return Error(Code::kUnprocessable, "not a regular file", "file");
-  const uintmax_t size = fs::file_size(path, ec);
-  if (ec) return Error(Code::kNotFound, "media file not found", "file");
-  if (size == 0) return Error(Code::kUnprocessable, "empty file", "file");
-
-  LogCollector log;
-  const LogScope log_scope(&log);
-  Deadline deadline;
-  deadline.at = std::chrono::steady_clock::now() + options.timeout;
-  const AVIOInterruptCB interrupt{interrupt_callback, &deadline};
-  const auto failed = [&](int rc) {
-    if (deadline.hit) {
-      return Error(
-          Code::kUnprocessable,
-          fmt::format("not a readable video: reading it took longer than {} s",
-                      std::chrono::duration_cast<std::chrono::seconds>(options.timeout).count()),
-          "file");
-    }
-    return unreadable(av_error_text(rc), log, path);
-  };
-
-  // The file protocol only, even for anything a nested open might try.
-  const std::string url = "file:" + path;
-  IoPtr pb;
-  {
-    Options io_options;
-    if (!io_options.set("protocol_whitelist", "file")) {
-      return Error(Code::kInternal, "out of memory setting FFmpeg options");
-    }
-    AVIOContext* raw = nullptr;
-    const int rc = avio_open2(&raw, url.c_str(), AVIO_FLAG_READ, &interrupt, io_options.get());
-    if (rc < 0) return failed(rc);
-    pb.reset(raw);
-  }
-
-  // Identify the container and vet it before any demuxer parses the file.
-  const AVInputFormat* format = nullptr;
-  const auto probe_bytes = static_cast<unsigned>(
-      std::clamp<int64_t>(options.probe_size, 2048, std::numeric_limits<int>::max()));
-  if (const int rc =
-          av_probe_input_buffer2(pb.get(), &format, url.c_str(), nullptr, 0, probe_bytes);
-      rc < 0) {
-    return failed(rc);
-  }
-  if (format == nullptr || format->name == nullptr) return failed(AVERROR_INVALIDDATA);
-  if (std::find(options.demuxers.begin(), options.demuxers.end(), format->name) ==
-      options.demuxers.end()) {
-    return Error(Code::kUnprocessable,
-                 fmt::format("not a readable video: {} is not an accepted video container",
-                             format->long_name != nullptr ? format->long_name : format->name),
-                 "file");
-  }
-
-  FormatPtr ctx;
-  {
-    AVFormatContext* raw = avformat_alloc_context();
-    if (raw == nullptr) return Error(Code::kInternal, "out of memory opening a video");
-    raw->pb = pb.get();
-    raw->flags |= AVFMT_FLAG_CUSTOM_IO;  // pb stays ours to close, after the context
-    raw->interrupt_callback = interrupt;
-    Options open_options;
-    const bool set =
-        open_options.set("protocol_whitelist", "file") &&
-        open_options.set("probesize", std::to_string(options.probe_size)) &&
-        open_options.set("analyzeduration", std::to_string(options.analyze_duration_us)) &&
-        open_options.set("enable_drefs", "0");  // mov: no external data references
-    if (!set) {
-      avformat_free_context(raw);
-      return Error(Code::kInternal, "out of memory setting FFmpeg options");
-    }
-    // On failure avformat_open_input frees the context and nulls `raw`.
-    const int rc = avformat_open_input(&raw, url.c_str(), format, open_options.get());
-    if (rc < 0) return failed(rc);
-    ctx.reset(raw);
-  }
-  if (const int rc = avformat_find_stream_info(ctx.get(), nullptr); rc < 0) return failed(rc);
+  media::LogCollector log;
+  const media::LogScope log_scope(&log);
+  media::OpenOptions open_options;
+  open_options.timeout = options.timeout;
+  open_options.probe_size = options.probe_size;
+  open_options.analyze_duration_us = options.analyze_duration_us;
+  open_options.demuxers = options.demuxers;
+  auto opened = media::MediaInput::open(path, open_options, log);
+  if (!opened.ok()) return opened.error();
+  const AVFormatContext* ctx = (*opened)->format();
+  const AVInputFormat* format = ctx->iformat;
+  const uint64_t size = (*opened)->size_bytes();
 
   ProbeResult result;
   Warnings warnings(&result.warnings);
   result.size_bytes = static_cast<int64_t>(size);
-  result.format_name =
-      ctx->iformat != nullptr && ctx->iformat->name != nullptr ? ctx->iformat->name : format->name;
+  result.format_name = format != nullptr && format->name != nullptr ? format->name : "";
   result.format_long_name =
       ctx->iformat != nullptr && ctx->iformat->long_name != nullptr ? ctx->iformat->long_name : "";
   result.duration_s = seconds(ctx->duration, AVRational{1, AV_TIME_BASE});
@@ -712,7 +401,8 @@ Result<ProbeResult> probe_media(const std::string& path, const ProbeOptions& opt
 
   log.flush();
   for (const std::string& message : log.messages()) {
-    warnings.add("ffmpeg: " + clean_text(scrub(message, path, "<file>"), kMaxLogMessageBytes));
+    warnings.add("ffmpeg: " +
+                 clean_text(scrub(message, path, "<file>"), media::LogCollector::kMaxMessageBytes));
   }
   return result;
 }
