@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -10,10 +11,12 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "pipeline/analyze.hpp"
+#include "pipeline/worker.hpp"
 #include "server/routes.hpp"
 #include "server/server.hpp"
 #include "store/audit.hpp"
 #include "store/database.hpp"
+#include "store/jobs.hpp"
 #include "store/media_store.hpp"
 #include "store/migrations.hpp"
 #include "store/users.hpp"
@@ -70,6 +73,13 @@ const std::vector<cw::store::Migration>* pick_migrations(const std::string& dir,
   return &holder;
 }
 
+cw::pipeline::WorkerOptions worker_options(const cw::Config& config) {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return cw::pipeline::WorkerOptions{config.pipeline, config.storage.root, self.string(),
+                                     cw::pipeline::default_worker_name()};
+}
+
 int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
               const std::string& port_file) {
   std::map<std::string, std::string> flags;
@@ -110,7 +120,68 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
     std::ofstream(tmp) << server.port() << "\n";
     std::filesystem::rename(tmp, port_file, ec);
   }
+  cw::pipeline::Worker workers(db, worker_options(*config));
+  workers.start(config->pipeline.workers);
   server.run();
+  workers.stop();
+  return 0;
+}
+
+// Workers only, until SIGINT/SIGTERM; each thread finishes the job it is on.
+int cmd_worker(const GlobalOptions& g, int concurrency) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);  // before any thread starts: they inherit it
+  cw::store::Database db(config->database);
+  auto state = cw::store::migration_state(db, cw::store::builtin_migrations());
+  if (state.ok() && !state->pending.empty()) {
+    return fail("the database has pending migrations; run `convoywatch migrate`");
+  }
+  cw::pipeline::Worker workers(db, worker_options(*config));
+  int n = concurrency > 0 ? concurrency : std::max(1, config->pipeline.workers);
+  workers.start(n);
+  int sig = 0;
+  sigwait(&set, &sig);
+  cw::log::info("signal received: finishing the jobs in hand", {{"signal", sig}});
+  workers.stop();
+  return 0;
+}
+
+int cmd_jobs_list(const GlobalOptions& g, const std::string& state) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  std::optional<std::string> filter;
+  if (!state.empty()) filter = state;
+  std::cout << fmt::format("{:>6}  {:<14} {:<8} {:>8} {:>8}  {}\n", "ID", "KIND", "STATE",
+                           "ATTEMPTS", "PROGRESS", "LAST ERROR");
+  int64_t after = 0;
+  for (;;) {
+    auto page = cw::store::Jobs(db).list(filter, after, 500);
+    if (!page.ok()) return fail(page.error().detail());
+    for (const auto& j : *page) {
+      std::cout << fmt::format("{:>6}  {:<14} {:<8} {:>8} {:>7}%  {}\n", j.id, j.kind,
+                               cw::store::job_state_name(j.state), j.attempts, j.progress,
+                               j.last_error.value_or(""));
+      after = j.id;
+    }
+    if (page->size() < 500) break;
+  }
+  return 0;
+}
+
+int cmd_jobs_retry(const GlobalOptions& g, int64_t id) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  if (cw::Status s = cw::store::Jobs(db).retry(id, cw::store::Actor::system("cli")); !s.ok()) {
+    return fail(s.error().detail());
+  }
+  std::cout << "job " << id << " queued again\n";
   return 0;
 }
 
@@ -206,9 +277,9 @@ int cmd_audit_verify(const GlobalOptions& g) {
 
 // Runs inside the sandbox: one JSON document on stdout; exit 2 for a file that cannot be
 // analysed (the job fails with the reason, no retry), 1 for anything else.
-int cmd_analyze(const std::string& file, const std::string& out_dir) {
+int cmd_analyze(const std::string& file, const std::string& out_dir, int max_frames) {
   cw::log::init("warn");
-  auto result = cw::pipeline::analyze_media(file, out_dir);
+  auto result = cw::pipeline::analyze_media(file, out_dir, max_frames);
   if (!result.ok()) {
     nlohmann::json err = {
         {"error",
@@ -280,7 +351,26 @@ int main(int argc, char** argv) {
   std::string analyze_file, analyze_out;
   analyze->add_option("FILE", analyze_file, "media file")->required();
   analyze->add_option("--out", analyze_out, "folder for frames and thumbnails")->required();
-  analyze->callback([&] { rc = cmd_analyze(analyze_file, analyze_out); });
+  int analyze_max_frames = 64;
+  analyze->add_option("--max-frames", analyze_max_frames, "most frames kept")
+      ->capture_default_str();
+  analyze->callback([&] { rc = cmd_analyze(analyze_file, analyze_out, analyze_max_frames); });
+
+  auto* worker = app.add_subcommand("worker", "run media-processing workers only");
+  int concurrency = 0;
+  worker->add_option("--concurrency", concurrency, "worker threads (default [pipeline] workers)");
+  worker->callback([&] { rc = cmd_worker(g, concurrency); });
+
+  auto* jobs = app.add_subcommand("jobs", "the job queue");
+  jobs->require_subcommand(1);
+  std::string job_state;
+  auto* jobs_list = jobs->add_subcommand("list", "list jobs");
+  jobs_list->add_option("--state", job_state, "queued, running, done or failed");
+  jobs_list->callback([&] { rc = cmd_jobs_list(g, job_state); });
+  int64_t job_id = 0;
+  auto* jobs_retry = jobs->add_subcommand("retry", "queue a failed or done job again");
+  jobs_retry->add_option("ID", job_id, "job id")->required();
+  jobs_retry->callback([&] { rc = cmd_jobs_retry(g, job_id); });
 
   try {
     app.parse(argc, argv);

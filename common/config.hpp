@@ -51,6 +51,14 @@ struct UploadsConfig {
 
 struct PipelineConfig {
   int workers = 1;
+  int max_attempts = 5;
+  int retry_backoff_s = 10;
+  int lease_s = 60;
+  int poll_interval_ms = 5000;
+  int job_timeout_s = 300;
+  int cpu_seconds = 300;
+  int memory_mb = 4096;
+  int max_frames = 64;
 };
 
 struct LogConfig {

@@ -1,5 +1,5 @@
 // The analysis of one media file, run inside the sandboxed child (`convoywatch analyze`): the
-// stages in order, each a pure function of the file. Today: probe. Frames and hashes join here.
+// stages in order, each a pure function of the file: probe, then frames (hashes join here).
 #pragma once
 
 #include <nlohmann/json.hpp>
@@ -9,8 +9,9 @@
 
 namespace cw::pipeline {
 
-// {"media": {...probe fields...}}; stage errors that mean "bad input" are kUnprocessable.
+// {"media": {...probe...}, "frames": {...}}; errors meaning "bad input" are kUnprocessable.
 // REQUIRES: out_dir exists or can be created (frames are written there).
-Result<nlohmann::json> analyze_media(const std::string& path, const std::string& out_dir);
+Result<nlohmann::json> analyze_media(const std::string& path, const std::string& out_dir,
+                                     int max_frames = 64);
 
 }  // namespace cw::pipeline

@@ -13,6 +13,7 @@
 #include "server/problem.hpp"
 #include "server/routes.hpp"
 #include "server/submission_meta.hpp"
+#include "store/jobs.hpp"
 #include "store/media_store.hpp"
 #include "store/submissions.hpp"
 #include "store/video_sniff.hpp"
@@ -221,7 +222,14 @@ Result<Reply> get_submission(RequestContext& ctx) {
   if (!id.ok()) return Error(Code::kNotFound, "no such submission");
   auto s = store::Submissions(ctx.services.db).get(ctx.user(), *id);
   if (!s.ok()) return s.error();
-  return Reply::json(http::status::ok, submission_json(*s));
+  nlohmann::json out = submission_json(*s);
+  // The processing state: the newest job of its media (or, for a URL, of the submission).
+  store::Jobs jobs(ctx.services.db);
+  auto found = s->media ? jobs.for_payload("sha256", s->media->sha256)
+                        : jobs.for_payload("submission_id", std::to_string(s->id));
+  if (!found.ok()) return found.error();
+  out["processing"] = found->empty() ? nlohmann::json() : job_json(found->back());
+  return Reply::json(http::status::ok, out);
 }
 
 Result<Reply> list_submissions(RequestContext& ctx) {

@@ -17,6 +17,7 @@ Router make_router() {
   add_user_routes(router);
   add_submission_routes(router);
   add_upload_routes(router);
+  add_job_routes(router);
   return router;
 }
 

@@ -4,6 +4,7 @@
 
 #include "server/router.hpp"
 #include "store/database.hpp"
+#include "store/jobs.hpp"
 #include "store/media_store.hpp"
 
 namespace cw::server {
@@ -14,6 +15,10 @@ void add_ops_routes(Router& router);   // handlers_ops.cpp: health, readiness, m
 void add_user_routes(Router& router);  // handlers_users.cpp: me, users, tokens, audit
 void add_submission_routes(Router& router);  // handlers_submissions.cpp: submissions, media
 void add_upload_routes(Router& router);      // handlers_uploads.cpp: tus resumable uploads
+void add_job_routes(Router& router);         // handlers_jobs.cpp: pipeline jobs
+
+// A job as the API shows it.
+nlohmann::json job_json(const store::Job& job);
 
 // Removes resumable uploads past their expiry and their bytes (run at start and periodically).
 void expire_uploads(store::Database& db, const store::MediaStore& media);

@@ -261,6 +261,10 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_parser_.emplace(std::move(*header_parser_));
     stream_parser_->body_limit(static_cast<std::uint64_t>(stream_limit_));
     if (stream_buffer_.empty()) stream_buffer_.resize(kStreamChunk);
+    // Beast sizes each socket read by the free capacity of buffer_ (at least 512 bytes, at most
+    // 64 KiB). buffer_ only ever held the header, so without this the body would arrive in
+    // 512-byte reads: millions of syscalls and timer resets for a 2 GiB video.
+    buffer_.reserve(64 * 1024);
     bool expects_continue =
         body_pending_ && beast::iequals(stream_parser_->get()[http::field::expect], "100-continue");
     if (expects_continue) return send_continue([this] { do_read_stream(); });

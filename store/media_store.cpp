@@ -114,7 +114,17 @@ MediaWriter::~MediaWriter() { abort(); }
 
 Status MediaWriter::write(std::string_view bytes) {
   if (state_ != State::kOpen) return Error(Code::kInternal, "the upload is already finished");
-  return write_all(bytes);
+  Status s = write_all(bytes);
+  // Start the disk writeback of each finished 8 MiB while the rest streams in, so the fsync
+  // at commit finds little left to do (it still decides durability). Only a hint: a failure
+  // here shows up at fsync.
+  constexpr uint64_t kWritebackStep = 8u << 20;
+  if (s.ok() && size_ - writeback_from_ >= kWritebackStep) {
+    ::sync_file_range(fd_, static_cast<off64_t>(writeback_from_),
+                      static_cast<off64_t>(size_ - writeback_from_), SYNC_FILE_RANGE_WRITE);
+    writeback_from_ = size_;
+  }
+  return s;
 }
 
 Status MediaWriter::write_all(std::string_view bytes) {

@@ -104,6 +104,7 @@ class MediaWriter {
   State state_ = State::kOpen;
   Sha256 sha_;
   uint64_t size_ = 0;
+  uint64_t writeback_from_ = 0;  // bytes before this were handed to the disk writeback
   std::string first_bytes_;
 };
 

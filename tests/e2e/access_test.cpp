@@ -86,6 +86,9 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
                                form});
   ASSERT_EQ(made.status, 201) << made.body;
   std::string sub_id = std::to_string(made.json()["id"].get<int>());
+  auto with_job = as(token[kContributor], {"GET", "/api/v1/submissions/" + sub_id, {}, ""});
+  ASSERT_TRUE(with_job.json()["processing"].is_object()) << with_job.body;
+  std::string job_id = std::to_string(with_job.json()["processing"]["id"].get<int>());
   auto user_id =
       std::to_string(as(token[kAdmin], {"GET", "/api/v1/me", {}, ""}).json()["id"].get<int>());
   std::map<std::string, std::string> tus = {{"Tus-Resumable", "1.0.0"}};
@@ -197,6 +200,12 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
          return Request{"GET", "/api/v1/media/" + sha + "/original", {}, ""};
        },
        {401, 401, 401, 200, 200, 200, 404}},
+      {"GET",
+       "/api/v1/jobs/{id}",
+       [&] {
+         return Request{"GET", "/api/v1/jobs/" + job_id, {}, ""};
+       },
+       {401, 401, 401, 403, 200, 200, 200}},
       {"OPTIONS",
        "/api/v1/uploads",
        [] {

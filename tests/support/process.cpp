@@ -117,6 +117,8 @@ ServerProcess::ServerProcess(const std::map<std::string, std::string>& env,
   full.emplace("CONVOYWATCH_SERVER_LISTEN", "127.0.0.1:0");
   full.emplace("CONVOYWATCH_STORAGE_ROOT", dir_ + "/media");
   full.emplace("CONVOYWATCH_LOG_LEVEL", "info");
+  // Tests that want the embedded pipeline workers ask for them.
+  full.emplace("CONVOYWATCH_PIPELINE_WORKERS", "0");
   std::vector<std::string> argv = {CW_BINARY, "serve", "--port-file", dir_ + "/port"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn(argv, full, dir_ + "/out", dir_ + "/err");

@@ -1,0 +1,148 @@
+// The worker against the real database and real footage: a process_media job analysed in the
+// sandbox, results written once (re-analysis replaces frames), a child that overruns its limit
+// fails the job with the reason while the worker carries on, an unreadable file fails for good.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "pipeline/worker.hpp"
+#include "store/analysis.hpp"
+#include "store/jobs.hpp"
+#include "store/media_store.hpp"
+#include "store/migrations.hpp"
+#include "store/submissions.hpp"
+#include "store/users.hpp"
+#include "tests/support/fixtures.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_db.hpp"
+
+namespace cw::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+
+class WorkerTest : public ::testing::Test {
+ protected:
+  WorkerTest() : db_(config()), media_(dir_ + "/media") {
+    EXPECT_TRUE(store::migrate(db_, store::builtin_migrations()).ok());
+    auto user = store::Users(db_).add("wanda", "CIT", store::Role::kContributor,
+                                      store::Actor::system("test"));
+    EXPECT_TRUE(user.ok());
+    who_ = store::Users(db_).authenticate(user->token).value();
+  }
+  ~WorkerTest() override { fs::remove_all(dir_); }
+
+  DatabaseConfig config() {
+    DatabaseConfig c;
+    c.url = tdb_.url();
+    c.pool_size = 4;
+    return c;
+  }
+
+  // Stores the file as evidence and submits it: a process_media job is queued.
+  std::string submit(const std::string& file) {
+    auto w = media_.begin_write();
+    EXPECT_TRUE(w.ok());
+    EXPECT_TRUE((*w)->write(test::read_file(file)).ok());
+    auto stored = (*w)->commit();
+    EXPECT_TRUE(stored.ok());
+    store::MediaInput in{stored->sha256, stored->size, "mp4", "video/mp4", "clip.mp4"};
+    auto created = store::Submissions(db_).create(who_, {}, in, "", [](const store::Submission&) {
+      return store::StoredReply{201, "", ""};
+    });
+    EXPECT_TRUE(created.ok());
+    return stored->sha256;
+  }
+
+  WorkerOptions options() {
+    WorkerOptions o;
+    o.pipeline.job_timeout_s = 120;
+    o.pipeline.retry_backoff_s = 100;
+    o.pipeline.lease_s = 30;
+    o.pipeline.max_frames = 16;
+    o.storage_root = dir_ + "/media";
+    o.analyze_binary = CW_BINARY;
+    o.name = "test";
+    return o;
+  }
+
+  store::Job job_of(const std::string& sha) {
+    auto jobs = store::Jobs(db_).for_payload("sha256", sha);
+    EXPECT_TRUE(jobs.ok());
+    EXPECT_EQ(jobs->size(), 1u);
+    return jobs->front();
+  }
+
+  test::TestDatabase tdb_;
+  std::string dir_ = test::make_temp_dir("cw-worker-");
+  store::Database db_;
+  store::MediaStore media_;
+  store::Principal who_;
+};
+
+TEST_F(WorkerTest, AnalysesAMediaOnceAndReplacesFramesOnRetry) {
+  std::string sha = submit(test::small_mp4(dir_));
+  Worker worker(db_, options());
+  auto did = worker.run_once("w1");
+  ASSERT_TRUE(did.ok());
+  ASSERT_TRUE(*did);
+  store::Job job = job_of(sha);
+  EXPECT_EQ(job.state, store::JobState::kDone) << job.last_error.value_or("");
+  EXPECT_EQ(job.progress, 100);
+  auto analysis = store::Analyses(db_).get(sha);
+  ASSERT_TRUE(analysis.ok());
+  int frames = analysis->second;
+  EXPECT_GT(frames, 0);
+  EXPECT_EQ(analysis->first["media"]["width"], 320);
+  EXPECT_EQ(tdb_.query_value("SELECT width FROM media"), "320");
+  EXPECT_EQ(tdb_.query_value("SELECT status FROM submissions"), "done");
+  EXPECT_TRUE(fs::exists(dir_ + "/media/derived/" + sha + "/contact_sheet.jpg"));
+  EXPECT_FALSE(*worker.run_once("w1"));  // nothing left
+
+  ASSERT_TRUE(store::Jobs(db_).retry(job.id, store::Actor::system("test")).ok());
+  ASSERT_TRUE(*worker.run_once("w1"));
+  EXPECT_EQ(store::Analyses(db_).get(sha)->second, frames);  // replaced, not duplicated
+  EXPECT_EQ(tdb_.query_value("SELECT count(*) FROM frames"), std::to_string(frames));
+}
+
+TEST_F(WorkerTest, ChildOverItsLimitFailsTheJobAndTheWorkerCarriesOn) {
+  // 20 s of 720p: far more than one second of work for the sandboxed analysis.
+  std::string slow =
+      test::make_video(dir_, "slow.mp4",
+                       {"-f", "lavfi", "-i", "testsrc2=duration=20:size=1280x720:rate=25", "-c:v",
+                        "mpeg4", "-q:v", "20"});
+  std::string slow_sha = submit(slow);
+  std::string good_sha = submit(test::small_mp4(dir_));
+  WorkerOptions o = options();
+  o.pipeline.job_timeout_s = 1;
+  Worker tight(db_, o);
+  ASSERT_TRUE(*tight.run_once("w1"));
+  store::Job failed = job_of(slow_sha);
+  EXPECT_EQ(failed.state, store::JobState::kQueued);  // will retry after the backoff
+  EXPECT_EQ(failed.last_error.value_or(""), "timed out after 1 s");
+  EXPECT_FALSE(fs::exists(dir_ + "/media/derived/" + slow_sha));
+
+  Worker worker(db_, options());
+  ASSERT_TRUE(*worker.run_once("w2"));  // the slow job waits out its backoff
+  EXPECT_EQ(job_of(good_sha).state, store::JobState::kDone);
+}
+
+TEST_F(WorkerTest, UnreadableFileFailsForGoodWithTheReason) {
+  std::string junk = dir_ + "/junk.mp4";
+  // An MP4 signature the store accepts, then garbage no demuxer can read.
+  test::write_file(junk, std::string("\0\0\0\x18"
+                                     "ftypisom\0\0\0\0isom",
+                                     20) +
+                             std::string(50000, '\x5a'));
+  std::string sha = submit(junk);
+  Worker worker(db_, options());
+  ASSERT_TRUE(*worker.run_once("w1"));
+  store::Job job = job_of(sha);
+  EXPECT_EQ(job.state, store::JobState::kFailed);
+  EXPECT_NE(job.last_error.value_or("").find("not a readable video"), std::string::npos)
+      << job.last_error.value_or("");
+  EXPECT_EQ(tdb_.query_value("SELECT status FROM submissions"), "failed");
+}
+
+}  // namespace
+}  // namespace cw::pipeline
