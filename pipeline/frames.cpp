@@ -60,7 +60,6 @@ namespace fs = std::filesystem;
 constexpr int kTinyW = 64;
 constexpr int kTinyH = 36;
 constexpr int kMaxDimension = 16384;  // larger pictures are skipped
-constexpr size_t kMaxWarnings = 50;
 constexpr size_t kSceneHistory = 16;  // scores in the recent average
 
 struct PacketFree {
@@ -76,18 +75,7 @@ using PacketPtr = std::unique_ptr<AVPacket, PacketFree>;
 using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
 using CodecPtr = std::unique_ptr<AVCodecContext, CodecFree>;
 
-class Warnings {
- public:
-  explicit Warnings(std::vector<std::string>* out) : out_(out) {}
-  void add(std::string text) {
-    if (out_->size() >= kMaxWarnings) return;
-    if (std::find(out_->begin(), out_->end(), text) != out_->end()) return;
-    out_->push_back(std::move(text));
-  }
-
- private:
-  std::vector<std::string>* out_;
-};
+using media::Warnings;
 
 // An swscale context that follows the source size and format (they may change mid-stream).
 class Scaler {

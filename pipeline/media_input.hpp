@@ -12,6 +12,8 @@
 // threads may each open their own.
 #pragma once
 
+#include <algorithm>
+
 #include <atomic>
 #include <chrono>
 #include <cstddef>
@@ -31,6 +33,22 @@ struct AVStream;
 }
 
 namespace cw::pipeline::media {
+
+// Warnings a stage reports about one file: duplicates dropped, at most kMaxWarnings kept (a
+// hostile file must not grow them without bound).
+inline constexpr size_t kMaxWarnings = 50;
+class Warnings {
+ public:
+  explicit Warnings(std::vector<std::string>* out) : out_(out) {}
+  void add(std::string text) {
+    if (out_->size() >= kMaxWarnings) return;
+    if (std::find(out_->begin(), out_->end(), text) != out_->end()) return;
+    out_->push_back(std::move(text));
+  }
+
+ private:
+  std::vector<std::string>* out_;
+};
 
 // `in` as valid UTF-8 (each bad byte becomes U+FFFD), cut at a character boundary so that it
 // fits in `max_bytes`. Sets *truncated when something was cut.

@@ -45,20 +45,8 @@ constexpr size_t kMaxTags = 256;             // per dictionary (format, or one s
 constexpr size_t kMaxTagKeyBytes = 256;      //
 constexpr size_t kMaxTagValueBytes = 16384;  // long descriptions and XMP-like blobs
 constexpr size_t kMaxStreams = 64;           // streams listed; FFmpeg itself allows 1000
-constexpr size_t kMaxWarnings = 50;          //
 
-class Warnings {
- public:
-  explicit Warnings(std::vector<std::string>* out) : out_(out) {}
-  void add(std::string text) {
-    if (out_->size() >= kMaxWarnings) return;
-    if (std::find(out_->begin(), out_->end(), text) != out_->end()) return;
-    out_->push_back(std::move(text));
-  }
-
- private:
-  std::vector<std::string>* out_;
-};
+using media::Warnings;
 
 // ---------------------------------------------------------------------------------------------
 // Reading values out of FFmpeg structures.

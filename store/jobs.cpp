@@ -18,6 +18,7 @@
 
 #include <algorithm>
 
+#include "common/utf8.hpp"
 #include "store/internal/audit_append.hpp"
 #include "store/internal/pool.hpp"
 
@@ -143,39 +144,10 @@ Job job_from_row(const pqxx::row& row) {
   return j;
 }
 
-// Length in bytes of the valid UTF-8 sequence at s[i], or 0 when it is not one.
-size_t utf8_sequence(std::string_view s, size_t i) {
-  auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  unsigned char c = byte(i);
-  if (c < 0x80) return 1;
-  size_t n = 0;
-  uint32_t cp = 0;
-  if ((c & 0xe0) == 0xc0) {
-    n = 2;
-    cp = c & 0x1f;
-  } else if ((c & 0xf0) == 0xe0) {
-    n = 3;
-    cp = c & 0x0f;
-  } else if ((c & 0xf8) == 0xf0) {
-    n = 4;
-    cp = c & 0x07;
-  } else {
-    return 0;
-  }
-  if (i + n > s.size()) return 0;
-  for (size_t k = 1; k < n; ++k) {
-    if ((byte(i + k) & 0xc0) != 0x80) return 0;
-    cp = (cp << 6) | (byte(i + k) & 0x3f);
-  }
-  static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
-  if (cp < kMin[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-  return n;
-}
-
 // Text PostgreSQL accepts (UTF-8, no NUL): kUnprocessable naming `field` otherwise.
 Status check_text(std::string_view s, const char* field) {
   for (size_t i = 0; i < s.size();) {
-    size_t n = utf8_sequence(s, i);
+    size_t n = utf8_sequence_length(s, i);
     if (n == 0 || s[i] == '\0') {
       return Error(Code::kUnprocessable,
                    fmt::format("{} must be UTF-8 text without NUL characters", field), field);
@@ -190,7 +162,7 @@ std::string clean_text(std::string_view s, size_t max_bytes) {
   std::string out;
   out.reserve(std::min(s.size(), max_bytes));
   for (size_t i = 0; i < s.size();) {
-    size_t n = utf8_sequence(s, i);
+    size_t n = utf8_sequence_length(s, i);
     std::string_view piece = (n == 0 || s[i] == '\0') ? std::string_view("?") : s.substr(i, n);
     if (out.size() + piece.size() > max_bytes) break;
     out.append(piece);

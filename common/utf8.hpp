@@ -1,0 +1,14 @@
+// UTF-8 validation shared by everything that turns outside text (FFmpeg tags, job reasons,
+// request fields) into text PostgreSQL and JSON accept. Pure functions, thread-safe.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace cw {
+
+// Length in bytes of the valid UTF-8 sequence at s[i], or 0 when it is not one (overlong forms,
+// surrogates and code points above U+10FFFF are invalid). REQUIRES: i < s.size().
+size_t utf8_sequence_length(std::string_view s, size_t i);
+
+}  // namespace cw
