@@ -19,8 +19,9 @@ std::vector<std::string> split_pattern(std::string_view pattern) {
   return out;
 }
 
+// A parameter segment is "{name}" or "{name}.suffix" (e.g. "{n}.jpg").
 bool is_param(const std::string& seg) {
-  return seg.size() > 2 && seg.front() == '{' && seg.back() == '}';
+  return seg.size() > 2 && seg.front() == '{' && seg.find('}') != std::string::npos;
 }
 
 bool matches(const Route& r, const std::vector<std::string>& segments,
@@ -30,8 +31,11 @@ bool matches(const Route& r, const std::vector<std::string>& segments,
   for (size_t i = 0; i < segments.size(); ++i) {
     const std::string& pat = r.segments[i];
     if (is_param(pat)) {
-      if (segments[i].empty()) return false;
-      found[pat.substr(1, pat.size() - 2)] = segments[i];
+      size_t close = pat.find('}');
+      std::string_view suffix = std::string_view(pat).substr(close + 1);
+      const std::string& seg = segments[i];
+      if (seg.size() <= suffix.size() || !std::string_view(seg).ends_with(suffix)) return false;
+      found[pat.substr(1, close - 1)] = seg.substr(0, seg.size() - suffix.size());
     } else if (pat != segments[i]) {
       return false;
     }

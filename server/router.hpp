@@ -3,7 +3,8 @@
 // matches but not for this method, with the methods that would). Built once at start, then
 // read-only and thread-safe.
 //
-// Patterns are literal segments and `{name}` parameters: "/api/v1/users/{id}/tokens".
+// Patterns are literal segments and `{name}` parameters, optionally with a literal suffix:
+// "/api/v1/users/{id}/tokens", "/api/v1/media/{sha256}/frames/{n}.jpg".
 #pragma once
 
 #include <functional>

@@ -18,6 +18,7 @@ Router make_router() {
   add_submission_routes(router);
   add_upload_routes(router);
   add_job_routes(router);
+  add_media_routes(router);
   return router;
 }
 

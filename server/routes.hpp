@@ -16,6 +16,7 @@ void add_user_routes(Router& router);  // handlers_users.cpp: me, users, tokens,
 void add_submission_routes(Router& router);  // handlers_submissions.cpp: submissions, media
 void add_upload_routes(Router& router);      // handlers_uploads.cpp: tus resumable uploads
 void add_job_routes(Router& router);         // handlers_jobs.cpp: pipeline jobs
+void add_media_routes(Router& router);       // handlers_media.cpp: analysis, frames
 
 // A job as the API shows it.
 nlohmann::json job_json(const store::Job& job);

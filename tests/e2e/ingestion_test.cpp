@@ -470,3 +470,80 @@ TEST(IngestionStartTest, LeftoverUploadTempFilesAreRemovedAtStart) {
 
 }  // namespace
 }  // namespace cw::test
+
+namespace cw::test {
+namespace {
+
+// Upload a clip, wait for the pipeline, then read what it found and download its frames.
+TEST(PipelineE2eTest, UploadedClipIsAnalysedAndItsFramesCanBeDownloaded) {
+  TestDatabase db;
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()},
+                                            {"CONVOYWATCH_PIPELINE_WORKERS", "1"}};
+  ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
+  auto add =
+      run_convoywatch({"user", "add", "--name", "p", "--org", "o", "--role", "analyst"}, env);
+  std::string token = add.out.substr(0, 67);
+  ServerProcess server(env);
+  std::string dir = make_temp_dir("cw-pipe-e2e-");
+  std::string clip = make_video(
+      dir, "gps.mp4",
+      {"-f", "lavfi", "-i", "testsrc=duration=3:size=320x240:rate=25", "-c:v", "libx264",
+       "-pix_fmt", "yuv420p", "-g", "25", "-metadata", "creation_time=2022-02-16T06:05:00Z",
+       "-metadata", "location=+50.5950+036.5872/"});
+  std::string sha = sha256_of_file(clip);
+  std::string form =
+      "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"gps.mp4\"\r\n\r\n" +
+      read_file(clip) + "\r\n--B--\r\n";
+  std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + token}};
+  auto h = auth;
+  h["Content-Type"] = "multipart/form-data; boundary=B";
+  auto created = http_request(server.port(), "POST", "/api/v1/submissions", h, form);
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sub = "/api/v1/submissions/" + std::to_string(created.json()["id"].get<int>());
+  HttpResponse s;
+  for (int i = 0; i < 600; ++i) {
+    s = http_request(server.port(), "GET", sub, auth);
+    if (s.json()["processing"].is_object() && s.json()["processing"]["state"] == "done") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(s.json()["processing"]["state"], "done") << s.body << server.log();
+  EXPECT_EQ(s.json()["processing"]["progress"], 100);
+  EXPECT_EQ(s.json()["status"], "done");
+
+  auto media = http_request(server.port(), "GET", "/api/v1/media/" + sha, auth);
+  ASSERT_EQ(media.status, 200) << media.body;
+  EXPECT_EQ(media.json()["width"], 320);
+  EXPECT_EQ(media.json()["video_codec"], "h264");
+  EXPECT_EQ(media.json()["creation_time"], "2022-02-16T06:05:00Z");
+  EXPECT_NEAR(media.json()["location"]["lat"].get<double>(), 50.595, 1e-4);
+  auto frames = http_request(server.port(), "GET", "/api/v1/media/" + sha + "/frames", auth);
+  ASSERT_EQ(frames.status, 200);
+  ASSERT_GE(frames.json()["items"].size(), 1u);
+  EXPECT_EQ(frames.json()["items"][0]["kind"], "keyframe");
+  auto jpg = http_request(server.port(), "GET", frames.json()["items"][0]["url"], auth);
+  ASSERT_EQ(jpg.status, 200);
+  EXPECT_EQ(jpg.header("content-type"), "image/jpeg");
+  ASSERT_GE(jpg.body.size(), 3u);
+  EXPECT_EQ(jpg.body.substr(0, 3), "\xFF\xD8\xFF");
+  EXPECT_NE(jpg.header("cache-control").find("immutable"), std::string::npos);
+  auto h304 = auth;
+  h304["If-None-Match"] = jpg.header("etag");
+  EXPECT_EQ(http_request(server.port(), "GET", frames.json()["items"][0]["url"], h304).status, 304);
+  auto thumb = http_request(server.port(), "GET", frames.json()["items"][0]["thumb_url"], auth);
+  EXPECT_EQ(thumb.status, 200);
+  EXPECT_LT(thumb.body.size(), jpg.body.size() + 1);
+  EXPECT_EQ(http_request(server.port(), "GET", "/api/v1/media/" + sha + "/contact-sheet.jpg", auth)
+                .status,
+            200);
+  EXPECT_EQ(
+      http_request(server.port(), "GET", "/api/v1/media/" + sha + "/frames/999.jpg", auth).status,
+      404);
+  EXPECT_EQ(
+      http_request(server.port(), "GET", "/api/v1/media/" + sha + "/frames/..%2f..%2fx.jpg", auth)
+          .status,
+      404);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace cw::test

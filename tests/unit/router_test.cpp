@@ -54,6 +54,20 @@ TEST(RouterTest, LiteralSegmentsWinOverParameters) {
   EXPECT_EQ(m.route->pattern, "/api/v1/users/me");
 }
 
+TEST(RouterTest, ParameterWithSuffix) {
+  Router r;
+  r.add(http::verb::get, "/media/{sha}/frames/{n}.jpg", noop);
+  r.add(http::verb::get, "/media/{sha}/frames/{n}/thumb.jpg", noop);
+  auto m = r.match(http::verb::get, segs({"media", "ab", "frames", "12.jpg"}));
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.params.at("n"), "12");
+  EXPECT_EQ(r.match(http::verb::get, segs({"media", "ab", "frames", ".jpg"})).route, nullptr);
+  EXPECT_EQ(r.match(http::verb::get, segs({"media", "ab", "frames", "12.png"})).route, nullptr);
+  m = r.match(http::verb::get, segs({"media", "ab", "frames", "3", "thumb.jpg"}));
+  ASSERT_NE(m.route, nullptr);
+  EXPECT_EQ(m.params.at("n"), "3");
+}
+
 TEST(RouterTest, EmptyParameterDoesNotMatch) {
   Router r;
   r.add(http::verb::get, "/api/v1/users/{id}", noop);
