@@ -92,6 +92,13 @@ Status Worker::process_media(int64_t job_id, const std::string& worker_id,
   // Frames go to a fresh folder that replaces the old one only when the analysis succeeded.
   std::string derived = options_.storage_root + "/derived/" + sha;
   std::string work = derived + ".tmp-" + random_hex(6);
+  // A worker killed mid-job leaves its half-written folder behind; the job is ours now.
+  std::error_code sweep_ec;
+  for (const auto& entry : fs::directory_iterator(options_.storage_root + "/derived", sweep_ec)) {
+    if (entry.path().filename().string().rfind(sha + ".tmp-", 0) == 0) {
+      fs::remove_all(entry.path(), sweep_ec);
+    }
+  }
   SandboxLimits limits;
   limits.cpu_seconds = cfg.cpu_seconds;
   limits.address_space_bytes = static_cast<uint64_t>(cfg.memory_mb) << 20;

@@ -3,7 +3,14 @@
 // fails the job with the reason while the worker carries on, an unreadable file fails for good.
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include "pipeline/worker.hpp"
 #include "store/analysis.hpp"
@@ -142,6 +149,75 @@ TEST_F(WorkerTest, UnreadableFileFailsForGoodWithTheReason) {
   EXPECT_NE(job.last_error.value_or("").find("not a readable video"), std::string::npos)
       << job.last_error.value_or("");
   EXPECT_EQ(tdb_.query_value("SELECT status FROM submissions"), "failed");
+}
+
+}  // namespace
+}  // namespace cw::pipeline
+
+namespace cw::pipeline {
+namespace {
+
+// A worker process killed with SIGKILL mid-analysis: after its lease runs out another worker
+// takes the job over and finishes it once; frames are not duplicated and nothing half-written
+// of the dead worker stays.
+TEST_F(WorkerTest, JobOfAWorkerKilledMidAnalysisIsTakenOverAndFinishedOnce) {
+  std::string slow =
+      test::make_video(dir_, "slow.mp4",
+                       {"-f", "lavfi", "-i", "testsrc2=duration=30:size=1280x720:rate=25", "-c:v",
+                        "mpeg4", "-q:v", "20"});
+  std::string sha = submit(slow);
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", tdb_.url()},
+                                            {"CONVOYWATCH_STORAGE_ROOT", dir_ + "/media"},
+                                            {"CONVOYWATCH_PIPELINE_LEASE_S", "5"},
+                                            {"CONVOYWATCH_PIPELINE_MAX_FRAMES", "16"}};
+  std::string out = dir_ + "/worker.log";
+  pid_t pid = fork();
+  if (pid == 0) {
+    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
+    unsetenv("CONVOYWATCH_CONFIG");
+    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(CW_BINARY, CW_BINARY, "worker", "--concurrency", "1", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  // Wait until it is running the job, then kill it without warning.
+  store::Job job;
+  for (int i = 0; i < 300; ++i) {
+    job = job_of(sha);
+    if (job.state == store::JobState::kRunning) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(job.state, store::JobState::kRunning) << test::read_file(out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status));
+
+  // Another worker: nothing to claim while the lease holds, the job once it has run out.
+  Worker other(db_, options());
+  EXPECT_FALSE(*other.run_once("w2"));
+  bool done = false;
+  for (int i = 0; i < 100 && !done; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    auto did = other.run_once("w2");
+    ASSERT_TRUE(did.ok());
+    done = *did;
+  }
+  ASSERT_TRUE(done) << "the job was never taken over";
+  store::Job finished = job_of(sha);
+  EXPECT_EQ(finished.state, store::JobState::kDone) << finished.last_error.value_or("");
+  EXPECT_EQ(finished.attempts, 2);
+  auto analysis = store::Analyses(db_).get(sha);
+  ASSERT_TRUE(analysis.ok());
+  EXPECT_EQ(analysis->second, static_cast<int>(analysis->first["frames"]["frames"].size()));
+  EXPECT_EQ(tdb_.query_value("SELECT count(*) FROM frames"), std::to_string(analysis->second));
+  int leftovers = 0;
+  for (const auto& e : fs::directory_iterator(dir_ + "/media/derived")) {
+    leftovers += e.path().filename().string().find(".tmp-") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(leftovers, 0);
 }
 
 }  // namespace
