@@ -12,11 +12,14 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+
 #include <fstream>
 #include <iterator>
 #include <random>
 #include <string>
 #include <vector>
+#include "tests/support/fixtures.hpp"
+#include "tests/support/process.hpp"
 
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
@@ -26,53 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kFfmpeg = "/usr/bin/ffmpeg";
 const fs::path kVtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cw_frames_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-  // A fresh output directory inside.
-  std::string out(const std::string& name) const {
-    fs::create_directories(path_ / name);
-    return (path_ / name).string();
-  }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-// Runs `ffmpeg <args> <out>`; on failure the message carries ffmpeg's own error output.
-::testing::AssertionResult ffmpeg(const TempDir& dir, const std::string& args,
-                                  const std::string& out) {
-  if (::access(kFfmpeg, X_OK) != 0) {
-    return ::testing::AssertionFailure()
-           << kFfmpeg << " is missing: run scripts/setup (these tests need it and do not skip)";
-  }
-  const fs::path log = dir / "ffmpeg.log";
-  const std::string cmd = "timeout -k 5 120 " + std::string(kFfmpeg) +
-                          " -nostdin -hide_banner -loglevel error -y " + args + " '" +
-                          (dir / out).string() + "' 2>'" + log.string() + "'";
-  if (std::system(cmd.c_str()) != 0 || !fs::exists(dir / out) || fs::file_size(dir / out) == 0) {
-    return ::testing::AssertionFailure() << cmd << "\n" << read_file(log);
-  }
-  return ::testing::AssertionSuccess();
-}
+using test::ffmpeg;
+using test::read_file;
+using test::TempDir;
+using test::write_file;
 
 const std::string kX264 = " -c:v libx264 -preset veryfast -pix_fmt yuv420p ";
 

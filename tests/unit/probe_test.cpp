@@ -19,6 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
+
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -26,60 +27,20 @@
 #include <string>
 #include <thread>
 #include <vector>
+#include "tests/support/fixtures.hpp"
+#include "tests/support/process.hpp"
 
 namespace cw::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kFfmpeg = "/usr/bin/ffmpeg";
 const fs::path kOpencvData = "/usr/share/doc/opencv-doc/examples/data";
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "cw_probe_XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) != nullptr) path_ = tmpl;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    if (!path_.empty()) fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  fs::path operator/(const std::string& name) const { return path_ / name; }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
-}
-
-void write_file(const fs::path& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary) << bytes;
-}
-
-// Runs `ffmpeg <args> <out>`; on failure the message carries ffmpeg's own error output.
-::testing::AssertionResult ffmpeg(const TempDir& dir, const std::string& args,
-                                  const std::string& out) {
-  if (::access(kFfmpeg, X_OK) != 0) {
-    return ::testing::AssertionFailure()
-           << kFfmpeg << " is missing: run scripts/setup (these tests need it and do not skip)";
-  }
-  const fs::path log = dir / "ffmpeg.log";
-  // `timeout` keeps a wrong command line from hanging the suite.
-  const std::string cmd = "timeout -k 5 120 " + std::string(kFfmpeg) +
-                          " -nostdin -hide_banner -loglevel error -y " + args + " '" +
-                          (dir / out).string() + "' 2>'" + log.string() + "'";
-  if (std::system(cmd.c_str()) != 0 || !fs::exists(dir / out) || fs::file_size(dir / out) == 0) {
-    return ::testing::AssertionFailure() << cmd << "\n" << read_file(log);
-  }
-  return ::testing::AssertionSuccess();
-}
+using test::ffmpeg;
+using test::read_file;
+using test::TempDir;
+using test::write_file;
 
 const StreamInfo* first_of_type(const ProbeResult& r, StreamType type) {
   for (const StreamInfo& s : r.streams) {
