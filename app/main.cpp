@@ -77,7 +77,7 @@ cw::pipeline::WorkerOptions worker_options(const cw::Config& config) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   return cw::pipeline::WorkerOptions{config.pipeline, config.storage.root, self.string(),
-                                     cw::pipeline::default_worker_name()};
+                                     cw::pipeline::default_worker_name(), config.fetch};
 }
 
 int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,

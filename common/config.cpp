@@ -63,6 +63,20 @@ KeyDef string_key(std::string section, std::string key, S Config::*s, std::strin
 }
 
 template <typename S>
+KeyDef bool_key(std::string section, std::string key, S Config::*s, bool S::*m,
+                std::string comment) {
+  return KeyDef{std::move(section),
+                std::move(key),
+                Type::kBool,
+                std::move(comment),
+                false,
+                0,
+                0,
+                [s, m](Config& c, const Value& v) { c.*s.*m = std::get<bool>(v); },
+                [s, m](const Config& c) { return Value(c.*s.*m); }};
+}
+
+template <typename S>
 KeyDef list_key(std::string section, std::string key, S Config::*s, std::vector<std::string> S::*m,
                 std::string comment) {
   return KeyDef{
@@ -140,6 +154,18 @@ const std::vector<KeyDef>& key_table() {
               "address-space limit of one sandboxed analysis, in MiB"),
       int_key("pipeline", "max_frames", &C::pipeline, &PipelineConfig::max_frames, 1, 10000,
               "most frames kept per video"),
+      bool_key("fetch", "allow_private", &C::fetch, &FetchConfig::allow_private,
+               "fetch URLs that resolve to private, loopback or link-local addresses"),
+      int_key("fetch", "max_bytes", &C::fetch, &FetchConfig::max_bytes, 1, int64_t{1} << 50,
+              "largest media file fetched by URL, in bytes"),
+      int_key("fetch", "connect_timeout_s", &C::fetch, &FetchConfig::connect_timeout_s, 1, 600,
+              "seconds to wait for a connection to the media server"),
+      int_key("fetch", "timeout_s", &C::fetch, &FetchConfig::timeout_s, 1, 86400,
+              "seconds one download may take in all"),
+      int_key("fetch", "max_redirects", &C::fetch, &FetchConfig::max_redirects, 0, 5,
+              "redirects followed (at most 5)"),
+      list_key("fetch", "downloader", &C::fetch, &FetchConfig::downloader,
+               "command for post pages, {url} and {dir} replaced (e.g. yt-dlp); empty = off"),
       string_key("log", "level", &C::log, &LogConfig::level,
                  "trace, debug, info, warn, error or off"),
   };

@@ -61,6 +61,16 @@ struct PipelineConfig {
   int max_frames = 64;
 };
 
+struct FetchConfig {
+  bool allow_private = false;
+  int64_t max_bytes = int64_t{4} << 30;
+  int connect_timeout_s = 10;
+  int timeout_s = 900;
+  int max_redirects = 5;
+  // argv of an external downloader for post pages, e.g. {"yt-dlp", "-P", "{dir}", "{url}"}.
+  std::vector<std::string> downloader;
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -71,6 +81,7 @@ struct Config {
   StorageConfig storage;
   UploadsConfig uploads;
   PipelineConfig pipeline;
+  FetchConfig fetch;
   LogConfig log;
 };
 

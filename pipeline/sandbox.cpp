@@ -93,7 +93,13 @@ Result<SandboxResult> run_sandboxed(const std::vector<std::string>& argv,
       kill(pid, SIGKILL);
       break;
     }
-    int n = poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 1000)));
+    if (limits.cancel != nullptr && limits.cancel->load()) {
+      r.cancelled = true;
+      kill(-pid, SIGKILL);
+      kill(pid, SIGKILL);
+      break;
+    }
+    int n = poll(fds, 2, static_cast<int>(std::min<int64_t>(left.count(), 200)));
     if (n < 0 && errno != EINTR) break;
     for (auto& p : fds) {
       if (p.fd < 0 || (p.revents & (POLLIN | POLLHUP | POLLERR)) == 0) continue;
@@ -132,6 +138,7 @@ Result<SandboxResult> run_sandboxed(const std::vector<std::string>& argv,
 }
 
 std::optional<std::string> failure_reason(const SandboxResult& r, const SandboxLimits& limits) {
+  if (r.cancelled) return "cancelled";
   if (r.timed_out) return fmt::format("timed out after {} s", limits.wall_timeout.count());
   if (r.output_truncated) return "analysis output larger than the limit";
   if (r.signal == SIGXCPU) return fmt::format("CPU limit of {} s exceeded", limits.cpu_seconds);

@@ -5,6 +5,7 @@
 // Thread-safe: each call forks its own child.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -21,12 +22,16 @@ struct SandboxLimits {
   uint64_t file_size_bytes = 2ull << 30;      // RLIMIT_FSIZE: SIGXFSZ beyond it
   std::chrono::seconds wall_timeout{300};     // then SIGKILL
   size_t max_output_bytes = 64u << 20;        // stdout kept; more is an error
+  // When set and it becomes true, the child is killed and the result is `cancelled` (a worker
+  // shutting down hands its job back instead of waiting for the analysis).
+  const std::atomic<bool>* cancel = nullptr;
 };
 
 struct SandboxResult {
   int exit_code = -1;  // when it exited normally
   int signal = 0;      // when a signal ended it
   bool timed_out = false;
+  bool cancelled = false;
   bool output_truncated = false;
   std::string out;       // stdout
   std::string err_tail;  // the last 4 KiB of stderr
@@ -38,9 +43,9 @@ struct SandboxResult {
 Result<SandboxResult> run_sandboxed(const std::vector<std::string>& argv,
                                     const SandboxLimits& limits);
 
-// Why a sandboxed run failed, for the job's last_error: "decoder crashed: signal 11 (SIGSEGV)",
-// "timed out after 300 s", "CPU limit of 300 s exceeded", "exited with status 3: <stderr line>";
-// nullopt when it exited 0.
+// Why a sandboxed run failed, for the job's last_error: "cancelled", "decoder crashed: signal 11
+// (SIGSEGV)", "timed out after 300 s", "CPU limit of 300 s exceeded", "exited with status 3:
+// <stderr line>"; nullopt when it exited 0.
 std::optional<std::string> failure_reason(const SandboxResult& r, const SandboxLimits& limits);
 
 }  // namespace cw::pipeline

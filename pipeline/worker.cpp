@@ -12,9 +12,12 @@
 #include "common/log.hpp"
 #include "common/random.hpp"
 #include "common/sha256.hpp"
+#include "pipeline/fetch.hpp"
 #include "pipeline/sandbox.hpp"
 #include "store/analysis.hpp"
 #include "store/jobs.hpp"
+#include "store/submissions.hpp"
+#include "store/video_sniff.hpp"
 
 namespace cw::pipeline {
 
@@ -22,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kKinds = {"process_media"};
+const std::vector<std::string> kKinds = {"process_media", "fetch_url"};
 
 // Renews the lease every lease/3 while the child runs, on its own thread.
 class LeaseKeeper {
@@ -103,6 +106,7 @@ Status Worker::process_media(int64_t job_id, const std::string& worker_id,
   limits.cpu_seconds = cfg.cpu_seconds;
   limits.address_space_bytes = static_cast<uint64_t>(cfg.memory_mb) << 20;
   limits.wall_timeout = std::chrono::seconds(cfg.job_timeout_s);
+  limits.cancel = &stopping_;
   Result<SandboxResult> run = [&] {
     LeaseKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s));
     return run_sandboxed({options_.analyze_binary, "analyze", *path, "--out", work, "--max-frames",
@@ -113,6 +117,12 @@ Status Worker::process_media(int64_t job_id, const std::string& worker_id,
   if (!run.ok()) {
     fs::remove_all(work, ec);
     return fail("could not start the analysis: " + run.error().detail(), false);
+  }
+  if (run->cancelled) {
+    fs::remove_all(work, ec);
+    log::info("job handed back", {{"job", job_id}, {"sha256", sha}});
+    (void)store::Analyses(db_).set_status(sha, "queued");
+    return jobs.release(job_id, worker_id);
   }
   if (auto reason = failure_reason(*run, limits)) {
     fs::remove_all(work, ec);
@@ -143,13 +153,193 @@ Status Worker::process_media(int64_t job_id, const std::string& worker_id,
   return jobs.complete(job_id, worker_id);
 }
 
+namespace {
+
+// The last path segment of a URL, as the "original file name" of fetched media.
+std::string file_name_of(const std::string& url) {
+  std::string path = url.substr(0, url.find_first_of("?#"));
+  size_t scheme = path.find("://");
+  if (scheme != std::string::npos && path.find('/', scheme + 3) == std::string::npos) return "";
+  std::string name = path.substr(path.rfind('/') + 1);
+  return name.size() <= 255 ? name : name.substr(0, 255);
+}
+
+// Streams a downloaded file into the writer.
+Status copy_into(const std::string& path, store::MediaWriter& writer) {
+  std::unique_ptr<FILE, decltype(&fclose)> f(fopen(path.c_str(), "rbe"), fclose);
+  if (!f) return Error(Code::kInternal, "cannot read the downloaded file");
+  std::string buf(1 << 20, '\0');
+  for (;;) {
+    size_t got = fread(buf.data(), 1, buf.size(), f.get());
+    if (got > 0) {
+      if (Status s = writer.write(std::string_view(buf.data(), got)); !s.ok()) return s;
+    }
+    if (got < buf.size()) break;
+  }
+  if (ferror(f.get())) return Error(Code::kInternal, "cannot read the downloaded file");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<nlohmann::json> Worker::download(const std::string& url, store::MediaWriter& writer) {
+  const FetchConfig& cfg = options_.fetch;
+  FetchOptions fo;
+  fo.allow_private = cfg.allow_private;
+  fo.max_bytes = static_cast<uint64_t>(cfg.max_bytes);
+  fo.connect_timeout = std::chrono::seconds(cfg.connect_timeout_s);
+  fo.timeout = std::chrono::seconds(cfg.timeout_s);
+  fo.max_redirects = cfg.max_redirects;
+  fo.cancel = &stopping_;
+  auto direct = fetch_media(url, fo, [&](std::string_view b) { return writer.write(b); });
+  if (direct.ok()) {
+    return nlohmann::json{{"url", url},
+                          {"final_url", direct->final_url},
+                          {"content_type", direct->content_type},
+                          {"http_status", direct->http_status},
+                          {"redirects", direct->redirects},
+                          {"bytes", direct->bytes},
+                          {"via", "http"}};
+  }
+  bool page = direct.error().code() == Code::kUnsupportedMedia &&
+              direct.error().detail().rfind("a web page", 0) == 0;
+  if (!page) return direct.error();
+  if (cfg.downloader.empty()) {
+    return Error(Code::kUnsupportedMedia,
+                 direct.error().detail() +
+                     "; post pages need an external downloader ([fetch] downloader, e.g. yt-dlp)",
+                 "source_url");
+  }
+  if (writer.size() != 0) return Error(Code::kInternal, "the page left bytes in the temp file");
+  if (Status s = check_public_host(url, cfg.allow_private); !s.ok()) return s.error();
+  // The downloader writes into a folder of its own; the largest file it leaves is the media.
+  std::string dir = options_.storage_root + "/tmp/fetch-dl-" + random_hex(16);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) return Error(Code::kInternal, "cannot create the download folder: " + ec.message());
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() {
+      std::error_code e;
+      fs::remove_all(path, e);
+    }
+  } cleanup{dir};
+  auto argv = downloader_argv(cfg.downloader, url, dir);
+  if (!argv.ok()) return argv.error();
+  SandboxLimits limits;
+  limits.cpu_seconds = cfg.timeout_s;
+  limits.address_space_bytes = static_cast<uint64_t>(options_.pipeline.memory_mb) << 20;
+  limits.file_size_bytes = static_cast<uint64_t>(cfg.max_bytes);
+  limits.wall_timeout = std::chrono::seconds(cfg.timeout_s);
+  limits.cancel = &stopping_;
+  auto run = run_sandboxed(*argv, limits);
+  if (!run.ok()) return run.error();
+  if (run->cancelled) return Error(Code::kUnavailable, "cancelled", "source_url");
+  if (auto reason = failure_reason(*run, limits)) {
+    // A downloader that ran out of time may succeed later; one that said no will say it again.
+    Code code = run->timed_out ? Code::kUnavailable : Code::kUnprocessable;
+    return Error(code, "the downloader failed: " + *reason, "source_url");
+  }
+  std::string best;
+  uintmax_t best_size = 0;
+  for (const auto& entry : fs::recursive_directory_iterator(dir, ec)) {
+    if (entry.is_regular_file(ec) && !entry.is_symlink(ec) && entry.file_size(ec) > best_size) {
+      best_size = entry.file_size(ec);
+      best = entry.path().string();
+    }
+  }
+  if (best.empty()) {
+    return Error(Code::kUnprocessable, "the downloader produced no file", "source_url");
+  }
+  if (best_size > static_cast<uintmax_t>(cfg.max_bytes)) {
+    return Error(Code::kPayloadTooLarge,
+                 fmt::format("larger than the limit of {} bytes", cfg.max_bytes), "source_url");
+  }
+  if (Status s = copy_into(best, writer); !s.ok()) return s.error();
+  return nlohmann::json{{"url", url},
+                        {"bytes", writer.size()},
+                        {"via", "downloader"},
+                        {"downloader", cfg.downloader.front()},
+                        {"downloaded_file", fs::path(best).filename().string()}};
+}
+
+Status Worker::process_fetch(int64_t job_id, const std::string& worker_id,
+                             const nlohmann::json& payload, int attempts) {
+  store::Jobs jobs(db_);
+  store::Submissions submissions(db_);
+  const PipelineConfig& cfg = options_.pipeline;
+  int64_t submission = payload.value("submission_id", int64_t{0});
+  std::string url = payload.value("url", "");
+  auto fail = [&](const std::string& reason, bool permanent) -> Status {
+    log::warn("fetch failed", {{"job", job_id}, {"url", url}, {"reason", reason}});
+    int max = permanent ? attempts : cfg.max_attempts;
+    auto outcome =
+        jobs.fail(job_id, worker_id, reason, max, std::chrono::seconds(cfg.retry_backoff_s));
+    if (outcome.ok()) {
+      (void)submissions.set_status(submission,
+                                   *outcome == store::FailOutcome::kFailed ? "failed" : "queued");
+    }
+    return outcome.ok() ? Status::Ok() : Status(outcome.error());
+  };
+  if (submission <= 0 || url.empty()) return fail("the job has no submission_id or url", true);
+  (void)submissions.set_status(submission, "fetching");
+  (void)jobs.progress(job_id, worker_id, 5, std::chrono::seconds(cfg.lease_s));
+
+  auto writer = media_.begin_write(store::TempKind::kFetch);
+  if (!writer.ok()) return fail("cannot create a temp file: " + writer.error().detail(), false);
+  Result<nlohmann::json> got = [&] {
+    LeaseKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s));
+    return download(url, **writer);
+  }();
+  if (!got.ok()) {
+    (*writer)->abort();
+    if (stopping_ && got.error().detail() == "cancelled") {
+      log::info("job handed back", {{"job", job_id}, {"url", url}});
+      (void)submissions.set_status(submission, "queued");
+      return jobs.release(job_id, worker_id);
+    }
+    bool permanent = got.error().code() != Code::kUnavailable &&
+                     got.error().code() != Code::kInternal &&
+                     got.error().code() != Code::kInsufficientStorage;
+    return fail(got.error().detail(), permanent);
+  }
+  auto container = store::sniff_video((*writer)->first_bytes());
+  if (!container) {
+    (*writer)->abort();
+    return fail("the downloaded file is not a recognised video container", true);
+  }
+  (void)jobs.progress(job_id, worker_id, 80, std::chrono::seconds(cfg.lease_s));
+  auto stored = (*writer)->commit();
+  if (!stored.ok()) return fail("cannot store the download: " + stored.error().detail(), false);
+  store::MediaInput media{stored->sha256, stored->size, store::container_name(*container),
+                          store::container_mime(*container),
+                          file_name_of(got->value("final_url", url))};
+  auto attached = submissions.attach_fetched(submission, media, *got);
+  if (!attached.ok()) {
+    if (attached.error().code() == Code::kConflict) {
+      // An earlier attempt attached it and died before completing the job.
+      return jobs.complete(job_id, worker_id);
+    }
+    if (attached.error().code() == Code::kNotFound) return fail(attached.error().detail(), true);
+    return fail("cannot record the download: " + attached.error().detail(), false);
+  }
+  log::info("media fetched", {{"job", job_id},
+                              {"submission", submission},
+                              {"sha256", stored->sha256},
+                              {"bytes", stored->size},
+                              {"media_new", attached->media_new}});
+  return jobs.complete(job_id, worker_id);
+}
+
 Result<bool> Worker::run_once(const std::string& worker_id) {
   store::Jobs jobs(db_);
   auto job = jobs.claim(worker_id, kKinds, std::chrono::seconds(options_.pipeline.lease_s));
   if (!job.ok()) return job.error();
   if (!job->has_value()) return false;
   const store::Job& j = **job;
-  if (Status s = process_media(j.id, worker_id, j.payload, j.attempts); !s.ok()) {
+  Status s = j.kind == "fetch_url" ? process_fetch(j.id, worker_id, j.payload, j.attempts)
+                                   : process_media(j.id, worker_id, j.payload, j.attempts);
+  if (!s.ok()) {
     log::warn("job bookkeeping failed", {{"job", j.id}, {"error", s.error().to_string()}});
   }
   return true;
@@ -178,6 +368,16 @@ void Worker::loop(int n) {
 }
 
 void Worker::start(int threads) {
+  // Downloads left by a worker that died; a day is longer than any download may take.
+  (void)media_.remove_stale_temp_files(std::chrono::hours(24), store::TempKind::kFetch);
+  std::error_code ec;
+  auto day_ago = fs::file_time_type::clock::now() - std::chrono::hours(24);
+  for (const auto& entry : fs::directory_iterator(options_.storage_root + "/tmp", ec)) {
+    if (entry.path().filename().string().rfind("fetch-dl-", 0) == 0 &&
+        entry.last_write_time(ec) < day_ago) {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this, i] { loop(i); });
   if (threads > 0) log::info("workers started", {{"threads", threads}, {"name", options_.name}});
 }

@@ -1,8 +1,10 @@
-// Media-processing workers: threads that claim `process_media` jobs from the queue, analyse
-// the original in a sandboxed child (`convoywatch analyze`), and write the results. They wake
-// on LISTEN/NOTIFY and poll as a fallback; a running job's lease is renewed while the child
-// works, so a worker that dies loses its job to another after the lease. stop() lets each
-// thread finish the job it is on, then returns. Thread-safe.
+// Media-processing workers: threads that claim jobs from the queue — `fetch_url` (download a
+// submission's media by URL, pipeline/fetch.hpp) and `process_media` (analyse the original in a
+// sandboxed child, `convoywatch analyze`, and write the results). They wake on LISTEN/NOTIFY and
+// poll as a fallback; a running job's lease is renewed while it works, so a worker that dies
+// loses its job to another after the lease. stop() hands the jobs in progress back (the child or
+// the download is cut off, the job is queued again without counting the attempt) and returns.
+// Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -24,6 +26,7 @@ struct WorkerOptions {
   std::string storage_root;
   std::string analyze_binary;  // the convoywatch executable (normally /proc/self/exe)
   std::string name;            // worker id prefix (host:pid)
+  FetchConfig fetch;
 };
 
 class Worker {
@@ -35,13 +38,18 @@ class Worker {
   Result<bool> run_once(const std::string& worker_id);
   // Starts `threads` loops.
   void start(int threads);
-  // Asks the loops to finish their current job and return; joins them.
+  // Asks the loops to stop: a job in progress is handed back (released) unless it is already
+  // writing its results, which it finishes. Joins them.
   void stop();
 
  private:
   void loop(int n);
   Status process_media(int64_t job_id, const std::string& worker_id, const nlohmann::json& payload,
                        int attempts);
+  Status process_fetch(int64_t job_id, const std::string& worker_id, const nlohmann::json& payload,
+                       int attempts);
+  // Downloads into `writer`: directly, or through [fetch] downloader for a web page.
+  Result<nlohmann::json> download(const std::string& url, store::MediaWriter& writer);
 
   store::Database& db_;
   WorkerOptions options_;

@@ -31,7 +31,17 @@ constexpr std::string_view kTempSuffix = ".part";
 // Read size for re-hashing; large enough that the hash, not the system call, dominates.
 constexpr size_t kReadChunk = 1 << 20;
 
-std::string_view prefix_of(TempKind kind) { return kind == TempKind::kTus ? "tus-" : "upload-"; }
+std::string_view prefix_of(TempKind kind) {
+  switch (kind) {
+    case TempKind::kTus:
+      return "tus-";
+    case TempKind::kFetch:
+      return "fetch-";
+    case TempKind::kUpload:
+      break;
+  }
+  return "upload-";
+}
 
 // The one place errno becomes an Error. The detail is safe to show to a client; what failed
 // and where is logged.
@@ -247,13 +257,10 @@ Status MediaStore::prepare() const {
 
 bool MediaStore::is_temp_name(std::string_view name) {
   std::string_view rest;
-  if (name.starts_with(prefix_of(TempKind::kUpload))) {
-    rest = name.substr(prefix_of(TempKind::kUpload).size());
-  } else if (name.starts_with(prefix_of(TempKind::kTus))) {
-    rest = name.substr(prefix_of(TempKind::kTus).size());
-  } else {
-    return false;
+  for (TempKind kind : {TempKind::kUpload, TempKind::kTus, TempKind::kFetch}) {
+    if (name.starts_with(prefix_of(kind))) rest = name.substr(prefix_of(kind).size());
   }
+  if (rest.empty()) return false;
   const size_t hex_len = 2 * kTempRandomBytes;
   if (rest.size() != hex_len + kTempSuffix.size() || !rest.ends_with(kTempSuffix)) return false;
   for (char c : rest.substr(0, hex_len)) {

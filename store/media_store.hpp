@@ -5,6 +5,7 @@
 //   <root>/sha256/ab/cd/<hash>   committed originals, mode 0440 (ab, cd: first hex digit pairs)
 //   <root>/tmp/upload-<hex>.part an upload being streamed; removed by the startup sweep
 //   <root>/tmp/tus-<hex>.part    a resumable (tus) upload; survives restarts, removed on expiry
+//   <root>/tmp/fetch-<hex>.part  a download by URL; swept by workers once older than a day
 // Temp files live on the same file system as the store, so the final rename is atomic: a reader
 // sees either no file or the whole, fsynced file.
 //
@@ -31,6 +32,7 @@ namespace cw::store {
 enum class TempKind {
   kUpload,  // "upload-": a single-request upload, useless after a restart
   kTus,     // "tus-": a resumable upload, reopened with reopen_for_append
+  kFetch,   // "fetch-": a download by a fetch_url job (a worker process may outlive the server)
 };
 
 struct StoredMedia {
@@ -153,7 +155,8 @@ class MediaStore {
   // Deletes a temp file (a terminated or expired tus upload); ok when it is already gone.
   Status remove_temp(const std::string& temp_name) const;
 
-  // True for names begin_write generates: "upload-" or "tus-", 32 lowercase hex, ".part".
+  // True for names begin_write generates: "upload-", "tus-" or "fetch-", 32 lowercase hex,
+  // ".part".
   static bool is_temp_name(std::string_view name);
 
  private:

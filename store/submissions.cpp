@@ -422,6 +422,50 @@ Result<std::vector<Submission>> Submissions::list(const Principal& who,
   });
 }
 
+Result<Submissions::Attached> Submissions::attach_fetched(int64_t submission_id,
+                                                          const MediaInput& media,
+                                                          const nlohmann::json& details) {
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<Attached> {
+    pqxx::result row = tx.exec_params(
+        "SELECT media_sha256 IS NOT NULL FROM submissions WHERE id = $1 FOR UPDATE", submission_id);
+    if (row.empty()) return Error(Code::kNotFound, "the submission no longer exists");
+    if (row[0][0].as<bool>()) return Error(Code::kConflict, "the submission already has media");
+    Attached out;
+    out.media_new = !tx.exec_params(kInsertMedia, media.sha256, static_cast<int64_t>(media.size),
+                                    media.container, media.mime)
+                         .empty();
+    pqxx::result earliest = tx.exec_params(kEarliestStatusOfMedia, media.sha256);
+    out.status = earliest.empty() ? "queued" : earliest[0][0].as<std::string>();
+    tx.exec_params0(
+        "UPDATE submissions SET media_sha256 = $2, status = $3, original_filename = $4 "
+        "WHERE id = $1",
+        submission_id, media.sha256, out.status, media.original_filename);
+    if (earliest.empty()) {
+      nlohmann::json payload{{"sha256", media.sha256}, {"submission_id", submission_id}};
+      out.job_id = tx.exec_params1(kInsertJob, "process_media", payload.dump())[0].as<int64_t>();
+    }
+    nlohmann::json diff = details;
+    diff["sha256"] = media.sha256;
+    diff["size"] = media.size;
+    diff["container"] = media.container;
+    diff["media_new"] = out.media_new;
+    diff["status"] = out.status;
+    if (out.job_id) diff["job_id"] = *out.job_id;
+    audit_append(tx, Actor::system("fetch"), "submission.fetch",
+                 fmt::format("submission/{}", submission_id), diff);
+    return out;
+  });
+}
+
+Status Submissions::set_status(int64_t submission_id, const std::string& status) {
+  auto r = in_transaction(db_, [&](pqxx::work& tx) -> Result<bool> {
+    tx.exec_params0("UPDATE submissions SET status = $2 WHERE id = $1", submission_id, status);
+    return true;
+  });
+  if (!r.ok()) return r.error();
+  return Status::Ok();
+}
+
 Result<std::pair<MediaSummary, std::string>> Submissions::media_for(const Principal& who,
                                                                     const std::string& sha256) {
   if (sha256.find('\0') != std::string::npos) {

@@ -117,6 +117,22 @@ class Submissions {
   // Rows visible to `who`, by id ascending, at most filter.limit.
   Result<std::vector<Submission>> list(const Principal& who, const SubmissionFilter& filter);
 
+  // What a `fetch_url` job found: in one transaction, the media row when new, the submission
+  // pointed at it (only while it has none), a `process_media` job when no other submission of
+  // the media exists yet (otherwise the submission takes that one's status), and the audit row
+  // `submission.fetch` by the system actor with `details` (URL, final URL, bytes, …).
+  // kNotFound when the submission is gone; kConflict when it already has media.
+  struct Attached {
+    bool media_new = false;
+    std::optional<int64_t> job_id;
+    std::string status;
+  };
+  Result<Attached> attach_fetched(int64_t submission_id, const MediaInput& media,
+                                  const nlohmann::json& details);
+  // Sets a submission's status (the fetch job: "fetching", "failed"; media jobs move all the
+  // submissions of their media through store/analysis.hpp instead).
+  Status set_status(int64_t submission_id, const std::string& status);
+
   // The media if `who` may see at least one submission of it (kNotFound otherwise), with the
   // original file name of the earliest such submission.
   Result<std::pair<MediaSummary, std::string>> media_for(const Principal& who,

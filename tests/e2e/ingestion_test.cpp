@@ -545,5 +545,43 @@ TEST(PipelineE2eTest, UploadedClipIsAnalysedAndItsFramesCanBeDownloaded) {
   fs::remove_all(dir);
 }
 
+// A post URL instead of a file: the submission answers at once, the fetch_url job downloads the
+// media from a (local) web server, and the analysis follows in the same pass.
+TEST(PipelineE2eTest, SubmittedUrlIsFetchedAndAnalysed) {
+  TestDatabase db;
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()},
+                                            {"CONVOYWATCH_PIPELINE_WORKERS", "1"},
+                                            {"CONVOYWATCH_FETCH_ALLOW_PRIVATE", "true"}};
+  ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
+  auto add =
+      run_convoywatch({"user", "add", "--name", "u", "--org", "o", "--role", "contributor"}, env);
+  std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + add.out.substr(0, 67)}};
+  std::string dir = make_temp_dir("cw-fetch-e2e-");
+  std::string clip = small_mp4(dir);
+  MediaHttpServer web(clip);
+  ServerProcess server(env);
+  auto h = auth;
+  h["Content-Type"] = "application/json";
+  auto created = http_request(
+      server.port(), "POST", "/api/v1/submissions", h,
+      nlohmann::json{{"source_url", web.url("/redirect/2")}, {"platform", "telegram"}}.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  std::string sub = "/api/v1/submissions/" + std::to_string(created.json()["id"].get<int>());
+  HttpResponse s;
+  for (int i = 0; i < 600; ++i) {
+    s = http_request(server.port(), "GET", sub, auth);
+    if (s.json()["status"] == "done" || s.json()["status"] == "failed") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(s.json()["status"], "done") << s.body << server.log();
+  EXPECT_EQ(s.json()["media"]["sha256"], sha256_of_file(clip));
+  EXPECT_EQ(s.json()["processing"]["kind"], "process_media");
+  EXPECT_EQ(http_request(server.port(), "GET",
+                         "/api/v1/media/" + sha256_of_file(clip) + "/original", auth)
+                .body,
+            read_file(clip));
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace cw::test

@@ -220,5 +220,60 @@ TEST_F(WorkerTest, JobOfAWorkerKilledMidAnalysisIsTakenOverAndFinishedOnce) {
   EXPECT_EQ(leftovers, 0);
 }
 
+// SIGTERM to a worker process mid-analysis: the sandboxed child is stopped, the job goes back to
+// the queue without counting the attempt, the process exits promptly and another worker
+// finishes the job.
+TEST_F(WorkerTest, SigtermMidAnalysisHandsTheJobBack) {
+  std::string slow =
+      test::make_video(dir_, "slow.mp4",
+                       {"-f", "lavfi", "-i", "testsrc2=duration=30:size=1280x720:rate=25", "-c:v",
+                        "mpeg4", "-q:v", "20"});
+  std::string sha = submit(slow);
+  std::string out = dir_ + "/worker.log";
+  pid_t pid = fork();
+  if (pid == 0) {
+    setenv("CONVOYWATCH_DATABASE_URL", tdb_.url().c_str(), 1);
+    setenv("CONVOYWATCH_STORAGE_ROOT", (dir_ + "/media").c_str(), 1);
+    setenv("CONVOYWATCH_PIPELINE_MAX_FRAMES", "16", 1);
+    unsetenv("CONVOYWATCH_CONFIG");
+    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    execl(CW_BINARY, CW_BINARY, "worker", "--concurrency", "1", static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  store::Job job;
+  for (int i = 0; i < 300; ++i) {
+    job = job_of(sha);
+    if (job.state == store::JobState::kRunning) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_EQ(job.state, store::JobState::kRunning) << test::read_file(out);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  auto t0 = std::chrono::steady_clock::now();
+  kill(pid, SIGTERM);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << test::read_file(out);
+  EXPECT_LT(took, 10.0) << "the worker waited for the analysis";
+  store::Job back = job_of(sha);
+  EXPECT_EQ(back.state, store::JobState::kQueued);
+  EXPECT_EQ(back.attempts, 0);
+  EXPECT_EQ(tdb_.query_value("SELECT status FROM submissions"), "queued");
+  int leftovers = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ + "/media/derived", ec)) {
+    leftovers += e.path().filename().string().find(".tmp-") != std::string::npos ? 1 : 0;
+  }
+  EXPECT_EQ(leftovers, 0);
+
+  Worker other(db_, options());
+  ASSERT_TRUE(*other.run_once("w2"));
+  store::Job finished = job_of(sha);
+  EXPECT_EQ(finished.state, store::JobState::kDone) << finished.last_error.value_or("");
+  EXPECT_EQ(finished.attempts, 1);
+}
+
 }  // namespace
 }  // namespace cw::pipeline

@@ -171,4 +171,43 @@ int ServerProcess::wait(int timeout_ms) {
 
 std::string ServerProcess::log() const { return read_file(dir_ + "/err"); }
 
+MediaHttpServer::MediaHttpServer(const std::string& video_file) {
+  dir_ = make_temp_dir("cw-media-http-");
+  std::string script = std::string(CW_SOURCE_DIR) + "/tests/support/media_server.py";
+  pid_ = spawn({"/usr/bin/python3", script, "--file", video_file, "--port-file", dir_ + "/port"},
+               {}, dir_ + "/out", dir_ + "/err");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string port = read_file(dir_ + "/port");
+    if (!port.empty()) {
+      port_ = std::stoi(port);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      ADD_FAILURE() << "media_server.py exited with " << decode_status(status) << ":\n"
+                    << read_file(dir_ + "/err");
+      throw std::runtime_error("media server did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "media_server.py did not listen within 30 s:\n" << read_file(dir_ + "/err");
+  throw std::runtime_error("media server did not start");
+}
+
+MediaHttpServer::~MediaHttpServer() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+std::string MediaHttpServer::url(const std::string& path) const {
+  return "http://127.0.0.1:" + std::to_string(port_) + path;
+}
+
 }  // namespace cw::test

@@ -49,6 +49,25 @@ class ServerProcess {
   bool exited_ = false;
 };
 
+// tests/support/media_server.py serving `video_file` (and the routes listed there) on
+// 127.0.0.1 and a free port: the web a fetch_url job downloads from.
+class MediaHttpServer {
+ public:
+  explicit MediaHttpServer(const std::string& video_file);  // fails the test after 30 s
+  ~MediaHttpServer();                                       // SIGKILL
+  MediaHttpServer(const MediaHttpServer&) = delete;
+  MediaHttpServer& operator=(const MediaHttpServer&) = delete;
+
+  int port() const { return port_; }
+  // "http://127.0.0.1:<port>" + path
+  std::string url(const std::string& path) const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+};
+
 // Reads a whole file ("" when missing).
 std::string read_file(const std::string& path);
 void write_file(const std::string& path, const std::string& bytes);
