@@ -11,6 +11,7 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "pipeline/analyze.hpp"
+#include "store/geodata.hpp"
 #include "pipeline/worker.hpp"
 #include "server/routes.hpp"
 #include "server/server.hpp"
@@ -210,6 +211,32 @@ int cmd_migrate(const GlobalOptions& g, const std::string& dir, bool status_only
   return 0;
 }
 
+int cmd_geodata_load(const GlobalOptions& g, const std::string& dir) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  auto loaded = cw::store::load_geodata(db, dir);
+  if (!loaded.ok()) return fail(loaded.error().detail());
+  for (const auto& l : *loaded) {
+    std::cout << fmt::format("loaded {:<10} {:>7} features  {} {} ({})\n", l.layer, l.features,
+                             l.source, l.version, l.license);
+  }
+  return 0;
+}
+
+int cmd_geodata_status(const GlobalOptions& g) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  auto layers = cw::store::geodata_layers(db);
+  if (!layers.ok()) return fail(layers.error().detail());
+  for (const auto& l : *layers) {
+    std::cout << fmt::format("{:<10} {:>7} features  sha256 {}  {} {}\n", l.layer, l.features,
+                             l.sha256.substr(0, 16), l.source, l.version);
+  }
+  return layers->empty() ? 3 : 0;
+}
+
 int cmd_config_show(const GlobalOptions& g) {
   auto config = load(g);
   if (!config.ok()) return fail(config.error().detail(), 2);
@@ -320,6 +347,17 @@ int main(int argc, char** argv) {
   migrate->add_flag("--status", status_only,
                     "only list applied and pending migrations (exit 3 when some are pending)");
   migrate->callback([&] { rc = cmd_migrate(g, migrations_dir, status_only); });
+
+  auto* geodata = app.add_subcommand("geodata", "reference geodata (countries, oblasts, border)");
+  geodata->require_subcommand(1);
+  std::string geodata_dir = "data/geodata";
+  auto* geodata_load = geodata->add_subcommand(
+      "load", "load data/geodata into the database, replacing what was there (idempotent)");
+  geodata_load->add_option("--dir", geodata_dir, "folder of the derived files")
+      ->capture_default_str();
+  geodata_load->callback([&] { rc = cmd_geodata_load(g, geodata_dir); });
+  geodata->add_subcommand("status", "list the loaded layers (exit 3 when none)")
+      ->callback([&] { rc = cmd_geodata_status(g); });
 
   auto* config = app.add_subcommand("config", "configuration");
   config->require_subcommand(1);

@@ -208,15 +208,6 @@ Result<Reply> create_from_json(RequestContext& ctx) {
   return create_submission(ctx, *meta, std::nullopt);
 }
 
-Result<int64_t> positive_id(const std::string& text, const std::string& field, Code code) {
-  int64_t v = 0;
-  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) {
-    return Error(code, field + " must be a positive integer id", field);
-  }
-  return v;
-}
-
 Result<Reply> get_submission(RequestContext& ctx) {
   auto id = positive_id(ctx.params.at("id"), "id", Code::kNotFound);
   if (!id.ok()) return Error(Code::kNotFound, "no such submission");
@@ -238,23 +229,12 @@ Result<Reply> list_submissions(RequestContext& ctx) {
   store::SubmissionFilter f;
   f.after_id = page->after;
   f.limit = page->limit + 1;
-  auto one_of = [&](const char* name, const std::vector<std::string>& allowed,
-                    std::optional<std::string>* out) -> Status {
-    auto v = ctx.query_param(name);
-    if (!v) return Status::Ok();
-    if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
-      std::string list;
-      for (const auto& a : allowed) {
-        if (!list.empty()) list += ", ";
-        list += a;
-      }
-      return Error(Code::kUnprocessable, std::string(name) + " must be one of " + list, name);
-    }
-    *out = *v;
-    return Status::Ok();
-  };
-  if (Status s = one_of("status", submission_statuses(), &f.status); !s.ok()) return s.error();
-  if (Status s = one_of("platform", submission_platforms(), &f.platform); !s.ok()) return s.error();
+  if (Status s = query_enum(ctx, "status", submission_statuses(), &f.status); !s.ok()) {
+    return s.error();
+  }
+  if (Status s = query_enum(ctx, "platform", submission_platforms(), &f.platform); !s.ok()) {
+    return s.error();
+  }
   if (auto v = ctx.query_param("submitted_by")) {
     auto id = positive_id(*v, "submitted_by", Code::kUnprocessable);
     if (!id.ok()) return id.error();

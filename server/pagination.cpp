@@ -2,6 +2,7 @@
 #include "server/pagination.hpp"
 
 #include <fmt/format.h>
+#include <algorithm>
 #include <charconv>
 
 namespace cw::server {
@@ -30,5 +31,30 @@ Result<Page> parse_page(const RequestContext& ctx) {
 }
 
 std::string encode_cursor(int64_t last_key) { return fmt::format("k{:x}", last_key); }
+
+Result<int64_t> positive_id(const std::string& text, const std::string& field, Code code) {
+  int64_t v = 0;
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size() || v <= 0) {
+    return Error(code, field + " must be a positive integer id", field);
+  }
+  return v;
+}
+
+Status query_enum(const RequestContext& ctx, const std::string& name,
+                  const std::vector<std::string>& allowed, std::optional<std::string>* out) {
+  auto v = ctx.query_param(name);
+  if (!v) return Status::Ok();
+  if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
+    std::string list;
+    for (const auto& a : allowed) {
+      if (!list.empty()) list += ", ";
+      list += a;
+    }
+    return Error(Code::kUnprocessable, name + " must be one of " + list, name);
+  }
+  *out = *v;
+  return Status::Ok();
+}
 
 }  // namespace cw::server

@@ -19,6 +19,7 @@ Router make_router() {
   add_upload_routes(router);
   add_job_routes(router);
   add_media_routes(router);
+  add_observation_routes(router);
   return router;
 }
 

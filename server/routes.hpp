@@ -17,6 +17,7 @@ void add_submission_routes(Router& router);  // handlers_submissions.cpp: submis
 void add_upload_routes(Router& router);      // handlers_uploads.cpp: tus resumable uploads
 void add_job_routes(Router& router);         // handlers_jobs.cpp: pipeline jobs
 void add_media_routes(Router& router);       // handlers_media.cpp: analysis, frames
+void add_observation_routes(Router& router);  // handlers_observations.cpp: observations
 
 // A job as the API shows it.
 nlohmann::json job_json(const store::Job& job);

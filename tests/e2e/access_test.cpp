@@ -114,6 +114,15 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
   };
   int n = 0;
   auto json = std::map<std::string, std::string>{{"Content-Type", "application/json"}};
+  const std::string observation =
+      R"({"observed_at":"2022-02-20T06:30:00Z","location":{"lat":50.6,"lon":36.58},)"
+      R"("location_precision":"vicinity","heading_deg":200,"equipment":[{"type":"tank","count":3}]})";
+  // A fresh unverified observation by the contributor (each cell may change or delete one).
+  auto new_observation = [&]() {
+    auto r = as(token[kContributor], {"POST", "/api/v1/observations", json, observation});
+    EXPECT_EQ(r.status, 201) << r.body;
+    return std::to_string(r.json()["id"].get<int>());
+  };
 
   //                                   none bad  revk contr anal admin other
   std::vector<Row> rows = {
@@ -239,6 +248,70 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
          return Request{"GET", "/api/v1/media/" + sha + "/contact-sheet.jpg", {}, ""};
        },
        {401, 401, 401, 200, 200, 200, 404}},
+      {"GET",
+       "/api/v1/observations",
+       [] {
+         return Request{"GET", "/api/v1/observations?format=geojson", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"POST",
+       "/api/v1/observations",
+       [&] {
+         return Request{"POST", "/api/v1/observations", json, observation};
+       },
+       {401, 401, 401, 201, 201, 201, 201}},
+      {"POST",
+       "/api/v1/observations/import",
+       [] {
+         return Request{"POST",
+                        "/api/v1/observations/import",
+                        {{"Content-Type", "text/csv"}},
+                        "observed_at,lat,lon,location_precision,equipment\n"
+                        "2022-02-21T05:00:00Z,50.4,36.9,locality,truck:12;tank:2\n"};
+       },
+       {401, 401, 401, 201, 201, 201, 201}},
+      {"GET",
+       "/api/v1/observations/{id}",
+       [&] {
+         return Request{"GET", "/api/v1/observations/" + new_observation(), {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"PATCH",
+       "/api/v1/observations/{id}",
+       [&] {
+         return Request{"PATCH",
+                        "/api/v1/observations/" + new_observation(),
+                        {{"Content-Type", "application/merge-patch+json"}},
+                        R"({"notes":"two T-72B3"})"};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"DELETE",
+       "/api/v1/observations/{id}",
+       [&] {
+         return Request{"DELETE", "/api/v1/observations/" + new_observation(), {}, ""};
+       },
+       {401, 401, 401, 403, 403, 204, 204}},
+      {"POST",
+       "/api/v1/observations/{id}/verification",
+       [&] {
+         return Request{"POST", "/api/v1/observations/" + new_observation() + "/verification", json,
+                        R"({"verdict":"verified","note":"matched"})"};
+       },
+       {401, 401, 401, 403, 200, 200, 200}},
+      {"GET",
+       "/api/v1/submissions/{id}/geolocation",
+       [&] {
+         return Request{"GET", "/api/v1/submissions/" + sub_id + "/geolocation", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 404}},
+      {"POST",
+       "/api/v1/submissions/{id}/geolocation",
+       [&] {
+         return Request{
+             "POST", "/api/v1/submissions/" + sub_id + "/geolocation", json,
+             R"({"lat":50.6,"lon":36.58,"precision":"vicinity","method":"landmark_match"})"};
+       },
+       {401, 401, 401, 403, 201, 201, 404}},
       {"GET",
        "/api/v1/jobs/{id}",
        [&] {

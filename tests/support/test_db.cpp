@@ -30,13 +30,13 @@ std::string with_database(const std::string& url, const std::string& db) {
   return out;
 }
 
-TestDatabase::TestDatabase() : admin_url_(admin_url()) {
+TestDatabase::TestDatabase(const std::string& template_db) : admin_url_(admin_url()) {
   static std::atomic<int> counter{0};
   name_ = "cw_t_" + std::to_string(getpid()) + "_" + std::to_string(counter++);
   pqxx::connection c(admin_url_);
   pqxx::nontransaction tx(c);
   tx.exec0("DROP DATABASE IF EXISTS " + tx.quote_name(name_));
-  tx.exec0("CREATE DATABASE " + tx.quote_name(name_) + " TEMPLATE cw_template");
+  tx.exec0("CREATE DATABASE " + tx.quote_name(name_) + " TEMPLATE " + tx.quote_name(template_db));
   url_ = with_database(admin_url_, name_);
 }
 

@@ -9,7 +9,9 @@ namespace cw::test {
 
 class TestDatabase {
  public:
-  TestDatabase();   // creates cw_t_<pid>_<n> from cw_template
+  TestDatabase() : TestDatabase("cw_template") {}  // creates cw_t_<pid>_<n> from cw_template
+  // From another template: "cw_geo_template" has the schema and data/geodata loaded.
+  explicit TestDatabase(const std::string& template_db);
   ~TestDatabase();  // drops it
   TestDatabase(const TestDatabase&) = delete;
   TestDatabase& operator=(const TestDatabase&) = delete;

@@ -1,0 +1,636 @@
+// Observations in PostGIS. Locations are geometry(Point, 4326) so that bbox filters use the GiST
+// index; every distance is computed on the spheroid through ::geography (observation_derived).
+// libpqxx 6 has no std::optional parameters: NULLs are passed as null `const char*`, numbers as
+// text, the JSON parts as jsonb text.
+#include "store/observations.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+
+#include "store/internal/audit_append.hpp"
+#include "store/internal/copy_row.hpp"
+#include "store/internal/pool.hpp"
+
+namespace cw::store {
+namespace {
+
+// The input columns as parameters $1..$13 (see params()).
+constexpr const char* kDerivedInsert = R"sql(
+INSERT INTO observations (submission_id, created_by, org_id, observed_at, time_precision,
+                          location, location_precision, heading_deg, equipment, equipment_types,
+                          vehicles, markings, notes, source_note, frame_refs, country, oblast,
+                          nearest_place, nearest_place_km, km_to_border, bearing_to_border,
+                          movement)
+SELECT $1::bigint, $13::bigint, (SELECT org_id FROM users WHERE id = $13::bigint),
+       'epoch'::timestamptz + $2::bigint * interval '1 microsecond', $3,
+       ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326), $6, $7::float8, $8::jsonb,
+       ARRAY(SELECT DISTINCT e->>'type' FROM jsonb_array_elements($8::jsonb) e ORDER BY 1),
+       (SELECT COALESCE(sum((e->>'count')::int), 0) FROM jsonb_array_elements($8::jsonb) e),
+       ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), $10, $11, $12::jsonb,
+       d.country, d.oblast, d.place_name, d.place_km, d.km_to_border, d.bearing_deg, d.movement
+FROM observation_derived(ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326), $7::float8) d
+RETURNING id)sql";
+
+constexpr const char* kDerivedUpdate = R"sql(
+UPDATE observations o SET
+  submission_id = $1::bigint,
+  observed_at = 'epoch'::timestamptz + $2::bigint * interval '1 microsecond',
+  time_precision = $3, location = ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326),
+  location_precision = $6, heading_deg = $7::float8, equipment = $8::jsonb,
+  equipment_types = ARRAY(SELECT DISTINCT e->>'type' FROM jsonb_array_elements($8::jsonb) e
+                          ORDER BY 1),
+  vehicles = (SELECT COALESCE(sum((e->>'count')::int), 0) FROM jsonb_array_elements($8::jsonb) e),
+  markings = ARRAY(SELECT jsonb_array_elements_text($9::jsonb)), notes = $10, source_note = $11,
+  frame_refs = $12::jsonb, country = d.country, oblast = d.oblast, nearest_place = d.place_name,
+  nearest_place_km = d.place_km, km_to_border = d.km_to_border,
+  bearing_to_border = d.bearing_deg, movement = d.movement, updated_at = now()
+FROM observation_derived(ST_SetSRID(ST_MakePoint($5::float8, $4::float8), 4326), $7::float8) d
+WHERE o.id = $13::bigint)sql";
+
+constexpr const char* kSelect = R"sql(
+SELECT o.id, o.submission_id, o.frame_refs::text,
+       (extract(epoch FROM o.observed_at) * 1000000)::bigint, o.time_precision,
+       ST_Y(o.location), ST_X(o.location), o.location_precision, o.heading_deg, o.equipment::text,
+       o.vehicles, array_to_json(o.markings)::text, o.notes, o.source_note, o.status,
+       o.created_by, u.name, o.country, o.oblast, r.name_en, o.nearest_place, o.nearest_place_km,
+       o.km_to_border, o.bearing_to_border, o.movement,
+       (extract(epoch FROM o.created_at) * 1000000)::bigint,
+       (extract(epoch FROM o.updated_at) * 1000000)::bigint
+FROM observations o
+JOIN users u ON u.id = o.created_by
+LEFT JOIN geo_regions r ON r.iso_3166_2 = o.oblast)sql";
+
+constexpr const char* kFilters = R"sql(
+WHERE o.id > $1::bigint
+  AND ($2::float8 IS NULL
+       OR o.location && ST_MakeEnvelope($2::float8, $3::float8, $4::float8, $5::float8, 4326))
+  AND ($6::bigint IS NULL
+       OR o.observed_at >= 'epoch'::timestamptz + $6::bigint * interval '1 microsecond')
+  AND ($7::bigint IS NULL
+       OR o.observed_at < 'epoch'::timestamptz + $7::bigint * interval '1 microsecond')
+  AND ($8::text IS NULL OR o.oblast = $8::text)
+  AND ($9::text IS NULL OR o.country = $9::text)
+  AND ($10::text IS NULL OR o.equipment_types @> ARRAY[$10::text])
+  AND (CASE WHEN $11::text IS NULL THEN o.status <> 'rejected'
+            WHEN $11::text = 'any' THEN true
+            ELSE o.status = $11::text END)
+  AND ($12::text IS NULL OR o.movement = $12::text)
+  AND ($13::bigint IS NULL OR o.submission_id = $13::bigint)
+ORDER BY o.id LIMIT $14)sql";
+
+const char* nullable(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
+
+std::optional<std::string> num(const std::optional<double>& d) {
+  if (!d) return std::nullopt;
+  return fmt::format("{}", *d);
+}
+std::optional<std::string> num(const std::optional<int64_t>& i) {
+  if (!i) return std::nullopt;
+  return std::to_string(*i);
+}
+std::optional<std::string> micros(const std::optional<TimePoint>& t) {
+  if (!t) return std::nullopt;
+  return std::to_string(t->time_since_epoch().count());
+}
+
+std::optional<std::string> opt_string(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::string>();
+}
+std::optional<double> opt_double(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<double>();
+}
+
+TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
+
+nlohmann::json equipment_json(const std::vector<EquipmentCount>& e) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& x : e) out.push_back({{"type", x.type}, {"count", x.count}});
+  return out;
+}
+
+nlohmann::json frames_json(const std::vector<FrameRef>& f) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& x : f) out.push_back({{"sha256", x.sha256}, {"frame", x.frame}});
+  return out;
+}
+
+// Keeps the text parameters alive for one exec_params call.
+struct Params {
+  std::optional<std::string> submission, heading, notes, source_note;
+  std::string observed, lat, lon, equipment, markings, frames;
+
+  explicit Params(const ObservationInput& in)
+      : submission(num(in.submission_id)),
+        heading(num(in.heading_deg)),
+        notes(in.notes),
+        source_note(in.source_note),
+        observed(std::to_string(in.observed_at.time_since_epoch().count())),
+        lat(fmt::format("{}", in.lat)),
+        lon(fmt::format("{}", in.lon)),
+        equipment(equipment_json(in.equipment).dump()),
+        markings(nlohmann::json(in.markings).dump()),
+        frames(frames_json(in.frame_refs).dump()) {}
+};
+
+Observation from_row(const pqxx::row& r) {
+  Observation o;
+  o.id = r[0].as<int64_t>();
+  if (!r[1].is_null()) o.input.submission_id = r[1].as<int64_t>();
+  for (const auto& f : nlohmann::json::parse(r[2].as<std::string>())) {
+    o.input.frame_refs.push_back({f.value("sha256", ""), f.value("frame", 0)});
+  }
+  o.input.observed_at = from_micros(r[3].as<int64_t>());
+  o.input.time_precision = r[4].as<std::string>();
+  o.input.lat = r[5].as<double>();
+  o.input.lon = r[6].as<double>();
+  o.input.location_precision = r[7].as<std::string>();
+  o.input.heading_deg = opt_double(r[8]);
+  for (const auto& e : nlohmann::json::parse(r[9].as<std::string>())) {
+    o.input.equipment.push_back({e.value("type", ""), e.value("count", 0)});
+  }
+  o.vehicles = r[10].as<int>();
+  o.input.markings = nlohmann::json::parse(r[11].as<std::string>()).get<std::vector<std::string>>();
+  o.input.notes = opt_string(r[12]);
+  o.input.source_note = opt_string(r[13]);
+  o.status = r[14].as<std::string>();
+  o.created_by = r[15].as<int64_t>();
+  o.created_by_name = r[16].as<std::string>();
+  o.derived.country = opt_string(r[17]);
+  o.derived.oblast = opt_string(r[18]);
+  o.derived.oblast_name = opt_string(r[19]);
+  o.derived.nearest_place = opt_string(r[20]);
+  o.derived.nearest_place_km = opt_double(r[21]);
+  o.derived.km_to_border = opt_double(r[22]);
+  o.derived.bearing_to_border_deg = opt_double(r[23]);
+  o.derived.movement = r[24].as<std::string>();
+  o.created_at = from_micros(r[25].as<int64_t>());
+  o.updated_at = from_micros(r[26].as<int64_t>());
+  return o;
+}
+
+Result<Observation> select_one(pqxx::transaction_base& tx, int64_t id) {
+  pqxx::result r = tx.exec_params(std::string(kSelect) + " WHERE o.id = $1", id);
+  if (r.empty()) return Error(Code::kNotFound, fmt::format("no observation {}", id));
+  return from_row(r[0]);
+}
+
+// The submission named by the input must exist (a clear 422 instead of a foreign-key error).
+Status check_submission(pqxx::work& tx, const ObservationInput& in) {
+  if (!in.submission_id) return Status::Ok();
+  if (tx.exec_params("SELECT 1 FROM submissions WHERE id = $1", *in.submission_id).empty()) {
+    return Error(Code::kUnprocessable, fmt::format("no submission {}", *in.submission_id),
+                 "submission_id");
+  }
+  return Status::Ok();
+}
+
+double round_to(double v, double unit) { return std::round(v / unit) * unit; }
+
+}  // namespace
+
+const std::vector<std::string>& equipment_types() {
+  static const std::vector<std::string> v = {
+      "tank",    "ifv",         "apc",        "sp_artillery", "towed_artillery",
+      "mlrs",    "air_defense", "truck",      "fuel_truck",   "engineering",
+      "command", "medical",     "helicopter", "other"};
+  return v;
+}
+const std::vector<std::string>& time_precisions() {
+  static const std::vector<std::string> v = {"exact", "hour", "day"};
+  return v;
+}
+const std::vector<std::string>& location_precisions() {
+  static const std::vector<std::string> v = {"exact", "vicinity", "locality", "region"};
+  return v;
+}
+const std::vector<std::string>& observation_statuses() {
+  static const std::vector<std::string> v = {"unverified", "verified", "disputed", "rejected"};
+  return v;
+}
+const std::vector<std::string>& movements() {
+  static const std::vector<std::string> v = {"toward", "away", "parallel", "stationary", "unknown"};
+  return v;
+}
+
+Result<Observation> Observations::create(const Principal& who, const ObservationInput& in) {
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<Observation> {
+    if (Status s = check_submission(tx, in); !s.ok()) return s.error();
+    Params p(in);
+    int64_t id = tx.exec_params1(kDerivedInsert, nullable(p.submission), p.observed,
+                                 in.time_precision, p.lat, p.lon, in.location_precision,
+                                 nullable(p.heading), p.equipment, p.markings, nullable(p.notes),
+                                 nullable(p.source_note), p.frames, who.user_id)[0]
+                     .as<int64_t>();
+    auto o = select_one(tx, id);
+    if (!o.ok()) return o.error();
+    audit_append(tx, Actor{who.user_id, who.user_name}, "observation.create",
+                 fmt::format("observation/{}", id), to_json(*o));
+    return o;
+  });
+}
+
+Result<Observation> Observations::get(int64_t id) {
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<Observation> {
+    pqxx::read_transaction tx(c);
+    return select_one(tx, id);
+  });
+}
+
+Result<std::vector<Observation>> Observations::list(const ObservationFilter& f) {
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<Observation>> {
+    pqxx::read_transaction tx(c);
+    std::optional<std::string> w, s, e, n;
+    if (f.bbox) {
+      w = fmt::format("{}", (*f.bbox)[0]);
+      s = fmt::format("{}", (*f.bbox)[1]);
+      e = fmt::format("{}", (*f.bbox)[2]);
+      n = fmt::format("{}", (*f.bbox)[3]);
+    }
+    auto from = micros(f.from);
+    auto to = micros(f.to);
+    auto submission = num(f.submission_id);
+    pqxx::result r =
+        tx.exec_params(std::string(kSelect) + kFilters, f.after_id, nullable(w), nullable(s),
+                       nullable(e), nullable(n), nullable(from), nullable(to), nullable(f.oblast),
+                       nullable(f.country), nullable(f.equipment_type), nullable(f.status),
+                       nullable(f.movement), nullable(submission), f.limit);
+    std::vector<Observation> out;
+    out.reserve(r.size());
+    for (const auto& row : r) out.push_back(from_row(row));
+    return out;
+  });
+}
+
+Result<Observation> Observations::update(const Principal& who, int64_t id,
+                                         const ObservationInput& in) {
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<Observation> {
+    pqxx::result cur =
+        tx.exec_params("SELECT created_by, status FROM observations WHERE id = $1 FOR UPDATE", id);
+    if (cur.empty()) return Error(Code::kNotFound, fmt::format("no observation {}", id));
+    if (cur[0][0].as<int64_t>() != who.user_id && who.role == Role::kContributor) {
+      return Error(Code::kForbidden, "only its creator or an analyst may change an observation");
+    }
+    if (cur[0][1].as<std::string>() != "unverified") {
+      return Error(Code::kConflict, "the observation has a verdict (" +
+                                        cur[0][1].as<std::string>() +
+                                        "); it can no longer be changed");
+    }
+    if (Status s = check_submission(tx, in); !s.ok()) return s.error();
+    auto before = select_one(tx, id);
+    if (!before.ok()) return before.error();
+    Params p(in);
+    tx.exec_params0(kDerivedUpdate, nullable(p.submission), p.observed, in.time_precision, p.lat,
+                    p.lon, in.location_precision, nullable(p.heading), p.equipment, p.markings,
+                    nullable(p.notes), nullable(p.source_note), p.frames, id);
+    auto after = select_one(tx, id);
+    if (!after.ok()) return after.error();
+    audit_append(tx, Actor{who.user_id, who.user_name}, "observation.update",
+                 fmt::format("observation/{}", id),
+                 nlohmann::json{{"before", to_json(*before)}, {"after", to_json(*after)}});
+    return after;
+  });
+}
+
+Status Observations::remove(const Principal& who, int64_t id) {
+  auto r = in_transaction(db_, [&](pqxx::work& tx) -> Result<bool> {
+    auto before = select_one(tx, id);
+    if (!before.ok()) return before.error();
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& v : tx.exec_params(
+             "SELECT v.verdict, v.note, u.name, v.created_at::text FROM observation_verdicts v "
+             "JOIN users u ON u.id = v.analyst_id WHERE v.observation_id = $1 ORDER BY v.id",
+             id)) {
+      history.push_back({{"verdict", v[0].as<std::string>()},
+                         {"note", v[1].as<std::string>()},
+                         {"analyst", v[2].as<std::string>()},
+                         {"at", v[3].as<std::string>()}});
+    }
+    tx.exec_params0("DELETE FROM observations WHERE id = $1", id);
+    audit_append(tx, Actor{who.user_id, who.user_name}, "observation.delete",
+                 fmt::format("observation/{}", id),
+                 nlohmann::json{{"observation", to_json(*before)}, {"verdicts", history}});
+    return true;
+  });
+  if (!r.ok()) return r.error();
+  return Status::Ok();
+}
+
+Result<Observation> Observations::verify(const Principal& who, int64_t id,
+                                         const std::string& verdict, const std::string& note) {
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<Observation> {
+    pqxx::result cur =
+        tx.exec_params("SELECT created_by, status FROM observations WHERE id = $1 FOR UPDATE", id);
+    if (cur.empty()) return Error(Code::kNotFound, fmt::format("no observation {}", id));
+    if (cur[0][0].as<int64_t>() == who.user_id) {
+      return Error(Code::kForbidden,
+                   "two-person rule: the creator of an observation cannot give its verdict");
+    }
+    std::string before = cur[0][1].as<std::string>();
+    tx.exec_params0(
+        "INSERT INTO observation_verdicts (observation_id, verdict, note, analyst_id) "
+        "VALUES ($1, $2, $3, $4)",
+        id, verdict, note, who.user_id);
+    tx.exec_params0("UPDATE observations SET status = $2, updated_at = now() WHERE id = $1", id,
+                    verdict);
+    auto after = select_one(tx, id);
+    if (!after.ok()) return after.error();
+    audit_append(tx, Actor{who.user_id, who.user_name}, "observation.verify",
+                 fmt::format("observation/{}", id),
+                 nlohmann::json{{"from", before}, {"to", verdict}, {"note", note}});
+    return after;
+  });
+}
+
+Result<std::vector<Verdict>> Observations::verdicts(int64_t id) {
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<Verdict>> {
+    pqxx::read_transaction tx(c);
+    if (tx.exec_params("SELECT 1 FROM observations WHERE id = $1", id).empty()) {
+      return Error(Code::kNotFound, fmt::format("no observation {}", id));
+    }
+    std::vector<Verdict> out;
+    for (const auto& v : tx.exec_params(
+             "SELECT v.id, v.verdict, v.note, u.name, "
+             "(extract(epoch FROM v.created_at) * 1000000)::bigint FROM observation_verdicts v "
+             "JOIN users u ON u.id = v.analyst_id WHERE v.observation_id = $1 ORDER BY v.id",
+             id)) {
+      out.push_back({v[0].as<int64_t>(), v[1].as<std::string>(), v[2].as<std::string>(),
+                     v[3].as<std::string>(), from_micros(v[4].as<int64_t>())});
+    }
+    return out;
+  });
+}
+
+Result<std::pair<int64_t, int64_t>> Observations::import(const Principal& who,
+                                                         const std::vector<ObservationInput>& rows,
+                                                         const std::string& source_sha256) {
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<std::pair<int64_t, int64_t>> {
+    tx.exec0(
+        "CREATE TEMP TABLE observations_in (line int, submission_id text, observed_us text, "
+        "time_precision text, lat text, lon text, location_precision text, heading text, "
+        "equipment text, markings text, notes text, source_note text, frame_refs text) "
+        "ON COMMIT DROP");
+    {
+      pqxx::stream_to copy(tx, "observations_in");
+      std::vector<std::string> fields(13);
+      int line = 0;
+      for (const ObservationInput& in : rows) {
+        Params p(in);
+        fields[0] = std::to_string(++line);
+        fields[1] = p.submission.value_or("");
+        fields[2] = p.observed;
+        fields[3] = in.time_precision;
+        fields[4] = p.lat;
+        fields[5] = p.lon;
+        fields[6] = in.location_precision;
+        fields[7] = p.heading.value_or("");
+        fields[8] = p.equipment;
+        fields[9] = p.markings;
+        // An empty text means NULL here (the import formats cannot tell them apart either).
+        fields[10] = in.notes.value_or("");
+        fields[11] = in.source_note.value_or("");
+        fields[12] = p.frames;
+        copy << as_tuple<13>(fields);
+      }
+      copy.complete();
+    }
+    pqxx::result missing = tx.exec(
+        "SELECT i.line, i.submission_id FROM observations_in i WHERE i.submission_id <> '' AND "
+        "NOT EXISTS (SELECT 1 FROM submissions s WHERE s.id = i.submission_id::bigint) "
+        "ORDER BY i.line LIMIT 1");
+    if (!missing.empty()) {
+      return Error(Code::kUnprocessable,
+                   fmt::format("row {}: no submission {}", missing[0][0].as<int>(),
+                               missing[0][1].as<std::string>()),
+                   "submission_id");
+    }
+    pqxx::result ids = tx.exec_params(R"sql(
+WITH ins AS (
+  INSERT INTO observations (submission_id, created_by, org_id, observed_at, time_precision,
+                            location, location_precision, heading_deg, equipment,
+                            equipment_types, vehicles, markings, notes, source_note, frame_refs,
+                            country, oblast, nearest_place, nearest_place_km, km_to_border,
+                            bearing_to_border, movement)
+  SELECT NULLIF(i.submission_id, '')::bigint, $1::bigint,
+         (SELECT org_id FROM users WHERE id = $1::bigint),
+         'epoch'::timestamptz + i.observed_us::bigint * interval '1 microsecond',
+         i.time_precision, g.p, i.location_precision, NULLIF(i.heading, '')::float8,
+         i.equipment::jsonb,
+         ARRAY(SELECT DISTINCT e->>'type' FROM jsonb_array_elements(i.equipment::jsonb) e
+               ORDER BY 1),
+         (SELECT COALESCE(sum((e->>'count')::int), 0)
+          FROM jsonb_array_elements(i.equipment::jsonb) e),
+         ARRAY(SELECT jsonb_array_elements_text(i.markings::jsonb)), NULLIF(i.notes, ''),
+         NULLIF(i.source_note, ''), i.frame_refs::jsonb, d.country, d.oblast, d.place_name,
+         d.place_km, d.km_to_border, d.bearing_deg, d.movement
+  FROM observations_in i
+  CROSS JOIN LATERAL (SELECT ST_SetSRID(ST_MakePoint(i.lon::float8, i.lat::float8), 4326) AS p) g
+  CROSS JOIN LATERAL observation_derived(g.p, NULLIF(i.heading, '')::float8) d
+  ORDER BY i.line
+  RETURNING id)
+SELECT min(id), max(id), count(*) FROM ins)sql",
+                                      who.user_id);
+    int64_t first = ids[0][0].is_null() ? 0 : ids[0][0].as<int64_t>();
+    int64_t last = ids[0][1].is_null() ? 0 : ids[0][1].as<int64_t>();
+    audit_append(tx, Actor{who.user_id, who.user_name}, "observation.import",
+                 fmt::format("observation/{}-{}", first, last),
+                 nlohmann::json{{"rows", ids[0][2].as<int64_t>()},
+                                {"first_id", first},
+                                {"last_id", last},
+                                {"source_sha256", source_sha256}});
+    return std::make_pair(first, last);
+  });
+}
+
+nlohmann::json to_json(const Observation& o) {
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  auto km = [&](const std::optional<double>& v) {
+    return v ? nlohmann::json(round_to(*v, 0.001)) : nlohmann::json();
+  };
+  nlohmann::json place = nlohmann::json();
+  if (o.derived.nearest_place) {
+    place = {{"name", *o.derived.nearest_place}, {"km", km(o.derived.nearest_place_km)}};
+  }
+  return {{"id", o.id},
+          {"submission_id", opt(o.input.submission_id)},
+          {"frame_refs", frames_json(o.input.frame_refs)},
+          {"observed_at", format_rfc3339(o.input.observed_at)},
+          {"time_precision", o.input.time_precision},
+          {"location", {{"lat", o.input.lat}, {"lon", o.input.lon}}},
+          {"location_precision", o.input.location_precision},
+          {"heading_deg", opt(o.input.heading_deg)},
+          {"equipment", equipment_json(o.input.equipment)},
+          {"vehicles", o.vehicles},
+          {"markings", o.input.markings},
+          {"notes", opt(o.input.notes)},
+          {"source_note", opt(o.input.source_note)},
+          {"status", o.status},
+          {"created_by", o.created_by_name},
+          {"created_at", format_rfc3339(o.created_at)},
+          {"updated_at", format_rfc3339(o.updated_at)},
+          {"derived",
+           {{"country", opt(o.derived.country)},
+            {"oblast", opt(o.derived.oblast)},
+            {"oblast_name", opt(o.derived.oblast_name)},
+            {"nearest_place", place},
+            {"km_to_border", km(o.derived.km_to_border)},
+            {"bearing_to_border_deg",
+             o.derived.bearing_to_border_deg
+                 ? nlohmann::json(round_to(*o.derived.bearing_to_border_deg, 0.1))
+                 : nlohmann::json()},
+            {"movement", o.derived.movement}}}};
+}
+
+}  // namespace cw::store
+
+namespace cw::store {
+
+const std::vector<std::string>& geolocation_methods() {
+  static const std::vector<std::string> v = {"metadata_gps", "landmark_match", "satellite_match",
+                                             "shadow", "other"};
+  return v;
+}
+
+Result<Geolocation> Geolocations::add(const Principal& who, int64_t submission_id,
+                                      const Geolocation& g) {
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<Geolocation> {
+    if (tx.exec_params("SELECT 1 FROM submissions WHERE id = $1 AND (visibility = 'taskforce' "
+                       "OR org_id = $2)",
+                       submission_id, who.org_id)
+            .empty()) {
+      return Error(Code::kNotFound, fmt::format("no submission {}", submission_id));
+    }
+    int64_t id =
+        tx.exec_params1(
+              "INSERT INTO submission_geolocations (submission_id, location, precision, "
+              "method, evidence, frame_refs, analyst_id) VALUES ($1, "
+              "ST_SetSRID(ST_MakePoint($3::float8, $2::float8), 4326), $4, $5, $6, "
+              "$7::jsonb, $8) RETURNING id",
+              submission_id, fmt::format("{}", g.lat), fmt::format("{}", g.lon), g.precision,
+              g.method, g.evidence, frames_json(g.frame_refs).dump(), who.user_id)[0]
+            .as<int64_t>();
+    Geolocation out = g;
+    out.id = id;
+    out.analyst = who.user_name;
+    out.at = now_utc();
+    audit_append(tx, Actor{who.user_id, who.user_name}, "submission.geolocate",
+                 fmt::format("submission/{}", submission_id),
+                 nlohmann::json{{"geolocation_id", id},
+                                {"lat", g.lat},
+                                {"lon", g.lon},
+                                {"precision", g.precision},
+                                {"method", g.method},
+                                {"evidence", g.evidence},
+                                {"frame_refs", frames_json(g.frame_refs)}});
+    return out;
+  });
+}
+
+Result<std::vector<Geolocation>> Geolocations::history(int64_t submission_id) {
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<Geolocation>> {
+    pqxx::read_transaction tx(c);
+    std::vector<Geolocation> out;
+    for (const auto& r : tx.exec_params(
+             "SELECT g.id, ST_Y(g.location), ST_X(g.location), g.precision, g.method, g.evidence, "
+             "g.frame_refs::text, u.name, (extract(epoch FROM g.created_at) * 1000000)::bigint "
+             "FROM submission_geolocations g JOIN users u ON u.id = g.analyst_id "
+             "WHERE g.submission_id = $1 ORDER BY g.id DESC",
+             submission_id)) {
+      Geolocation g;
+      g.id = r[0].as<int64_t>();
+      g.lat = r[1].as<double>();
+      g.lon = r[2].as<double>();
+      g.precision = r[3].as<std::string>();
+      g.method = r[4].as<std::string>();
+      g.evidence = r[5].as<std::string>();
+      for (const auto& f : nlohmann::json::parse(r[6].as<std::string>())) {
+        g.frame_refs.push_back({f.value("sha256", ""), f.value("frame", 0)});
+      }
+      g.analyst = r[7].as<std::string>();
+      g.at = from_micros(r[8].as<int64_t>());
+      out.push_back(std::move(g));
+    }
+    return out;
+  });
+}
+
+Result<std::vector<PlaceHint>> Geolocations::places_in(
+    const std::vector<std::string>& words, std::optional<std::pair<double, double>> claim,
+    int limit) {
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<PlaceHint>> {
+    pqxx::read_transaction tx(c);
+    std::optional<std::string> lat, lon;
+    if (claim) {
+      lat = fmt::format("{}", claim->first);
+      lon = fmt::format("{}", claim->second);
+    }
+    // A word and the word without one or two final letters (Russian and Ukrainian case
+    // endings: Белгорода → белгород, Харкові → харков… is not caught, Харкова → харков is).
+    pqxx::result r =
+        tx.exec_params(R"sql(
+WITH w AS (SELECT DISTINCT lower(x) AS word FROM jsonb_array_elements_text($1::jsonb) x),
+     c AS (SELECT word, word AS stem FROM w WHERE char_length(word) >= 3
+           UNION SELECT word, left(word, -1) FROM w WHERE char_length(word) >= 5
+           UNION SELECT word, left(word, -2) FROM w WHERE char_length(word) >= 7),
+     hit AS (SELECT DISTINCT ON (p.geonameid) p.geonameid, c.word
+             FROM c JOIN geo_places p ON p.names @> ARRAY[c.stem]
+             ORDER BY p.geonameid, char_length(c.stem) DESC)
+SELECT p.geonameid, p.name, hit.word, p.country, p.admin1, p.population, ST_Y(p.geom),
+       ST_X(p.geom),
+       CASE WHEN $2::float8 IS NULL THEN NULL
+            ELSE ST_Distance(p.geom::geography,
+                             ST_SetSRID(ST_MakePoint($3::float8, $2::float8), 4326)::geography)
+                 / 1000 END AS km
+FROM hit JOIN geo_places p ON p.geonameid = hit.geonameid
+ORDER BY ln(p.population + 10) - COALESCE(
+           (CASE WHEN $2::float8 IS NULL THEN NULL
+                 ELSE ST_Distance(p.geom::geography,
+                                  ST_SetSRID(ST_MakePoint($3::float8, $2::float8), 4326)::geography)
+                      / 1000 END) / 25, 0) DESC,
+         p.geonameid
+LIMIT $4)sql",
+                       nlohmann::json(words).dump(), nullable(lat), nullable(lon), limit);
+    std::vector<PlaceHint> out;
+    for (const auto& row : r) {
+      PlaceHint h;
+      h.geonameid = row[0].as<int64_t>();
+      h.name = row[1].as<std::string>();
+      h.matched = row[2].as<std::string>();
+      h.country = row[3].as<std::string>();
+      h.admin1 = row[4].as<std::string>();
+      h.population = row[5].as<int64_t>();
+      h.lat = row[6].as<double>();
+      h.lon = row[7].as<double>();
+      h.km_from_claim = opt_double(row[8]);
+      out.push_back(std::move(h));
+    }
+    return out;
+  });
+}
+
+std::vector<std::string> text_words(std::string_view text) {
+  std::vector<std::string> out;
+  std::string cur;
+  auto flush = [&] {
+    while (!cur.empty() && (cur.back() == '-' || cur.back() == '\'')) cur.pop_back();
+    if (cur.size() >= 3 && out.size() < 500) out.push_back(cur);
+    cur.clear();
+  };
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    bool letter = c >= 0x80 || std::isalpha(c) || ((ch == '-' || ch == '\'') && !cur.empty());
+    if (letter) {
+      cur += ch;
+    } else {
+      flush();
+    }
+  }
+  flush();
+  return out;
+}
+
+}  // namespace cw::store

@@ -1,0 +1,203 @@
+// Convoy observations: what was seen (equipment and counts), where, when, moving which way, and
+// how sure the task force is. Every write derives, in PostGIS (observation_derived() in
+// schema/migrations/0005_observations.sql), the country, oblast, nearest place, geodesic
+// distance and bearing to the Ukrainian land border and the movement relative to it, and stores
+// them with the row. Verification follows a two-person rule: an analyst who did not create the
+// observation gives the verdict; every verdict is kept and audited.
+//
+// Every member of the task force reads every observation (they are what it publishes).
+// Thread-safe (all state is in the database).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/error.hpp"
+#include "common/time.hpp"
+#include "store/database.hpp"
+#include "store/users.hpp"
+
+namespace cw::store {
+
+// The closed vocabularies (also the CHECK constraints and the OpenAPI document).
+const std::vector<std::string>& equipment_types();       // tank, ifv, apc, sp_artillery, …
+const std::vector<std::string>& time_precisions();       // exact, hour, day
+const std::vector<std::string>& location_precisions();   // exact, vicinity, locality, region
+const std::vector<std::string>& observation_statuses();  // unverified, verified, disputed, rejected
+const std::vector<std::string>& movements();  // toward, away, parallel, stationary, unknown
+
+struct EquipmentCount {
+  std::string type;
+  int count = 0;
+};
+
+struct FrameRef {
+  std::string sha256;
+  int frame = 0;
+};
+
+// What a client writes (validated by the caller; the database checks again).
+struct ObservationInput {
+  std::optional<int64_t> submission_id;
+  std::vector<FrameRef> frame_refs;
+  TimePoint observed_at{};
+  std::string time_precision = "exact";
+  double lat = 0;
+  double lon = 0;
+  std::string location_precision = "exact";
+  std::optional<double> heading_deg;  // [0, 360); none when parked
+  std::vector<EquipmentCount> equipment;
+  std::vector<std::string> markings;
+  std::optional<std::string> notes;
+  std::optional<std::string> source_note;
+};
+
+struct ObservationDerived {
+  std::optional<std::string> country;  // ISO 3166-1 alpha-3
+  std::optional<std::string> oblast;   // ISO 3166-2
+  std::optional<std::string> oblast_name;
+  std::optional<std::string> nearest_place;
+  std::optional<double> nearest_place_km;
+  std::optional<double> km_to_border;
+  std::optional<double> bearing_to_border_deg;
+  std::string movement;
+};
+
+struct Observation {
+  int64_t id = 0;
+  ObservationInput input;
+  int vehicles = 0;
+  std::string status;
+  int64_t created_by = 0;
+  std::string created_by_name;
+  ObservationDerived derived;
+  TimePoint created_at{};
+  TimePoint updated_at{};
+};
+
+struct Verdict {
+  int64_t id = 0;
+  std::string verdict;
+  std::string note;
+  std::string analyst;
+  TimePoint at{};
+};
+
+struct ObservationFilter {
+  std::optional<std::array<double, 4>> bbox;  // west, south, east, north
+  std::optional<TimePoint> from;              // observed_at >= from
+  std::optional<TimePoint> to;                // observed_at < to
+  std::optional<std::string> oblast;
+  std::optional<std::string> country;
+  std::optional<std::string> equipment_type;
+  std::optional<std::string> status;  // nullopt: all but rejected; "any": all
+  std::optional<std::string> movement;
+  std::optional<int64_t> submission_id;
+  int64_t after_id = 0;
+  int limit = 50;  // up to kMaxExportRows for exports
+};
+
+inline constexpr int kMaxListLimit = 500;
+inline constexpr int kMaxExportRows = 1'000'000;
+
+// One bad value of one row of an import.
+struct ImportProblem {
+  int line = 0;
+  std::string field;
+  std::string reason;
+};
+
+class Observations {
+ public:
+  explicit Observations(Database& db) : db_(db) {}
+
+  // Creates it with its derived values; audited `observation.create`. kUnprocessable naming
+  // the field when the submission does not exist.
+  Result<Observation> create(const Principal& who, const ObservationInput& in);
+  Result<Observation> get(int64_t id);
+  Result<std::vector<Observation>> list(const ObservationFilter& filter);
+  // Replaces the input fields (the caller merged the PATCH), re-deriving. Only while
+  // unverified (kConflict otherwise), only by its creator or an analyst (kForbidden).
+  Result<Observation> update(const Principal& who, int64_t id, const ObservationInput& in);
+  // Admins only (the caller checks the role); the audit row keeps the whole observation.
+  Status remove(const Principal& who, int64_t id);
+  // verdict: verified | disputed | rejected. kForbidden for the observation's creator
+  // (two-person rule). Audited `observation.verify`.
+  Result<Observation> verify(const Principal& who, int64_t id, const std::string& verdict,
+                             const std::string& note);
+  Result<std::vector<Verdict>> verdicts(int64_t id);
+
+  // All-or-nothing bulk insert through COPY; the rows are already validated. One audit row
+  // `observation.import` with the count, the id range and `source_sha256`. Returns the ids.
+  Result<std::pair<int64_t, int64_t>> import(const Principal& who,
+                                             const std::vector<ObservationInput>& rows,
+                                             const std::string& source_sha256);
+
+ private:
+  Database& db_;
+};
+
+// {"id", "submission_id", "frame_refs", "observed_at", "time_precision", "location": {lat, lon},
+//  "location_precision", "heading_deg", "equipment", "vehicles", "markings", "notes",
+//  "source_note", "status", "created_by", "created_at", "updated_at",
+//  "derived": {country, oblast, oblast_name, nearest_place: {name, km}, km_to_border,
+//              bearing_to_border_deg, movement}}
+nlohmann::json to_json(const Observation& o);
+
+}  // namespace cw::store
+
+namespace cw::store {
+
+struct Geolocation {
+  int64_t id = 0;
+  double lat = 0;
+  double lon = 0;
+  std::string precision;
+  std::string method;  // metadata_gps, landmark_match, satellite_match, shadow, other
+  std::string evidence;
+  std::vector<FrameRef> frame_refs;
+  std::string analyst;
+  TimePoint at{};
+};
+
+struct PlaceHint {
+  int64_t geonameid = 0;
+  std::string name;
+  std::string matched;  // the word of the description that matched
+  std::string country;
+  std::string admin1;
+  int64_t population = 0;
+  double lat = 0;
+  double lon = 0;
+  std::optional<double> km_from_claim;
+};
+
+const std::vector<std::string>& geolocation_methods();
+
+// Analysts' geolocations of submissions (the newest is current; all are kept, audited).
+class Geolocations {
+ public:
+  explicit Geolocations(Database& db) : db_(db) {}
+  // kNotFound when the submission is missing or invisible to `who`.
+  Result<Geolocation> add(const Principal& who, int64_t submission_id, const Geolocation& g);
+  // Newest first.
+  Result<std::vector<Geolocation>> history(int64_t submission_id);
+  // Gazetteer places whose names (any case; Latin or Cyrillic; with one or two letters of a
+  // case ending dropped) appear among `words`, ranked by population and, when a claimed point is
+  // given, distance to it. At most `limit`.
+  Result<std::vector<PlaceHint>> places_in(const std::vector<std::string>& words,
+                                           std::optional<std::pair<double, double>> claim,
+                                           int limit = 10);
+
+ private:
+  Database& db_;
+};
+
+// The words of a text for place matching: runs of letters (any non-ASCII byte counts as a
+// letter, so Cyrillic words stay whole), hyphens and apostrophes inside kept, at least 3 bytes.
+std::vector<std::string> text_words(std::string_view text);
+
+}  // namespace cw::store
