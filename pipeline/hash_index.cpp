@@ -11,14 +11,9 @@
 namespace cw::pipeline {
 namespace {
 
+using detail::distance;
+using detail::pack;
 using detail::PackedHash;
-
-PackedHash pack(const PdqHash& hash) {
-  static_assert(sizeof(PackedHash) == sizeof(hash.words));
-  PackedHash packed;
-  std::memcpy(packed.w, hash.words.data(), sizeof packed.w);
-  return packed;
-}
 
 PdqHash unpack(const PackedHash& packed) {
   PdqHash hash;
@@ -28,20 +23,6 @@ PdqHash unpack(const PackedHash& packed) {
 
 uint16_t slot_value(const PackedHash& h, int slot) {
   return static_cast<uint16_t>(h.w[slot >> 2] >> (16 * (slot & 3)));
-}
-
-// The distance loops are built twice, for CPUs with and without the POPCNT instruction, and the
-// loader picks one (GCC function multi-versioning): Debian's x86-64 baseline has no POPCNT, and
-// without it std::popcount is a libgcc call per word, about three times slower.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CW_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#else
-#define CW_POPCNT_CLONES
-#endif
-
-inline int distance(const PackedHash& a, const PackedHash& b) {
-  return std::popcount(a.w[0] ^ b.w[0]) + std::popcount(a.w[1] ^ b.w[1]) +
-         std::popcount(a.w[2] ^ b.w[2]) + std::popcount(a.w[3] ^ b.w[3]);
 }
 
 // Appends to `hits` the positions in bucket[0..n) whose hash is within `radius` of `query`. The

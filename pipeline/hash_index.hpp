@@ -22,8 +22,10 @@
 // ~10 ms at 10 M entries), so a query waits at most for the writes already waiting.
 #pragma once
 
+#include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -56,7 +58,28 @@ namespace detail {
 struct alignas(32) PackedHash {
   uint64_t w[4];
 };
+
+inline PackedHash pack(const PdqHash& hash) {
+  static_assert(sizeof(PackedHash) == sizeof(hash.words));
+  PackedHash packed;
+  std::memcpy(packed.w, hash.words.data(), sizeof packed.w);
+  return packed;
+}
+
+inline int distance(const PackedHash& a, const PackedHash& b) {
+  return std::popcount(a.w[0] ^ b.w[0]) + std::popcount(a.w[1] ^ b.w[1]) +
+         std::popcount(a.w[2] ^ b.w[2]) + std::popcount(a.w[3] ^ b.w[3]);
+}
 }  // namespace detail
+
+// The distance loops are built twice, for CPUs with and without the POPCNT instruction, and the
+// loader picks one (GCC function multi-versioning): Debian's x86-64 baseline has no POPCNT, and
+// without it std::popcount is a libgcc call per word, about three times slower.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define CW_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
+#else
+#define CW_POPCNT_CLONES
+#endif
 
 class HashIndex {
  public:

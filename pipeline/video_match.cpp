@@ -13,25 +13,9 @@
 namespace cw::pipeline {
 namespace {
 
+using detail::distance;
+using detail::pack;
 using detail::PackedHash;
-
-PackedHash pack(const PdqHash& hash) {
-  PackedHash packed;
-  std::memcpy(packed.w, hash.words.data(), sizeof packed.w);
-  return packed;
-}
-
-// See hash_index.cpp: built with and without POPCNT, the loader picks.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define CW_POPCNT_CLONES __attribute__((target_clones("popcnt", "default")))
-#else
-#define CW_POPCNT_CLONES
-#endif
-
-inline int distance(const PackedHash& a, const PackedHash& b) {
-  return std::popcount(a.w[0] ^ b.w[0]) + std::popcount(a.w[1] ^ b.w[1]) +
-         std::popcount(a.w[2] ^ b.w[2]) + std::popcount(a.w[3] ^ b.w[3]);
-}
 
 // Usable frames of one side of a comparison.
 struct Side {

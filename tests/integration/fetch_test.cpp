@@ -250,16 +250,7 @@ TEST_F(FetchJobTest, SigtermHandsTheJobBack) {
                                             {"CONVOYWATCH_STORAGE_ROOT", dir_ + "/media"},
                                             {"CONVOYWATCH_FETCH_ALLOW_PRIVATE", "true"}};
   std::string out = dir_ + "/worker.log";
-  pid_t pid = fork();
-  if (pid == 0) {
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    unsetenv("CONVOYWATCH_CONFIG");
-    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(CW_BINARY, CW_BINARY, "worker", "--concurrency", "1", static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  pid_t pid = test::spawn_convoywatch({"worker", "--concurrency", "1"}, env, out);
   store::Job job;
   for (int i = 0; i < 300; ++i) {
     job = fetch_job(id);

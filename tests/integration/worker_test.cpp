@@ -171,16 +171,7 @@ TEST_F(WorkerTest, JobOfAWorkerKilledMidAnalysisIsTakenOverAndFinishedOnce) {
                                             {"CONVOYWATCH_PIPELINE_LEASE_S", "5"},
                                             {"CONVOYWATCH_PIPELINE_MAX_FRAMES", "16"}};
   std::string out = dir_ + "/worker.log";
-  pid_t pid = fork();
-  if (pid == 0) {
-    for (const auto& [k, v] : env) setenv(k.c_str(), v.c_str(), 1);
-    unsetenv("CONVOYWATCH_CONFIG");
-    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(CW_BINARY, CW_BINARY, "worker", "--concurrency", "1", static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  pid_t pid = test::spawn_convoywatch({"worker", "--concurrency", "1"}, env, out);
   // Wait until it is running the job, then kill it without warning.
   store::Job job;
   for (int i = 0; i < 300; ++i) {
@@ -229,19 +220,11 @@ TEST_F(WorkerTest, SigtermMidAnalysisHandsTheJobBack) {
                        {"-f", "lavfi", "-i", "testsrc2=duration=30:size=1280x720:rate=25", "-c:v",
                         "mpeg4", "-q:v", "20"});
   std::string sha = submit(slow);
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", tdb_.url()},
+                                            {"CONVOYWATCH_STORAGE_ROOT", dir_ + "/media"},
+                                            {"CONVOYWATCH_PIPELINE_MAX_FRAMES", "16"}};
   std::string out = dir_ + "/worker.log";
-  pid_t pid = fork();
-  if (pid == 0) {
-    setenv("CONVOYWATCH_DATABASE_URL", tdb_.url().c_str(), 1);
-    setenv("CONVOYWATCH_STORAGE_ROOT", (dir_ + "/media").c_str(), 1);
-    setenv("CONVOYWATCH_PIPELINE_MAX_FRAMES", "16", 1);
-    unsetenv("CONVOYWATCH_CONFIG");
-    int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    execl(CW_BINARY, CW_BINARY, "worker", "--concurrency", "1", static_cast<char*>(nullptr));
-    _exit(127);
-  }
+  pid_t pid = test::spawn_convoywatch({"worker", "--concurrency", "1"}, env, out);
   store::Job job;
   for (int i = 0; i < 300; ++i) {
     job = job_of(sha);

@@ -171,6 +171,14 @@ int ServerProcess::wait(int timeout_ms) {
 
 std::string ServerProcess::log() const { return read_file(dir_ + "/err"); }
 
+pid_t spawn_convoywatch(const std::vector<std::string>& args,
+                        const std::map<std::string, std::string>& env,
+                        const std::string& log_path) {
+  std::vector<std::string> argv = {CW_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return spawn(argv, env, log_path + ".out", log_path);
+}
+
 MediaHttpServer::MediaHttpServer(const std::string& video_file) {
   dir_ = make_temp_dir("cw-media-http-");
   std::string script = std::string(CW_SOURCE_DIR) + "/tests/support/media_server.py";

@@ -24,6 +24,11 @@ CommandResult run_command(const std::vector<std::string>& argv,
 CommandResult run_convoywatch(const std::vector<std::string>& args,
                               const std::map<std::string, std::string>& env = {});
 
+// Starts the convoywatch binary with `args` in the background, `env` added (CONVOYWATCH_CONFIG
+// cleared), stderr to `log_path` and stdout to `log_path`.out. The caller waits for it.
+pid_t spawn_convoywatch(const std::vector<std::string>& args,
+                        const std::map<std::string, std::string>& env, const std::string& log_path);
+
 // `convoywatch serve` on 127.0.0.1 and a free port, its stderr in a temp file.
 class ServerProcess {
  public:
