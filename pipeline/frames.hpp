@@ -2,7 +2,9 @@
 // video stream it picks keyframes, scene changes and uniform samples (at most one a second),
 // drops near-identical ones, keeps at most FramesOptions::max_frames spread over the whole
 // timeline, turns them upright, and writes each as a full-size JPEG, a thumbnail, and all the
-// thumbnails as one contact sheet with timestamps.
+// thumbnails as one contact sheet with timestamps. In the same pass it computes the video's
+// signature: a PDQ hash (pdq.hpp) of one frame a second, bars trimmed and upright, for finding
+// near-duplicate footage.
 //
 // extract_frames() is a pure function of (path, out_dir, options): it never touches the database
 // or HTTP; it writes only the files it names in its result, inside out_dir. It runs on untrusted
@@ -10,12 +12,14 @@
 // it (media_input.hpp), every FFmpeg return is checked, loops are bounded and a deadline
 // interrupts FFmpeg. A decode error part-way keeps what was extracted and adds a warning.
 //
-// How it stays cheap (see frames.cpp): one decoding pass in file order that skips the frames
-// nothing refers to (AVDISCARD_NONREF) and deblocks only keyframes; every decoded frame is scored
-// on a 64×36 grey copy; only the few frames that win a time slot are converted, measured and
-// encoded.
+// How it stays cheap (see frames.cpp): one decoding pass that skips the frames nothing refers to
+// (AVDISCARD_NONREF) and deblocks only keyframes, split into pieces of the timeline decoded on
+// several cores when the container indexes its keyframes; every decoded frame is scored on a
+// 64×36 grey copy; only the few candidate frames are handed to a writer thread, which measures,
+// converts and encodes them while decoding goes on.
 //
-// Thread-safety: extract_frames() may run on several threads at once (distinct out_dirs).
+// Thread-safety: extract_frames() may run on several threads at once (distinct out_dirs). Each
+// call starts (and joins) threads of its own: a writer, and decoding threads (decode_threads).
 #pragma once
 
 #include <chrono>
@@ -45,11 +49,24 @@ struct FrameInfo {
   std::string thumb;     // "thumb_000.jpg"
 };
 
+// One entry of the video signature: the PDQ hash of the first decoded frame at or after a
+// multiple of FramesOptions::signature_interval.
+struct SignatureEntry {
+  int64_t pts_ms = 0;
+  // 64 lowercase hex digits (PdqHash::to_hex), of the upright picture with black or uniform bars
+  // (letterbox, pillarbox) trimmed off, hashed from its luma scaled to at most 512 px.
+  std::string pdq;
+  int quality = 0;  // 0..100; below 50 (blank, flat frames) it should not be matched
+};
+
 struct FramesResult {
-  std::vector<FrameInfo> frames;  // in time order
-  std::string contact_sheet;      // "contact_sheet.jpg", relative to out_dir
-  int rotation_deg = 0;           // clockwise turn applied to every frame
+  std::vector<FrameInfo> frames;          // in time order
+  std::vector<SignatureEntry> signature;  // in time order, at most one an interval
+  std::string contact_sheet;              // "contact_sheet.jpg", relative to out_dir
+  int rotation_deg = 0;                   // clockwise turn applied to every frame
   std::vector<std::string> warnings;
+  // Threads that decoded the video (FramesOptions::decode_threads); 1: in order. Not in the JSON.
+  int decode_threads = 1;
 };
 
 struct FramesOptions {
@@ -66,9 +83,18 @@ struct FramesOptions {
   // A pick whose 64×36 grey copy differs from the previously kept one by less than this mean
   // absolute difference is a near-duplicate and is dropped.
   double duplicate_threshold = 1.0;
+  // One signature hash an interval: the first decoded frame at or after each multiple of it (with
+  // detect_scenes = false only keyframes are decoded, so it is the next keyframe). 0 turns the
+  // signature off.
+  std::chrono::milliseconds signature_interval{1000};
   int thumb_long_side = 320;
   int jpeg_quality = 90;
   int contact_sheet_columns = 8;
+  // Threads decoding pieces of the timeline at once, each from a keyframe of the container's
+  // index (MP4, Matroska, AVI), when the video is at least ~10 s long: 0 = one a core (at most
+  // 4), 1 = one pass in order. The result is the same either way; a file that does not decode
+  // cleanly is decoded in order, which gives its warnings.
+  int decode_threads = 0;
   std::chrono::milliseconds timeout{std::chrono::minutes(10)};
   // Bound on packets read (a hostile file cannot make the loop endless).
   int64_t max_packets = 50'000'000;
@@ -83,7 +109,8 @@ Result<FramesResult> extract_frames(const std::string& path, const std::string& 
                                     const FramesOptions& options = {});
 
 // {"frames": [{index, pts_ms, kind, width, height, sharpness, file, thumb}],
-//  "contact_sheet": "contact_sheet.jpg", "rotation_deg": N, "warnings": [...]}
+//  "contact_sheet": "contact_sheet.jpg", "rotation_deg": N, "warnings": [...],
+//  "signature": [{"pts_ms": N, "pdq": "<64 hex>", "quality": N}]}
 nlohmann::json to_json(const FramesResult& result);
 
 }  // namespace cw::pipeline

@@ -4,20 +4,28 @@
 //
 // Rotation: `-c copy -metadata:s:v:0 rotate=270` gives a 90° clockwise display matrix on FFmpeg
 // 5.1 (see probe_test.cpp); a white square drawn top-left must end up top-right once upright.
+//
+// The video signature (FramesSignatureTest) is checked on copies of 20 s of vtest.avi made once
+// for the suite: padded with black bars, re-encoded at a low bit rate, turned; PDQ's matching
+// rule (hamming ≤ 31) must hold at the same instants for most seconds, and must not hold for
+// other footage. Every copy is encoded without B-frames, so all of them decode the same instants.
 #include "pipeline/frames.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <string>
 #include <vector>
+#include "pipeline/pdq.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/process.hpp"
 
@@ -52,6 +60,13 @@ void expect_files(const std::string& out, const FramesResult& r) {
   }
   EXPECT_EQ(r.contact_sheet, "contact_sheet.jpg");
   EXPECT_FALSE(cv::imread((fs::path(out) / r.contact_sheet).string()).empty());
+}
+
+// prefix + n. (Not `"o" + std::to_string(n)`: GCC 12 at -O3 reports a false -Wrestrict there.)
+std::string numbered(const std::string& prefix, int n) {
+  std::string s = prefix;
+  s += std::to_string(n);
+  return s;
 }
 
 int count_kind(const FramesResult& r, FrameKind kind) {
@@ -133,7 +148,7 @@ TEST(FramesTest, MaxFramesIsRespectedAndSpread) {
     SCOPED_TRACE(max_frames);
     FramesOptions opt;
     opt.max_frames = max_frames;
-    const std::string out = dir.out("max" + std::to_string(max_frames));
+    const std::string out = dir.out(numbered("max", max_frames));
     const auto r = extract_frames((dir / "clip.mp4").string(), out, opt);
     ASSERT_TRUE(r.ok()) << r.error().to_string();
     EXPECT_LE(r->frames.size(), static_cast<size_t>(max_frames));
@@ -251,10 +266,9 @@ TEST(FramesTest, HostileFilesNeverCrash) {
     const std::string bytes = read_file(dir / name);
     for (double keep : {0.02, 0.3, 0.7, 0.97}) {
       std::string cut = bytes.substr(0, static_cast<size_t>(bytes.size() * keep));
-      const std::string file = "cut" + std::to_string(case_no) + "_" + name;
+      const std::string file = numbered("cut", case_no) + "_" + name;
       std::ofstream(dir / file, std::ios::binary) << cut;
-      const auto r =
-          extract_frames((dir / file).string(), dir.out("o" + std::to_string(case_no++)));
+      const auto r = extract_frames((dir / file).string(), dir.out(numbered("o", case_no++)));
       if (r.ok()) {
         EXPECT_FALSE(r->frames.empty());
       } else {
@@ -262,15 +276,268 @@ TEST(FramesTest, HostileFilesNeverCrash) {
       }
 
       for (size_t i = cut.size() / 3; i < cut.size(); i += 997) cut[i] = static_cast<char>(rng());
-      const std::string bad = "bad" + std::to_string(case_no) + "_" + name;
+      const std::string bad = numbered("bad", case_no) + "_" + name;
       std::ofstream(dir / bad, std::ios::binary) << cut;
-      const auto c = extract_frames((dir / bad).string(), dir.out("o" + std::to_string(case_no++)));
+      const auto c = extract_frames((dir / bad).string(), dir.out(numbered("o", case_no++)));
       if (c.ok()) {
         EXPECT_FALSE(c->frames.empty());
       } else {
         EXPECT_EQ(c.error().code(), Code::kUnprocessable) << c.error().to_string();
       }
     }
+  }
+}
+
+// Decoding pieces of the timeline on several threads gives what decoding in order gives, file
+// for file, byte for byte; a file it cannot take (cut short) is decoded in order.
+TEST(FramesTest, ParallelDecodingGivesTheSameResult) {
+  TempDir dir;
+  const std::string vtest = "-i '" + kVtest.string() + "' -t 24 -an";
+  const std::pair<const char*, std::string> clips[] = {
+      {"gop.mp4", "-f lavfi -i testsrc2=size=640x360:rate=25:duration=14 -g 50" + kX264},
+      // A cut inside a GOP, B-frames that refer across GOPs (open GOP), Matroska's index, and
+      // scene-cut keyframes between the regular ones (vtest).
+      {"cut.mp4",
+       "-f lavfi -i testsrc2=size=320x240:rate=25:duration=7 "
+       "-f lavfi -i smptebars=size=320x240:rate=25:duration=7 "
+       "-filter_complex '[0:v][1:v]concat=n=2:v=1[v]' -map '[v]' -g 40 "
+       "-x264-params scenecut=0:open-gop=1" +
+           kX264},
+      {"vtest.mp4", vtest + kX264 + "-g 30 -movflags +faststart"},
+      {"vtest.mkv", vtest + kX264 + "-g 40"}};
+  for (const auto& [name, args] : clips) ASSERT_TRUE(ffmpeg(dir, args, name));
+  // Cut short with its index at the front: the index names keyframes that are not there.
+  const std::string whole = read_file(dir / "vtest.mp4");
+  std::ofstream(dir / "short.mp4", std::ios::binary) << whole.substr(0, whole.size() * 6 / 10);
+
+  for (const char* name : {"gop.mp4", "cut.mp4", "vtest.mp4", "vtest.mkv", "short.mp4"}) {
+    SCOPED_TRACE(name);
+    FramesOptions in_order;
+    in_order.decode_threads = 1;
+    const std::string out1 = dir.out(std::string(name) + "-1");
+    const auto r1 = extract_frames((dir / name).string(), out1, in_order);
+    ASSERT_TRUE(r1.ok()) << r1.error().to_string();
+    EXPECT_EQ(r1->decode_threads, 1);
+    for (int threads : {2, 3}) {
+      SCOPED_TRACE(threads);
+      FramesOptions parallel;
+      parallel.decode_threads = threads;
+      const std::string out = dir.out(numbered(std::string(name) + "-p", threads));
+      const auto r = extract_frames((dir / name).string(), out, parallel);
+      ASSERT_TRUE(r.ok()) << r.error().to_string();
+      // MP4 is decoded in pieces. The open GOP may need frames before its keyframes; FFmpeg's
+      // Matroska demuxer flags a packet after some seeks as corrupt: both may be decoded in
+      // order, with the same result.
+      const std::string n = name;
+      if (n == "short.mp4") {
+        EXPECT_EQ(r->decode_threads, 1) << "decoded in order";
+      } else if (n == "gop.mp4" || n == "vtest.mp4") {
+        EXPECT_GE(r->decode_threads, 2) << "decoded in pieces";
+      }
+      EXPECT_EQ(to_json(*r), to_json(*r1));
+      for (const FrameInfo& f : r1->frames) {
+        EXPECT_EQ(read_file(fs::path(out) / f.file), read_file(fs::path(out1) / f.file)) << f.file;
+        EXPECT_EQ(read_file(fs::path(out) / f.thumb), read_file(fs::path(out1) / f.thumb));
+      }
+      EXPECT_EQ(read_file(fs::path(out) / "contact_sheet.jpg"),
+                read_file(fs::path(out1) / "contact_sheet.jpg"));
+      // Only the files of the result: nothing left from an attempt given up.
+      EXPECT_EQ(std::distance(fs::directory_iterator(out), fs::directory_iterator()),
+                static_cast<std::ptrdiff_t>(r->frames.size() * 2 + 1));
+    }
+    if (std::string(name) == "cut.mp4") {
+      EXPECT_EQ(count_kind(*r1, FrameKind::kScene), 1) << to_json(*r1).dump();
+    }
+  }
+}
+
+// Signature ---------------------------------------------------------------------------------------
+
+// The suite's clips, made once for all its tests and removed after them.
+class FramesSignatureTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new TempDir;
+    made_ = make_clips();
+  }
+  static void TearDownTestSuite() {
+    delete dir_;
+    dir_ = nullptr;
+  }
+
+  void SetUp() override {
+    ASSERT_TRUE(fs::exists(kVtest)) << kVtest << " is missing: install opencv-doc (scripts/setup)";
+    ASSERT_TRUE(made_);
+  }
+
+  static std::string path(const std::string& name) { return (*dir_ / name).string(); }
+
+  // extract_frames on a suite clip, into a fresh folder.
+  FramesResult extract(const std::string& name, const FramesOptions& options = {}) {
+    const std::string out = dir_->out(numbered(name + "-", runs_++));
+    auto r = extract_frames(path(name), out, options);
+    EXPECT_TRUE(r.ok()) << name << ": " << r.error().to_string();
+    return r.ok() ? std::move(*r) : FramesResult{};
+  }
+
+ private:
+  static ::testing::AssertionResult make_clips() {
+    const std::string vtest = "-i '" + kVtest.string() + "' -t 20 -an ";
+    const std::string enc = kX264 + "-bf 0 -g 50 ";
+    const std::pair<const char*, std::string> commands[] = {
+        {"original.mp4", vtest + enc + "-crf 18"},
+        // 4:3 in 16:9: bars left and right.
+        {"pillarbox.mp4", vtest + "-vf pad=1024:576:128:0:black" + enc + "-crf 18"},
+        // In a 9:16 portrait frame: bars above and below (scaled, too).
+        {"letterbox.mp4", vtest + "-vf scale=720:540,pad=720:1280:0:370:black" + enc + "-crf 18"},
+        {"low.mp4", vtest + enc + "-b:v 100k"},
+        // Turned a quarter clockwise in the pixels...
+        {"turned.mp4", vtest + "-vf transpose=clock" + enc + "-crf 18"},
+        {"other.mp4",
+         "-stream_loop 1 -i /usr/share/doc/opencv-doc/examples/data/Megamind.avi "
+         "-t 20 -an -vf scale=768:576,fps=10" +
+             enc + "-crf 18"},
+        {"black.mp4", "-f lavfi -i color=black:size=640x360:rate=10:duration=4" + enc}};
+    for (const auto& [name, args] : commands) {
+      if (auto made = ffmpeg(*dir_, args, name); !made) return made;
+    }
+    // ...and only in the metadata (a 90° clockwise display matrix, as a phone writes).
+    return ffmpeg(*dir_, "-i '" + path("original.mp4") + "' -c copy -metadata:s:v:0 rotate=270",
+                  "rotated.mp4");
+  }
+
+  static inline TempDir* dir_ = nullptr;
+  static inline ::testing::AssertionResult made_ = ::testing::AssertionSuccess();
+  int runs_ = 0;
+};
+
+// Of the signature entries of `a` and `b` at the same instant: how many, and how many match
+// (PDQ's rule: hamming distance ≤ 31).
+struct Agreement {
+  int common = 0;
+  int matching = 0;
+  std::string distances;  // for failure messages
+};
+
+Agreement agreement(const FramesResult& a, const FramesResult& b) {
+  std::map<int64_t, std::string> by_pts;
+  for (const SignatureEntry& e : b.signature) by_pts[e.pts_ms] = e.pdq;
+  Agreement out;
+  for (const SignatureEntry& e : a.signature) {
+    const auto it = by_pts.find(e.pts_ms);
+    if (it == by_pts.end()) continue;
+    const auto ha = PdqHash::from_hex(e.pdq);
+    const auto hb = PdqHash::from_hex(it->second);
+    if (!ha.ok() || !hb.ok()) continue;
+    const int d = hamming(*ha, *hb);
+    ++out.common;
+    if (d <= 31) ++out.matching;
+    out.distances += std::to_string(e.pts_ms) + ":" + std::to_string(d) + " ";
+  }
+  return out;
+}
+
+TEST_F(FramesSignatureTest, OneHashASecondOfRealFootage) {
+  const FramesResult r = extract("original.mp4");
+  // 20 s at 10 fps: the frames at 0, 1, ..., 19 s (the first at or after each second).
+  ASSERT_EQ(r.signature.size(), 20u) << to_json(r)["signature"].dump();
+  int good = 0;
+  for (size_t k = 0; k < r.signature.size(); ++k) {
+    const SignatureEntry& e = r.signature[k];
+    SCOPED_TRACE(e.pts_ms);
+    EXPECT_GE(e.pts_ms, static_cast<int64_t>(k) * 1000);
+    EXPECT_LT(e.pts_ms, static_cast<int64_t>(k) * 1000 + 100);
+    if (k > 0) {
+      EXPECT_GT(e.pts_ms, r.signature[k - 1].pts_ms);
+    }
+    ASSERT_EQ(e.pdq.size(), 64u);
+    EXPECT_TRUE(std::all_of(e.pdq.begin(), e.pdq.end(), [](char c) {
+      return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+    })) << e.pdq;
+    EXPECT_TRUE(PdqHash::from_hex(e.pdq).ok());
+    if (e.quality >= 50) ++good;
+  }
+  EXPECT_GE(good, 18) << "real footage hashes with a usable quality";
+
+  const nlohmann::json j = to_json(r);
+  ASSERT_TRUE(j.contains("signature"));
+  ASSERT_EQ(j["signature"].size(), r.signature.size());
+  EXPECT_EQ(j["signature"][3]["pts_ms"], r.signature[3].pts_ms);
+  EXPECT_EQ(j["signature"][3]["pdq"], r.signature[3].pdq);
+  EXPECT_EQ(j["signature"][3]["quality"], r.signature[3].quality);
+  // The rest of the document is as before.
+  for (const char* key : {"frames", "contact_sheet", "rotation_deg", "warnings"}) {
+    EXPECT_TRUE(j.contains(key)) << key;
+  }
+  EXPECT_EQ(j.size(), 5u);
+}
+
+TEST_F(FramesSignatureTest, BlackBarsAreTrimmed) {
+  const FramesResult original = extract("original.mp4");
+  for (const char* name : {"pillarbox.mp4", "letterbox.mp4"}) {
+    SCOPED_TRACE(name);
+    const FramesResult padded = extract(name);
+    const Agreement a = agreement(original, padded);
+    EXPECT_GE(a.common, 19) << a.distances;
+    EXPECT_GE(a.matching * 10, a.common * 9) << a.distances;
+  }
+}
+
+TEST_F(FramesSignatureTest, LowBitRateCopyMatches) {
+  const Agreement a = agreement(extract("original.mp4"), extract("low.mp4"));
+  EXPECT_GE(a.common, 19) << a.distances;
+  EXPECT_GE(a.matching * 10, a.common * 9) << a.distances;
+}
+
+TEST_F(FramesSignatureTest, OtherFootageDoesNotMatch) {
+  const Agreement a = agreement(extract("original.mp4"), extract("other.mp4"));
+  EXPECT_GE(a.common, 19) << a.distances;
+  EXPECT_EQ(a.matching, 0) << a.distances;
+}
+
+TEST_F(FramesSignatureTest, HashesTheUprightPicture) {
+  const FramesResult rotated = extract("rotated.mp4");
+  ASSERT_EQ(rotated.rotation_deg, 90);
+  const Agreement same = agreement(rotated, extract("turned.mp4"));
+  EXPECT_GE(same.common, 19) << same.distances;
+  EXPECT_GE(same.matching * 10, same.common * 9) << same.distances;
+  // Not upright, it would be another picture.
+  const Agreement sideways = agreement(rotated, extract("original.mp4"));
+  EXPECT_GE(sideways.common, 19) << sideways.distances;
+  EXPECT_LE(sideways.matching, 1) << sideways.distances;
+}
+
+TEST_F(FramesSignatureTest, UniformFramesGetALowQuality) {
+  const FramesResult r = extract("black.mp4");
+  ASSERT_EQ(r.signature.size(), 4u) << to_json(r)["signature"].dump();
+  for (const SignatureEntry& e : r.signature) EXPECT_LT(e.quality, 50) << e.pts_ms;
+}
+
+TEST_F(FramesSignatureTest, IntervalIsRespected) {
+  const FramesResult every_second = extract("original.mp4");
+  FramesOptions options;
+  options.signature_interval = std::chrono::milliseconds(2500);
+  const FramesResult sparse = extract("original.mp4", options);
+  // 0, 2.5, ..., 17.5 s: the first frame at or after each.
+  ASSERT_EQ(sparse.signature.size(), 8u) << to_json(sparse)["signature"].dump();
+  for (size_t k = 0; k < sparse.signature.size(); ++k) {
+    EXPECT_GE(sparse.signature[k].pts_ms, static_cast<int64_t>(k) * 2500);
+    EXPECT_LT(sparse.signature[k].pts_ms, static_cast<int64_t>(k) * 2500 + 100);
+  }
+  // Same instant, same hash, whatever the interval.
+  EXPECT_EQ(sparse.signature[2].pts_ms, every_second.signature[5].pts_ms);
+  EXPECT_EQ(sparse.signature[2].pdq, every_second.signature[5].pdq);
+
+  options.signature_interval = std::chrono::milliseconds(0);
+  const FramesResult off = extract("original.mp4", options);
+  EXPECT_TRUE(off.signature.empty());
+  EXPECT_TRUE(to_json(off)["signature"].empty());
+  // The signature leaves the frames alone.
+  ASSERT_EQ(off.frames.size(), every_second.frames.size());
+  for (size_t i = 0; i < off.frames.size(); ++i) {
+    EXPECT_EQ(off.frames[i].pts_ms, every_second.frames[i].pts_ms);
+    EXPECT_EQ(off.frames[i].kind, every_second.frames[i].kind);
+    EXPECT_EQ(off.frames[i].sharpness, every_second.frames[i].sharpness);
   }
 }
 
