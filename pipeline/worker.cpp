@@ -67,7 +67,7 @@ std::string default_worker_name() {
 }
 
 Worker::Worker(store::Database& db, WorkerOptions options)
-    : db_(db), options_(std::move(options)), media_(options_.storage_root) {}
+    : db_(db), options_(std::move(options)), media_(options_.storage_root), duplicates_(db) {}
 
 Worker::~Worker() { stop(); }
 
@@ -145,6 +145,11 @@ Status Worker::process_media(int64_t job_id, const std::string& worker_id,
   if (ec) return fail("cannot store the frames: " + ec.message(), false);
   if (Status s = store::Analyses(db_).save(sha, result); !s.ok()) {
     return fail("cannot save the analysis: " + s.error().detail(), false);
+  }
+  // Near-duplicates are suggestions; failing to find them does not fail the analysis.
+  if (auto linked = duplicates_.link(sha); !linked.ok()) {
+    log::warn("near-duplicate search failed",
+              {{"sha256", sha}, {"error", linked.error().to_string()}});
   }
   log::info("media analysed", {{"job", job_id},
                                {"sha256", sha},
@@ -368,6 +373,13 @@ void Worker::loop(int n) {
 }
 
 void Worker::start(int threads) {
+  if (threads > 0) {
+    if (Status s = duplicates_.refresh(); !s.ok()) {
+      log::warn("cannot load the near-duplicate index", {{"error", s.error().to_string()}});
+    } else {
+      log::info("near-duplicate index loaded", {{"frames", duplicates_.indexed_frames()}});
+    }
+  }
   // Downloads left by a worker that died; a day is longer than any download may take.
   (void)media_.remove_stale_temp_files(std::chrono::hours(24), store::TempKind::kFetch);
   std::error_code ec;

@@ -16,6 +16,7 @@
 
 #include "common/config.hpp"
 #include "common/error.hpp"
+#include "pipeline/duplicates.hpp"
 #include "store/database.hpp"
 #include "store/media_store.hpp"
 
@@ -54,6 +55,7 @@ class Worker {
   store::Database& db_;
   WorkerOptions options_;
   store::MediaStore media_;
+  DuplicateFinder duplicates_;  // shared by the threads: one index per process
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };

@@ -9,12 +9,52 @@
 
 #include "common/sha256.hpp"
 #include "server/context.hpp"
+#include "server/json_body.hpp"
 #include "server/problem.hpp"
 #include "server/routes.hpp"
 #include "store/analysis.hpp"
 #include "store/submissions.hpp"
 
 namespace cw::server {
+
+nlohmann::json link_json(const store::Link& l) {
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  std::string clip = l.this_is_clip ? "this" : (l.other_is_clip ? "other" : "");
+  return {{"sha256", l.other},
+          {"url", "/api/v1/media/" + l.other},
+          {"kind", l.kind},
+          {"clip", clip.empty() ? nlohmann::json() : nlohmann::json(clip)},
+          {"this_percent", l.percent},
+          {"other_percent", l.other_percent},
+          {"offset_ms", opt(l.offset_ms)},
+          {"mirrored", l.mirrored},
+          {"status", l.status},
+          {"verdict_by", opt(l.verdict_by)},
+          {"verdict_note", opt(l.verdict_note)},
+          {"updated_at", format_rfc3339(l.updated_at)}};
+}
+
+nlohmann::json provenance_json(const store::Provenance& p) {
+  auto opt = [](const auto& v) { return v ? nlohmann::json(*v) : nlohmann::json(); };
+  nlohmann::json first;
+  if (p.first) {
+    const auto& f = *p.first;
+    first = {{"submission_id", f.submission_id},
+             {"media_sha256", f.media_sha256},
+             {"platform", opt(f.platform)},
+             {"author", opt(f.author)},
+             {"source_url", opt(f.source_url)},
+             {"posted_at",
+              f.posted_at ? nlohmann::json(format_rfc3339(*f.posted_at)) : nlohmann::json()},
+             {"submitted_at", format_rfc3339(f.submitted_at)},
+             {"basis", f.basis}};
+  }
+  return {{"first", first},
+          {"submissions", p.submissions},
+          {"reposts", p.submissions > 0 ? p.submissions - 1 : 0},
+          {"media", p.media},
+          {"includes_suggested", p.includes_suggested}};
+}
 
 namespace {
 
@@ -137,10 +177,54 @@ Result<Reply> contact_sheet(RequestContext& ctx) {
   return serve_derived(ctx, a->analysis["frames"].value("contact_sheet", ""));
 }
 
+Result<std::string> visible_media(RequestContext& ctx, const std::string& sha) {
+  if (!is_sha256_hex(sha)) return Error(Code::kNotFound, "no such media");
+  auto found = store::Submissions(ctx.services.db).media_for(ctx.user(), sha);
+  if (!found.ok()) return found.error();
+  return sha;
+}
+
+Result<Reply> list_duplicates(RequestContext& ctx) {
+  auto sha = visible_media(ctx, ctx.params.at("sha256"));
+  if (!sha.ok()) return sha.error();
+  store::MediaLinks links(ctx.services.db);
+  auto found = links.for_media(ctx.user(), *sha);
+  if (!found.ok()) return found.error();
+  auto prov = links.provenance(ctx.user(), *sha);
+  if (!prov.ok()) return prov.error();
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& l : *found) items.push_back(link_json(l));
+  return Reply::json(http::status::ok, {{"items", items}, {"provenance", provenance_json(*prov)}});
+}
+
+Result<Reply> duplicate_verdict(RequestContext& ctx) {
+  auto sha = visible_media(ctx, ctx.params.at("sha256"));
+  if (!sha.ok()) return sha.error();
+  auto other = visible_media(ctx, ctx.params.at("other"));
+  if (!other.ok()) return other.error();
+  auto body = parse_json_object(ctx.request);
+  if (!body.ok()) return body.error();
+  FieldReader r(*body);
+  auto verdict = r.optional_enum("verdict", {"confirmed", "rejected"});
+  if (!verdict.ok()) return verdict.error();
+  if (!*verdict) return Error(Code::kUnprocessable, "verdict is required", "verdict");
+  auto note = r.optional_string("note", 10000);
+  if (!note.ok()) return note.error();
+  if (Status s = r.finish(); !s.ok()) return s.error();
+  auto link = store::MediaLinks(ctx.services.db)
+                  .verdict(ctx.user(), *sha, *other, **verdict, note->value_or(""));
+  if (!link.ok()) return link.error();
+  return Reply::json(http::status::ok, link_json(*link));
+}
+
 }  // namespace
 
 void add_media_routes(Router& router) {
   router.add(http::verb::get, "/api/v1/media/{sha256}", get_media, {.roles = kAnyRole});
+  router.add(http::verb::get, "/api/v1/media/{sha256}/duplicates", list_duplicates,
+             {.roles = kAnyRole});
+  router.add(http::verb::post, "/api/v1/media/{sha256}/duplicates/{other}/verdict",
+             duplicate_verdict, {.roles = kAnalysts});
   router.add(http::verb::get, "/api/v1/media/{sha256}/frames", list_frames, {.roles = kAnyRole});
   router.add(http::verb::get, "/api/v1/media/{sha256}/frames/{n}.jpg", frame_jpg,
              {.roles = kAnyRole});

@@ -220,6 +220,17 @@ Result<Reply> get_submission(RequestContext& ctx) {
                         : jobs.for_payload("submission_id", std::to_string(s->id));
   if (!found.ok()) return found.error();
   out["processing"] = found->empty() ? nlohmann::json() : job_json(found->back());
+  if (s->media) {
+    store::MediaLinks links(ctx.services.db);
+    auto dups = links.for_media(ctx.user(), s->media->sha256);
+    if (!dups.ok()) return dups.error();
+    nlohmann::json items = nlohmann::json::array();
+    for (const auto& l : *dups) items.push_back(link_json(l));
+    out["duplicates"] = items;
+    auto prov = links.provenance(ctx.user(), s->media->sha256);
+    if (!prov.ok()) return prov.error();
+    out["provenance"] = provenance_json(*prov);
+  }
   return Reply::json(http::status::ok, out);
 }
 

@@ -5,6 +5,7 @@
 #include "server/router.hpp"
 #include "store/database.hpp"
 #include "store/jobs.hpp"
+#include "store/media_links.hpp"
 #include "store/media_store.hpp"
 
 namespace cw::server {
@@ -13,11 +14,15 @@ Router make_router();
 
 void add_ops_routes(Router& router);   // handlers_ops.cpp: health, readiness, metrics, OpenAPI
 void add_user_routes(Router& router);  // handlers_users.cpp: me, users, tokens, audit
-void add_submission_routes(Router& router);  // handlers_submissions.cpp: submissions, media
-void add_upload_routes(Router& router);      // handlers_uploads.cpp: tus resumable uploads
-void add_job_routes(Router& router);         // handlers_jobs.cpp: pipeline jobs
-void add_media_routes(Router& router);       // handlers_media.cpp: analysis, frames
+void add_submission_routes(Router& router);   // handlers_submissions.cpp: submissions, media
+void add_upload_routes(Router& router);       // handlers_uploads.cpp: tus resumable uploads
+void add_job_routes(Router& router);          // handlers_jobs.cpp: pipeline jobs
+void add_media_routes(Router& router);        // handlers_media.cpp: analysis, frames
 void add_observation_routes(Router& router);  // handlers_observations.cpp: observations
+
+// A near-duplicate link and a first-posting provenance as the API shows them.
+nlohmann::json link_json(const store::Link& link);
+nlohmann::json provenance_json(const store::Provenance& p);
 
 // A job as the API shows it.
 nlohmann::json job_json(const store::Job& job);

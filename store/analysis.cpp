@@ -62,6 +62,18 @@ Status Analyses::save(const std::string& sha256, const nlohmann::json& result) {
                       static_cast<int>(num(f, "width")), static_cast<int>(num(f, "height")),
                       num(f, "sharpness"), text(f, "file"), text(f, "thumb"));
     }
+    // The video signature for near-duplicate matching (store/media_links.hpp); a new id tells
+    // the processes that keep an index that it changed.
+    const nlohmann::json& frames_doc =
+        result.contains("frames") ? result["frames"] : nlohmann::json::object();
+    if (frames_doc.contains("signature") && frames_doc["signature"].is_array()) {
+      tx.exec_params0(R"sql(
+INSERT INTO media_signatures (media_sha256, id, frames)
+VALUES ($1, nextval('media_signatures_id_seq'), $2::jsonb)
+ON CONFLICT (media_sha256) DO UPDATE
+SET id = EXCLUDED.id, frames = EXCLUDED.frames, written_at = now())sql",
+                      sha256, frames_doc["signature"].dump());
+    }
     tx.exec_params0(kSetStatus, sha256, "done");
     return true;
   });

@@ -98,6 +98,24 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
     with_job = as(token[kContributor], {"GET", "/api/v1/submissions/" + sub_id, {}, ""});
   }
   ASSERT_EQ(with_job.json()["processing"]["state"], "done") << with_job.body << server_->log();
+  // A second, taskforce-visible media and a suggested link between the two.
+  std::string clip2 = make_video(dir, "other.mp4",
+                                 {"-f", "lavfi", "-i", "testsrc2=duration=2:size=160x120:rate=10",
+                                  "-c:v", "libx264", "-pix_fmt", "yuv420p"});
+  std::string sha2 = sha256_of_file(clip2);
+  std::string form2 =
+      "--" + boundary +
+      "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"o.mp4\"\r\n\r\n" +
+      read_file(clip2) + "\r\n--" + boundary + "--\r\n";
+  ASSERT_EQ(
+      as(token[kContributor], {"POST",
+                               "/api/v1/submissions",
+                               {{"Content-Type", "multipart/form-data; boundary=" + boundary}},
+                               form2})
+          .status,
+      201);
+  db_.exec("INSERT INTO media_links (a_sha256, b_sha256, kind, a_percent, b_percent) VALUES ('" +
+           std::min(sha, sha2) + "', '" + std::max(sha, sha2) + "', 'same_footage', 90, 85)");
   auto user_id =
       std::to_string(as(token[kAdmin], {"GET", "/api/v1/me", {}, ""}).json()["id"].get<int>());
   std::map<std::string, std::string> tus = {{"Tus-Resumable", "1.0.0"}};
@@ -312,6 +330,19 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
              R"({"lat":50.6,"lon":36.58,"precision":"vicinity","method":"landmark_match"})"};
        },
        {401, 401, 401, 403, 201, 201, 404}},
+      {"GET",
+       "/api/v1/media/{sha256}/duplicates",
+       [&] {
+         return Request{"GET", "/api/v1/media/" + sha + "/duplicates", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 404}},
+      {"POST",
+       "/api/v1/media/{sha256}/duplicates/{other}/verdict",
+       [&] {
+         return Request{"POST", "/api/v1/media/" + sha + "/duplicates/" + sha2 + "/verdict", json,
+                        R"({"verdict":"confirmed","note":"same column"})"};
+       },
+       {401, 401, 401, 403, 200, 200, 404}},
       {"GET",
        "/api/v1/jobs/{id}",
        [&] {

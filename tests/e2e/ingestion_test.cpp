@@ -583,5 +583,94 @@ TEST(PipelineE2eTest, SubmittedUrlIsFetchedAndAnalysed) {
   fs::remove_all(dir);
 }
 
+// A re-encoded, half-size repost of stored footage: after one processing pass its submission
+// lists the link to the original and the first posting, and an analyst can confirm the link.
+TEST(PipelineE2eTest, RepostOfStoredFootageIsLinkedWithItsFirstPosting) {
+  TestDatabase db;
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()},
+                                            {"CONVOYWATCH_PIPELINE_WORKERS", "1"},
+                                            {"CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE", "0"}};
+  ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
+  auto contributor =
+      run_convoywatch({"user", "add", "--name", "c", "--org", "o", "--role", "contributor"}, env)
+          .out.substr(0, 67);
+  auto analyst =
+      run_convoywatch({"user", "add", "--name", "a", "--org", "o", "--role", "analyst"}, env)
+          .out.substr(0, 67);
+  ServerProcess server(env);
+  std::string dir = make_temp_dir("cw-dup-e2e-");
+  std::string source = "/usr/share/doc/opencv-doc/examples/data/Megamind.avi";
+  ASSERT_TRUE(fs::exists(source)) << "opencv-doc is missing: run scripts/setup";
+  std::string original = make_video(dir, "original.mp4",
+                                    {"-i", source, "-t", "12", "-vf", "scale=480:-2", "-c:v",
+                                     "libx264", "-pix_fmt", "yuv420p", "-an"});
+  std::string repost = make_video(dir, "repost.mp4",
+                                  {"-i", original, "-vf", "scale=240:-2", "-c:v", "libx264", "-b:v",
+                                   "150k", "-pix_fmt", "yuv420p"});
+  auto submit = [&](const std::string& file, const std::string& meta) {
+    std::string form =
+        "--B\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n" + meta +
+        "\r\n--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"v.mp4\"\r\n\r\n" +
+        read_file(file) + "\r\n--B--\r\n";
+    auto r = http_request(server.port(), "POST", "/api/v1/submissions",
+                          {{"Authorization", "Bearer " + contributor},
+                           {"Content-Type", "multipart/form-data; boundary=B"}},
+                          form);
+    EXPECT_EQ(r.status, 201) << r.body;
+    return "/api/v1/submissions/" + std::to_string(r.json()["id"].get<int>());
+  };
+  std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + contributor}};
+  auto wait_done = [&](const std::string& url) {
+    HttpResponse s;
+    for (int i = 0; i < 1200; ++i) {
+      s = http_request(server.port(), "GET", url, auth);
+      if (s.json()["status"] == "done" || s.json()["status"] == "failed") break;
+      std::this_thread::sleep_for(100ms);
+    }
+    return s;
+  };
+  std::string first = submit(original, R"({"platform":"telegram","author":"@first_channel",)"
+                                       R"("posted_at":"2022-02-15T07:10:00Z"})");
+  ASSERT_EQ(wait_done(first).json()["status"], "done") << server.log();
+  std::string second = submit(repost, R"({"platform":"tiktok","author":"@reposter",)"
+                                      R"("posted_at":"2022-02-16T12:00:00Z"})");
+  auto s = wait_done(second);
+  ASSERT_EQ(s.json()["status"], "done") << s.body << server.log();
+  auto dups = s.json()["duplicates"];
+  ASSERT_EQ(dups.size(), 1u) << s.body << server.log();
+  EXPECT_EQ(dups[0]["sha256"], sha256_of_file(original));
+  EXPECT_EQ(dups[0]["status"], "suggested");
+  EXPECT_GE(std::max(dups[0]["this_percent"].get<double>(), dups[0]["other_percent"].get<double>()),
+            80.0);
+  EXPECT_NEAR(dups[0]["offset_ms"].get<double>(), 0, 1000);
+  auto prov = s.json()["provenance"];
+  EXPECT_EQ(prov["first"]["author"], "@first_channel");
+  EXPECT_EQ(prov["first"]["platform"], "telegram");
+  EXPECT_EQ(prov["first"]["basis"], "suggested link");
+  EXPECT_EQ(prov["reposts"], 1);
+
+  std::string verdict_url = "/api/v1/media/" + sha256_of_file(repost) + "/duplicates/" +
+                            sha256_of_file(original) + "/verdict";
+  EXPECT_EQ(http_request(
+                server.port(), "POST", verdict_url,
+                {{"Authorization", "Bearer " + contributor}, {"Content-Type", "application/json"}},
+                R"({"verdict":"confirmed"})")
+                .status,
+            403);
+  auto v =
+      http_request(server.port(), "POST", verdict_url,
+                   {{"Authorization", "Bearer " + analyst}, {"Content-Type", "application/json"}},
+                   R"({"verdict":"confirmed","note":"same scene, half size"})");
+  ASSERT_EQ(v.status, 200) << v.body;
+  EXPECT_EQ(v.json()["status"], "confirmed");
+  auto listed = http_request(server.port(), "GET",
+                             "/api/v1/media/" + sha256_of_file(original) + "/duplicates", auth);
+  ASSERT_EQ(listed.status, 200);
+  EXPECT_EQ(listed.json()["items"][0]["sha256"], sha256_of_file(repost));
+  EXPECT_EQ(listed.json()["items"][0]["status"], "confirmed");
+  EXPECT_EQ(listed.json()["provenance"]["first"]["basis"], "this media");
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace cw::test
