@@ -64,7 +64,9 @@ JOIN users u ON u.id = o.created_by
 LEFT JOIN geo_regions r ON r.iso_3166_2 = o.oblast)sql";
 
 constexpr const char* kFilters = R"sql(
-WHERE o.id > $1::bigint
+WHERE ($1::bigint = 0
+       OR (o.observed_at, o.id) > (SELECT c.observed_at, c.id FROM observations c
+                                   WHERE c.id = $1::bigint))
   AND ($2::float8 IS NULL
        OR o.location && ST_MakeEnvelope($2::float8, $3::float8, $4::float8, $5::float8, 4326))
   AND ($6::bigint IS NULL
@@ -79,7 +81,7 @@ WHERE o.id > $1::bigint
             ELSE o.status = $11::text END)
   AND ($12::text IS NULL OR o.movement = $12::text)
   AND ($13::bigint IS NULL OR o.submission_id = $13::bigint)
-ORDER BY o.id LIMIT $14)sql";
+ORDER BY o.observed_at, o.id LIMIT $14)sql";
 
 const char* nullable(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
 

@@ -96,6 +96,10 @@ struct ObservationFilter {
   std::optional<std::string> status;  // nullopt: all but rejected; "any": all
   std::optional<std::string> movement;
   std::optional<int64_t> submission_id;
+  // Lists are in observation time order, (observed_at, id); the cursor is the id of the last
+  // row of the previous page (rows after it in that order follow). The time-ordered index serves
+  // both the order and a from/to range, so a page stays cheap at millions of rows. A cursor whose
+  // row was deleted meanwhile ends the listing.
   int64_t after_id = 0;
   int limit = 50;  // up to kMaxExportRows for exports
 };
@@ -118,6 +122,7 @@ class Observations {
   // the field when the submission does not exist.
   Result<Observation> create(const Principal& who, const ObservationInput& in);
   Result<Observation> get(int64_t id);
+  // In (observed_at, id) order; see ObservationFilter::after_id.
   Result<std::vector<Observation>> list(const ObservationFilter& filter);
   // Replaces the input fields (the caller merged the PATCH), re-deriving. Only while
   // unverified (kConflict otherwise), only by its creator or an analyst (kForbidden).
