@@ -26,25 +26,9 @@ RUNS="${RUNS:-5}"
 CLIP_SECONDS="${CLIP_SECONDS:-60}"
 BENCH_DIR="${CW_BENCH_DIR:-/var/tmp}"
 DATA=/usr/share/doc/opencv-doc/examples/data
-MARKDOWN=""
 
-while (($#)); do
-  case "$1" in
-    --markdown)
-      (($# >= 2)) || { echo "analyze.sh: --markdown needs a file" >&2; exit 2; }
-      MARKDOWN="$2"
-      shift 2
-      ;;
-    -h | --help)
-      awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
-      exit 0
-      ;;
-    *) echo "analyze.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
-
-log() { printf 'analyze.sh: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_args "$@"
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ $CLIP_SECONDS =~ ^[1-9][0-9]*$ ]] || die "CLIP_SECONDS must be a positive integer"

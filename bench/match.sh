@@ -22,25 +22,9 @@ HASH_SECONDS="${HASH_SECONDS:-2}"
 SIZES="${SIZES:-1000000 10000000}"
 QUERIES="${QUERIES:-2000}"
 SCAN_QUERIES="${SCAN_QUERIES:-20}"
-MARKDOWN=""
 
-while (($#)); do
-  case "$1" in
-    --markdown)
-      (($# >= 2)) || { echo "match.sh: --markdown needs a file" >&2; exit 2; }
-      MARKDOWN="$2"
-      shift 2
-      ;;
-    -h | --help)
-      awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
-      exit 0
-      ;;
-    *) echo "match.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
-
-log() { printf 'match.sh: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_args "$@"
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ $QUERIES =~ ^[1-9][0-9]+$ ]] || die "QUERIES must be an integer of at least 10"

@@ -35,7 +35,6 @@ BIG_ROWS="${BIG_ROWS:-1000000}"
 FILL_ROWS="${FILL_ROWS:-10000000}"
 EXPORT_ROWS="${EXPORT_ROWS:-100000}"
 BENCH_DIR="${CW_BENCH_DIR:-/var/tmp}"
-MARKDOWN=""
 
 # The list's area and weeks, the export's area and month (data: 2022-01-01 … 2022-04-30).
 BBOX="35.5,49.5,38.5,51.5" # Belgorod, Kharkiv, Valuyki, Kupiansk: about 215 × 220 km
@@ -43,23 +42,8 @@ LAST_WEEK=(2022-04-24T00:00:00Z 2022-05-01T00:00:00Z)
 MID_WEEK=(2022-03-01T00:00:00Z 2022-03-08T00:00:00Z)
 EXPORT_RANGE=(2022-04-01T00:00:00Z 2022-05-01T00:00:00Z)
 
-while (($#)); do
-  case "$1" in
-    --markdown)
-      (($# >= 2)) || { echo "observations.sh: --markdown needs a file" >&2; exit 2; }
-      MARKDOWN="$2"
-      shift 2
-      ;;
-    -h | --help)
-      awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
-      exit 0
-      ;;
-    *) echo "observations.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
-
-log() { printf 'observations.sh: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_args "$@"
 
 for v in RUNS SMALL_ROWS BIG_ROWS FILL_ROWS EXPORT_ROWS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"

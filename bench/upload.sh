@@ -26,26 +26,10 @@ BIG_MIB="${BIG_MIB:-2048}"
 CONC="${CONC:-8}"
 CONC_BYTES="${CONC_BYTES:-500000000}"
 BENCH_DIR="${CW_BENCH_DIR:-/var/tmp}"
-MARKDOWN=""
 HEADER_BYTES=4096 # the real MP4 bytes at the start of every file; the server sniffs these
 
-while (($#)); do
-  case "$1" in
-    --markdown)
-      (($# >= 2)) || { echo "upload.sh: --markdown needs a file" >&2; exit 2; }
-      MARKDOWN="$2"
-      shift 2
-      ;;
-    -h | --help)
-      awk 'NR == 1 { next } !/^#/ { exit } { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"
-      exit 0
-      ;;
-    *) echo "upload.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
-  esac
-done
-
-log() { printf 'upload.sh: %s\n' "$*" >&2; }
-die() { log "$*"; exit 1; }
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_args "$@"
 
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive integer"
 [[ $BIG_MIB =~ ^[1-9][0-9]*$ ]] || die "BIG_MIB must be a positive integer"
