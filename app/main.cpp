@@ -11,12 +11,15 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "pipeline/analyze.hpp"
-#include "store/geodata.hpp"
 #include "pipeline/worker.hpp"
+#include "reports/build.hpp"
+#include "reports/demo.hpp"
+#include "reports/scheduler.hpp"
 #include "server/routes.hpp"
 #include "server/server.hpp"
 #include "store/audit.hpp"
 #include "store/database.hpp"
+#include "store/geodata.hpp"
 #include "store/jobs.hpp"
 #include "store/media_store.hpp"
 #include "store/migrations.hpp"
@@ -77,8 +80,9 @@ const std::vector<cw::store::Migration>* pick_migrations(const std::string& dir,
 cw::pipeline::WorkerOptions worker_options(const cw::Config& config) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return cw::pipeline::WorkerOptions{config.pipeline, config.storage.root, self.string(),
-                                     cw::pipeline::default_worker_name(), config.fetch};
+  return cw::pipeline::WorkerOptions{config.pipeline, config.storage.root,
+                                     self.string(),   cw::pipeline::default_worker_name(),
+                                     config.fetch,    config.reports};
 }
 
 int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
@@ -100,6 +104,9 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
                       "`convoywatch migrate` or start with `serve --migrate`",
                       state->pending.size(), state->pending.front()));
     }
+  }
+  if (cw::Status s = cw::reports::Scheduler::check(config->reports); !s.ok()) {
+    return fail("config: " + s.error().detail(), 2);
   }
   cw::store::MediaStore media(config->storage.root);
   if (cw::Status s = media.prepare(); !s.ok()) {
@@ -123,7 +130,10 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
   }
   cw::pipeline::Worker workers(db, worker_options(*config));
   workers.start(config->pipeline.workers);
+  cw::reports::Scheduler scheduler(db, *config);
+  if (config->reports.scheduler) scheduler.start();
   server.run();
+  scheduler.stop();
   workers.stop();
   return 0;
 }
@@ -149,6 +159,46 @@ int cmd_worker(const GlobalOptions& g, int concurrency) {
   sigwait(&set, &sig);
   cw::log::info("signal received: finishing the jobs in hand", {{"signal", sig}});
   workers.stop();
+  return 0;
+}
+
+// Builds one report now (again, when it exists) and prints its summary.
+int cmd_report_run(const GlobalOptions& g, const std::string& kind_text, const std::string& date) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  auto kind = cw::reports::parse_report_kind(kind_text, "KIND");
+  if (!kind.ok()) return fail(kind.error().detail(), 2);
+  const std::string& tz = config->reports.tz;
+  cw::Result<cw::reports::ReportPeriod> period =
+      date.empty() ? cw::reports::period_for_run(*kind,
+                                                 std::chrono::time_point_cast<std::chrono::seconds>(
+                                                     std::chrono::system_clock::now()),
+                                                 tz)
+                   : cw::reports::period_from_key(*kind, date, tz, "--date");
+  if (!period.ok()) return fail(period.error().detail(), 2);
+  cw::store::Database db(config->database);
+  auto built =
+      cw::reports::build_report(db, *config, *period, tz, "cli", cw::store::Actor::system("cli"));
+  if (!built.ok()) return fail(built.error().detail());
+  std::cout << fmt::format("report {} {} {} built: /api/v1/reports/{}\n", built->id, built->kind,
+                           built->period_key, built->id);
+  return 0;
+}
+
+// The synthetic demo dataset (reports/demo.hpp).
+int cmd_demo_load(const GlobalOptions& g) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  auto loaded = cw::reports::load_demo(db, *config);
+  if (!loaded.ok()) return fail("demo load: " + loaded.error().detail());
+  if (!loaded->loaded) {
+    std::cout << "the demo data is loaded already\n";
+  } else {
+    std::cout << fmt::format(
+        "loaded {} synthetic observations ({} verified) and built {} reports (14-20 Feb 2022)\n",
+        loaded->observations, loaded->verified, loaded->reports);
+  }
   return 0;
 }
 
@@ -356,8 +406,9 @@ int main(int argc, char** argv) {
   geodata_load->add_option("--dir", geodata_dir, "folder of the derived files")
       ->capture_default_str();
   geodata_load->callback([&] { rc = cmd_geodata_load(g, geodata_dir); });
-  geodata->add_subcommand("status", "list the loaded layers (exit 3 when none)")
-      ->callback([&] { rc = cmd_geodata_status(g); });
+  geodata->add_subcommand("status", "list the loaded layers (exit 3 when none)")->callback([&] {
+    rc = cmd_geodata_status(g);
+  });
 
   auto* config = app.add_subcommand("config", "configuration");
   config->require_subcommand(1);
@@ -409,6 +460,23 @@ int main(int argc, char** argv) {
   auto* jobs_retry = jobs->add_subcommand("retry", "queue a failed or done job again");
   jobs_retry->add_option("ID", job_id, "job id")->required();
   jobs_retry->callback([&] { rc = cmd_jobs_retry(g, job_id); });
+
+  auto* report = app.add_subcommand("report", "aggregate reports");
+  report->require_subcommand(1);
+  std::string report_kind, report_date;
+  auto* report_run = report->add_subcommand(
+      "run", "build a report now (again, when it exists): its period is --date, or the last one");
+  report_run->add_option("KIND", report_kind, "daily or weekly")->required();
+  report_run->add_option("--date", report_date,
+                         "the period: a day (2022-02-16) or an ISO week (2022-W07)");
+  report_run->callback([&] { rc = cmd_report_run(g, report_kind, report_date); });
+
+  auto* demo = app.add_subcommand("demo", "the synthetic demo dataset");
+  demo->require_subcommand(1);
+  demo->add_subcommand("load",
+                       "demo load: synthetic, clearly labelled observations along the border "
+                       "(14-20 Feb 2022) and their reports; does nothing when loaded already")
+      ->callback([&] { rc = cmd_demo_load(g); });
 
   try {
     app.parse(argc, argv);

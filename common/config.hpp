@@ -71,6 +71,25 @@ struct FetchConfig {
   std::vector<std::string> downloader;
 };
 
+// Linking observations into convoy tracks (reports/tracks.hpp).
+struct TracksConfig {
+  int max_speed_kmh = 70;
+  int max_gap_hours = 12;
+  int heading_tolerance_deg = 45;
+};
+
+// Scheduled reports: cron expressions (empty = that kind is not scheduled) in a time zone, and
+// where built reports are POSTed.
+struct ReportsConfig {
+  std::string daily = "0 6 * * *";
+  std::string weekly = "0 7 * * 1";
+  std::string tz = "Europe/Kyiv";
+  bool scheduler = true;
+  int catch_up_max = 14;
+  std::vector<std::string> webhooks;
+  std::string webhook_secret;
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -82,6 +101,8 @@ struct Config {
   UploadsConfig uploads;
   PipelineConfig pipeline;
   FetchConfig fetch;
+  TracksConfig tracks;
+  ReportsConfig reports;
   LogConfig log;
 };
 

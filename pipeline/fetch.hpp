@@ -61,6 +61,13 @@ using FetchSink = std::function<Status(std::string_view)>;
 Result<FetchResult> fetch_media(const std::string& url, const FetchOptions& options,
                                 const FetchSink& sink);
 
+// POSTs `body` as application/json with the extra header lines ("Name: value") to an http(s)
+// URL an administrator configured (webhooks: no private-address guard, no redirects). ok with
+// the HTTP status for a 2xx answer; kUnavailable with the status or the transfer error
+// otherwise.
+Result<long> post_json(const std::string& url, const std::string& body,
+                       const std::vector<std::string>& headers, std::chrono::seconds timeout);
+
 // True for addresses a server-side fetch must not reach by default: loopback, private (RFC 1918,
 // fc00::/7), link-local (169.254/16, fe80::/10, cloud metadata), carrier-grade NAT, unspecified,
 // multicast, reserved and documentation ranges, and IPv4-mapped/NAT64 forms of those. `why`

@@ -14,8 +14,10 @@
 #include "common/sha256.hpp"
 #include "pipeline/fetch.hpp"
 #include "pipeline/sandbox.hpp"
+#include "reports/webhook.hpp"
 #include "store/analysis.hpp"
 #include "store/jobs.hpp"
+#include "store/reports.hpp"
 #include "store/submissions.hpp"
 #include "store/video_sniff.hpp"
 
@@ -25,7 +27,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kKinds = {"process_media", "fetch_url"};
+const std::vector<std::string> kKinds = {"process_media", "fetch_url", "deliver_report"};
 
 // Renews the lease every lease/3 while the child runs, on its own thread.
 class LeaseKeeper {
@@ -336,14 +338,42 @@ Status Worker::process_fetch(int64_t job_id, const std::string& worker_id,
   return jobs.complete(job_id, worker_id);
 }
 
+Status Worker::process_delivery(int64_t job_id, const std::string& worker_id,
+                                const nlohmann::json& payload) {
+  store::Jobs jobs(db_);
+  const PipelineConfig& cfg = options_.pipeline;
+  int64_t report_id = payload.value("report_id", int64_t{0});
+  std::string url = payload.value("url", "");
+  auto fail = [&](const std::string& reason) -> Status {
+    log::warn("report delivery failed", {{"job", job_id}, {"url", url}, {"reason", reason}});
+    auto outcome = jobs.fail(job_id, worker_id, reason, cfg.max_attempts,
+                             std::chrono::seconds(cfg.retry_backoff_s));
+    return outcome.ok() ? Status::Ok() : Status(outcome.error());
+  };
+  auto report = store::Reports(db_).get(report_id);
+  if (!report.ok())
+    return fail("report " + std::to_string(report_id) + ": " + report.error().detail());
+  std::string body = report->body.dump();
+  auto at = std::chrono::time_point_cast<std::chrono::seconds>(std::chrono::system_clock::now());
+  std::string signature = std::string(reports::kSignatureHeader) + ": " +
+                          reports::sign_webhook(options_.reports.webhook_secret, body, at);
+  std::string id_header = "ConvoyWatch-Report: " + std::to_string(report_id);
+  auto posted =
+      post_json(url, body, {signature, id_header}, std::chrono::seconds(options_.fetch.timeout_s));
+  if (!posted.ok()) return fail(posted.error().detail());
+  log::info("report delivered", {{"job", job_id}, {"report", report_id}, {"url", url}});
+  return jobs.complete(job_id, worker_id);
+}
+
 Result<bool> Worker::run_once(const std::string& worker_id) {
   store::Jobs jobs(db_);
   auto job = jobs.claim(worker_id, kKinds, std::chrono::seconds(options_.pipeline.lease_s));
   if (!job.ok()) return job.error();
   if (!job->has_value()) return false;
   const store::Job& j = **job;
-  Status s = j.kind == "fetch_url" ? process_fetch(j.id, worker_id, j.payload, j.attempts)
-                                   : process_media(j.id, worker_id, j.payload, j.attempts);
+  Status s = j.kind == "fetch_url"        ? process_fetch(j.id, worker_id, j.payload, j.attempts)
+             : j.kind == "deliver_report" ? process_delivery(j.id, worker_id, j.payload)
+                                          : process_media(j.id, worker_id, j.payload, j.attempts);
   if (!s.ok()) {
     log::warn("job bookkeeping failed", {{"job", j.id}, {"error", s.error().to_string()}});
   }

@@ -1,10 +1,11 @@
 // Media-processing workers: threads that claim jobs from the queue — `fetch_url` (download a
-// submission's media by URL, pipeline/fetch.hpp) and `process_media` (analyse the original in a
-// sandboxed child, `convoywatch analyze`, and write the results). They wake on LISTEN/NOTIFY and
-// poll as a fallback; a running job's lease is renewed while it works, so a worker that dies
-// loses its job to another after the lease. stop() hands the jobs in progress back (the child or
-// the download is cut off, the job is queued again without counting the attempt) and returns.
-// Thread-safe.
+// submission's media by URL, pipeline/fetch.hpp), `process_media` (analyse the original in a
+// sandboxed child, `convoywatch analyze`, and write the results) and `deliver_report` (POST a
+// built report to a configured webhook, signed as reports/webhook.hpp says). They wake on
+// LISTEN/NOTIFY and poll as a fallback; a running job's lease is renewed while it works, so a
+// worker that dies loses its job to another after the lease. stop() hands the jobs in progress back
+// (the child or the download is cut off, the job is queued again without counting the attempt) and
+// returns. Thread-safe.
 #pragma once
 
 #include <atomic>
@@ -28,6 +29,7 @@ struct WorkerOptions {
   std::string analyze_binary;  // the convoywatch executable (normally /proc/self/exe)
   std::string name;            // worker id prefix (host:pid)
   FetchConfig fetch;
+  ReportsConfig reports;  // webhook secret for `deliver_report` jobs
 };
 
 class Worker {
@@ -49,6 +51,9 @@ class Worker {
                        int attempts);
   Status process_fetch(int64_t job_id, const std::string& worker_id, const nlohmann::json& payload,
                        int attempts);
+  // POSTs a built report's JSON, signed, to one webhook URL; retried with backoff.
+  Status process_delivery(int64_t job_id, const std::string& worker_id,
+                          const nlohmann::json& payload);
   // Downloads into `writer`: directly, or through [fetch] downloader for a web page.
   Result<nlohmann::json> download(const std::string& url, store::MediaWriter& writer);
 

@@ -40,8 +40,10 @@ Result<Format> pick_format(const RequestContext& ctx) {
   return Format::kJson;
 }
 
-Result<store::ObservationFilter> parse_filter(const RequestContext& ctx, int default_limit,
-                                              int max_limit) {
+}  // namespace
+
+Result<store::ObservationFilter> parse_observation_filter(const RequestContext& ctx,
+                                                          int default_limit, int max_limit) {
   store::ObservationFilter f;
   if (auto c = ctx.query_param("cursor")) {
     auto page = parse_page(ctx);
@@ -114,6 +116,8 @@ Result<store::ObservationFilter> parse_filter(const RequestContext& ctx, int def
   return f;
 }
 
+namespace {
+
 // The same query with the cursor moved on, for Link headers.
 std::string next_link(const RequestContext& ctx, const std::string& cursor) {
   std::string target = "/api/v1/observations?";
@@ -136,8 +140,8 @@ Result<Reply> list_observations(RequestContext& ctx) {
   auto format = pick_format(ctx);
   if (!format.ok()) return format.error();
   bool json = *format == Format::kJson;
-  auto filter =
-      parse_filter(ctx, json ? 50 : 10000, json ? store::kMaxListLimit : store::kMaxExportRows);
+  auto filter = parse_observation_filter(ctx, json ? 50 : 10000,
+                                         json ? store::kMaxListLimit : store::kMaxExportRows);
   if (!filter.ok()) return filter.error();
   int limit = filter->limit;
   filter->limit = limit + 1;

@@ -20,6 +20,7 @@ Router make_router() {
   add_job_routes(router);
   add_media_routes(router);
   add_observation_routes(router);
+  add_report_routes(router);
   return router;
 }
 

@@ -7,6 +7,7 @@
 #include "store/jobs.hpp"
 #include "store/media_links.hpp"
 #include "store/media_store.hpp"
+#include "store/observations.hpp"
 
 namespace cw::server {
 
@@ -19,6 +20,12 @@ void add_upload_routes(Router& router);       // handlers_uploads.cpp: tus resum
 void add_job_routes(Router& router);          // handlers_jobs.cpp: pipeline jobs
 void add_media_routes(Router& router);        // handlers_media.cpp: analysis, frames
 void add_observation_routes(Router& router);  // handlers_observations.cpp: observations
+void add_report_routes(Router& router);       // handlers_reports.cpp: aggregates, convoys, reports
+
+// The observation filters of GET /observations (bbox, from, to, oblast, country, equipment_type,
+// status, movement, submission_id, cursor, limit), shared by the aggregate routes.
+Result<store::ObservationFilter> parse_observation_filter(const RequestContext& ctx,
+                                                          int default_limit, int max_limit);
 
 // A near-duplicate link and a first-posting provenance as the API shows them.
 nlohmann::json link_json(const store::Link& link);

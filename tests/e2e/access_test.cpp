@@ -3,10 +3,13 @@
 // missing from the table fails the test, so new routes cannot skip this.
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include <chrono>
 #include <functional>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "server/routes.hpp"
 #include "tests/support/fixtures.hpp"
@@ -142,8 +145,102 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
     return std::to_string(r.json()["id"].get<int>());
   };
 
+  // A fresh convoy track of two sightings an hour and 21 km apart, heading south-west, on a day
+  // of its own (a day apart, no two tracks link); returns its first and second observation ids.
+  int track_day = 0;
+  auto new_track = [&]() {
+    std::string day = fmt::format("2022-03-{:02d}", 1 + track_day++ % 31);
+    int hour = 6;
+    std::vector<std::string> ids;
+    for (auto [h, lat, lon] :
+         {std::tuple{hour, 50.60, 36.58}, std::tuple{hour + 1, 50.45, 36.40}}) {
+      auto r = as(
+          token[kContributor],
+          {"POST", "/api/v1/observations", json,
+           fmt::format(
+               R"({{"observed_at":"{}T{:02d}:00:00Z","location":{{"lat":{},"lon":{}}},"location_precision":"vicinity",)"
+               R"("heading_deg":220,"equipment":[{{"type":"truck","count":9}}]}})",
+               day, h, lat, lon)});
+      EXPECT_EQ(r.status, 201) << r.body;
+      ids.push_back(std::to_string(r.json()["id"].get<int>()));
+    }
+    return std::pair{ids[0], ids[1]};
+  };
+  auto report = as(token[kAnalyst],
+                   {"POST", "/api/v1/reports", json, R"({"kind":"daily","period":"2022-02-20"})"});
+  ASSERT_EQ(report.status, 201) << report.body;
+  std::string report_id = std::to_string(report.json()["id"].get<int>());
+
   //                                   none bad  revk contr anal admin other
   std::vector<Row> rows = {
+      {"GET",
+       "/api/v1/aggregates/observations",
+       [] {
+         return Request{
+             "GET", "/api/v1/aggregates/observations?group_by=oblast&status=any", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/convoys",
+       [] {
+         return Request{
+             "GET", "/api/v1/convoys?from=2022-03-01T00:00:00Z&to=2022-03-09T00:00:00Z", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/convoys/{id}",
+       [&] {
+         return Request{"GET", "/api/v1/convoys/" + new_track().first, {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"POST",
+       "/api/v1/convoys/{id}/split",
+       [&] {
+         auto [first, second] = new_track();
+         return Request{"POST", "/api/v1/convoys/" + first + "/split", json,
+                        R"({"before":)" + second + "}"};
+       },
+       {401, 401, 401, 403, 200, 200, 200}},
+      {"POST",
+       "/api/v1/convoys/{id}/merge",
+       [&] {
+         auto a = new_track();
+         auto b = new_track();
+         return Request{"POST", "/api/v1/convoys/" + a.first + "/merge", json,
+                        R"({"with":)" + b.first + "}"};
+       },
+       {401, 401, 401, 403, 200, 200, 200}},
+      {"GET",
+       "/api/v1/reports",
+       [] {
+         return Request{"GET", "/api/v1/reports", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"POST",
+       "/api/v1/reports",
+       [&] {
+         return Request{"POST", "/api/v1/reports", json,
+                        R"({"kind":"weekly","period":"2022-W07"})"};
+       },
+       {401, 401, 401, 403, 201, 201, 201}},
+      {"GET",
+       "/api/v1/reports/{id}",
+       [&] {
+         return Request{"GET", "/api/v1/reports/" + report_id, {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/reports/{id}.html",
+       [&] {
+         return Request{"GET", "/api/v1/reports/" + report_id + ".html", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/reports/{id}.csv",
+       [&] {
+         return Request{"GET", "/api/v1/reports/" + report_id + ".csv", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
       {"GET",
        "/healthz",
        [] {

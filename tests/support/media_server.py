@@ -16,14 +16,19 @@ Routes:
   /endless               video/mp4, chunked, never ends (until the client hangs up)
   /status/NNN            answers with that status
   /count                 how many requests reached /clip.mp4 so far (text)
+  POST /hook/...         a webhook receiver: 503 to the first POST of each path, then 200;
+                         every POST is kept, and GET /hooks answers them as a JSON list of
+                         {path, headers, body, status}
 """
 import argparse
 import http.server
+import json
 import os
 import socketserver
 import threading
 
 counter = {"clip": 0}
+hooks = []
 lock = threading.Lock()
 
 
@@ -41,6 +46,19 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(body)
+
+    def do_POST(self):
+        path = self.path.split("?", 1)[0]
+        length = int(self.headers.get("Content-Length", "0"))
+        body = self.rfile.read(length)
+        if not path.startswith("/hook/"):
+            return self.send_bytes(404, b"not found", "text/plain")
+        with lock:
+            first = not any(h["path"] == path for h in hooks)
+            status = 503 if first else 200
+            hooks.append({"path": path, "headers": dict(self.headers.items()),
+                          "body": body.decode("utf-8", "replace"), "status": status})
+        return self.send_bytes(status, b"", "text/plain")
 
     def do_HEAD(self):
         self.do_GET()
@@ -98,6 +116,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if path.startswith("/status/"):
             code = int(path[len("/status/"):])
             return self.send_bytes(code, b"status %d" % code, "text/plain")
+        if path == "/hooks":
+            with lock:
+                listed = json.dumps(hooks).encode()
+            return self.send_bytes(200, listed, "application/json")
         if path == "/count":
             with lock:
                 n = counter["clip"]

@@ -119,6 +119,8 @@ ServerProcess::ServerProcess(const std::map<std::string, std::string>& env,
   full.emplace("CONVOYWATCH_LOG_LEVEL", "info");
   // Tests that want the embedded pipeline workers ask for them.
   full.emplace("CONVOYWATCH_PIPELINE_WORKERS", "0");
+  // And those that test the report scheduler turn it on.
+  full.emplace("CONVOYWATCH_REPORTS_SCHEDULER", "false");
   std::vector<std::string> argv = {CW_BINARY, "serve", "--port-file", dir_ + "/port"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn(argv, full, dir_ + "/out", dir_ + "/err");
