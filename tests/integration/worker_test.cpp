@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "pipeline/worker.hpp"
@@ -209,6 +210,23 @@ TEST_F(WorkerTest, JobOfAWorkerKilledMidAnalysisIsTakenOverAndFinishedOnce) {
     leftovers += e.path().filename().string().find(".tmp-") != std::string::npos ? 1 : 0;
   }
   EXPECT_EQ(leftovers, 0);
+
+  // Finished once: nothing is left to claim, so the job does not run a third time.
+  EXPECT_FALSE(*other.run_once("w2"));
+  EXPECT_EQ(job_of(sha).attempts, 2);
+  // Frames once: on disk exactly the frame and thumbnail files the rows name, no extra ones
+  // from the killed attempt.
+  std::set<std::string> named, on_disk;
+  for (const auto& f : analysis->first["frames"]["frames"]) {
+    named.insert(f["file"].get<std::string>());
+    named.insert(f["thumb"].get<std::string>());
+  }
+  for (const auto& e : fs::directory_iterator(dir_ + "/media/derived/" + sha)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("frame_", 0) == 0 || name.rfind("thumb_", 0) == 0) on_disk.insert(name);
+  }
+  EXPECT_EQ(on_disk, named);
+  EXPECT_EQ(named.size(), 2u * static_cast<size_t>(analysis->second));
 }
 
 // SIGTERM to a worker process mid-analysis: the sandboxed child is stopped, the job goes back to
