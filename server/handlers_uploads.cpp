@@ -224,6 +224,8 @@ class TusSink : public BodySink {
     return s;
   }
 
+  void add_error_headers(Reply& reply) const override { tus_headers(reply); }
+
   Result<Reply> finish(RequestContext& ctx) override {
     uint64_t offset = writer_->size();
     if (offset < upload_.length) {

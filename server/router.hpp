@@ -35,6 +35,9 @@ class BodySink {
   virtual ~BodySink() = default;
   virtual Status write(std::string_view chunk) = 0;
   virtual Result<Reply> finish(RequestContext& ctx) = 0;
+  // Headers of the protocol the sink speaks that the answer to a failed write() must carry
+  // too (tus: Tus-Resumable). Default: none.
+  virtual void add_error_headers(Reply& /*reply*/) const {}
 };
 
 // What opening a stream gives: a sink to feed, or an immediate reply (e.g. a replayed

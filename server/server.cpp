@@ -287,9 +287,11 @@ class Session : public std::enable_shared_from_this<Session> {
     if (got > 0 && sink_) {
       Status s = sink_->write(std::string_view(stream_buffer_.data(), got));
       if (!s.ok()) {
+        Reply refused = problem(s.error());
+        sink_->add_error_headers(refused);
         sink_.reset();
         close_after_ = true;
-        return send(problem(s.error()));
+        return send(std::move(refused));
       }
     }
     if (ec == http::error::body_limit) {
