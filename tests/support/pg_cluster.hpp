@@ -3,7 +3,8 @@
 // It is scripts/pg with a CW_PG_DIR of its own and a fixed port chosen below the kernel's
 // ephemeral range, so that while it is stopped no other cluster or outgoing connection takes
 // its port and the server under test finds it again at the same address.
-// Cost: an initdb, a start and CREATE EXTENSION postgis, about 3 s on the 2-core machine.
+// Cost: an initdb, a start and CREATE EXTENSION postgis: 7-8 s on the 2-core machine while
+// others build (measured; durable settings, fsync on).
 // Not thread-safe; one owner.
 #pragma once
 
