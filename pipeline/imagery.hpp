@@ -76,8 +76,9 @@ struct RegistrationOptions {
   int min_matches = 20;
   int min_inliers = 15;
   double ransac_threshold_px = 3.0;  // at the working scale
-  // RMS reprojection error of the inlier matches, at full resolution, above which the
-  // registration is refused.
+  // RMS reprojection error of the inlier matches above which the registration is refused,
+  // in pixels of the working copy (where keypoints are located to about a pixel; the reported
+  // residual_px is at full resolution).
   double max_residual_px = 4.0;
   bool refine_ecc = true;
   int ecc_iterations = 60;
