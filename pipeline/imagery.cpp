@@ -519,6 +519,15 @@ Result<ChangeResult> detect_changes(const cv::Mat& before, const cv::Mat& after,
   constexpr const char* kField = "change";
   if (auto s = check_image(before, "before", kField); !s) return s.error();
   if (auto s = check_image(after, "after", kField); !s) return s.error();
+  {
+    const cv::Matx33d& h = registration.homography;
+    bool finite = true;
+    for (double v : h.val) finite = finite && std::isfinite(v);
+    const double det = finite ? cv::determinant(h) : 0.0;
+    if (!finite || !std::isfinite(det) || std::abs(det) < 1e-12) {
+      return unprocessable("homography degenerate", kField);
+    }
+  }
   report(progress, 0);
 
   // Colour when both are colour; otherwise compare grey.

@@ -242,6 +242,23 @@ TEST(ImageryChangeTest, UnchangedPairHasNoBlobs) {
   EXPECT_LE(change->blobs.size(), 1u);
 }
 
+TEST(ImageryChangeTest, RefusesBadRegistrationsAndDisjointImages) {
+  const cv::Mat aero = load("aero1.jpg");
+  Registration singular;
+  singular.homography = cv::Matx33d(1, 2, 0, 2, 4, 0, 0, 0, 1);
+  Registration nan;
+  nan.homography(0, 0) = std::nan("");
+  Registration away;  // after lies entirely beside before
+  away.homography = cv::Matx33d(1, 0, 5000, 0, 1, 0, 0, 0, 1);
+  for (const auto& [reg, expected] :
+       {std::pair{singular, "degenerate"}, std::pair{nan, "degenerate"},
+        std::pair{away, "overlap too small"}}) {
+    auto change = detect_changes(aero, aero, reg);
+    ASSERT_FALSE(change.ok()) << expected;
+    EXPECT_NE(change.error().detail().find(expected), std::string::npos) << change.error().detail();
+  }
+}
+
 TEST(ImageryChangeTest, BlobsGeolocatedAndCountedInPolygon) {
   // A lon/lat grid of 1e-4° pixels with its top-left corner at 36.6 E, 50.6 N.
   const GeoReference geo = GeoReference::from_geotransform({36.6, 1e-4, 0, 50.6, 0, -1e-4});
