@@ -16,6 +16,7 @@ VideoSignature signature_from_json(const nlohmann::json& frames) {
     s.pts_ms = f.value("pts_ms", int64_t{0});
     s.hash = *hash;
     s.quality = f.value("quality", 0);
+    s.extra = f.contains("extra") && f["extra"].is_boolean() && f["extra"].get<bool>();
     out.push_back(s);
   }
   return out;

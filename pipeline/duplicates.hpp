@@ -18,7 +18,8 @@
 
 namespace cw::pipeline {
 
-// [{pts_ms, pdq, quality}] as stored → a signature; malformed entries are skipped.
+// [{pts_ms, pdq, quality[, extra]}] as stored → a signature; malformed entries are skipped.
+// Signatures stored before extras existed are all samples.
 VideoSignature signature_from_json(const nlohmann::json& frames);
 
 class DuplicateFinder {

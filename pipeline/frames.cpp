@@ -39,17 +39,26 @@
 //   (kQueueFrames, kQueueBytes), so encoding a JPEG does not stall decoding. The writer keeps the
 //   order of work of one thread: the output is byte for byte what one thread writes.
 // - Signature: the first decoded frame at or after each signature_interval is hashed with PDQ
-//   on the writer thread. Bars (letterbox, pillarbox) are found on a grey copy halved down to at
-//   most 1024 px: from each side, lines that are nearly uniform (standard deviation ≤
-//   kBarMaxStddev) and close to the outermost line's level are bars, at most 40% a side; when
-//   both opposite sides are bars all the way to the limit the frame is uniform along that axis
-//   and nothing is trimmed (a blank frame is hashed as it is, and gets a low quality). The rest
-//   is scaled to at most 512 px (area filter), stretched from video range to full range (PDQ's
-//   quality score measures gradients), turned upright and hashed (PdqScale::kNative). About
-//   1.5 ms a 1080p frame. Hashing the decoded luma plane skips a full-size RGB conversion; PDQ's
-//   own luma from RGB uses the BT.601 weights, which is what Y is for SD video and close to it
-//   for HD (BT.709), so these hashes are close to, not bit-identical with, PDQ hashes of the
-//   frame as an RGB picture: compare signatures with signatures.
+//   on the writer thread (a sample), and between samples the first at or after each
+//   signature_extra_interval (an extra, kept when its quality is usable and it is more than
+//   kSignatureExtraMinBits from the hash kept before it). Extras are there because a copy cut at
+//   a fraction of a second samples other instants: measured on opencv-doc's Megamind (fast cuts,
+//   24 fps), its frames 0.5 s apart are a median 80 bits apart, so its cuts found 9-38 % of
+//   their samples among the source's samples, and 100 % among its samples and extras. Bars
+//   (letterbox, pillarbox) are found on a grey copy halved down to at most 1024 px: from each
+//   side, lines that are nearly uniform (standard deviation ≤ kBarMaxStddev, leaving out the
+//   line's ends, where a logo may sit) and close to the outermost line's level are bars, at most
+//   40% a side; when both opposite sides are bars all the way to the limit the frame is uniform
+//   along that axis and nothing is trimmed (a blank frame is hashed as it is, and gets a low
+//   quality). The search starts again inside the bars it found (a coloured pad around a film's
+//   black letterbox), kMaxBarLevels times at most. The rest is averaged down to PDQ's 64×64
+//   (area means, so that a copy at another size gives the same cells), stretched from video
+//   range to full range (PDQ's quality score measures gradients), turned upright, its corners
+//   filled with its mean (where logos go) and hashed (pdq_hash_luma). About 1 ms a 1080p frame,
+//   most of it the first halving. Hashing the decoded luma plane skips a full-size RGB
+//   conversion; PDQ's own luma from RGB uses the BT.601 weights, which is what Y is for SD video
+//   and close to it for HD (BT.709). These hashes are close to, not bit-identical with, PDQ
+//   hashes of the frame as an RGB picture: compare signatures with signatures.
 // - Sharpness is computed in one pass over the luma plane (laplacian_variance: the same value,
 //   to the bit, as cv::Laplacian + cv::meanStdDev, ~7× faster); the buffers of the writer are
 //   reused from frame to frame.
@@ -71,6 +80,7 @@
 #include <mutex>
 #include <new>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <system_error>
 #include <thread>
@@ -107,12 +117,22 @@ constexpr size_t kSceneHistory = 16;  // scores in the recent average
 constexpr size_t kQueueFrames = 4;
 constexpr int64_t kQueueBytes = int64_t{256} << 20;
 // Signature: bars are searched on a grey copy of at most kBarScanLongSide px; the trimmed
-// picture is hashed at most kSignatureLongSide px (PDQ's own working size).
+// picture is halved while over kSignatureLongSide px, then averaged down to kBlockSide².
 constexpr int kBarScanLongSide = 1024;
 constexpr int kSignatureLongSide = 512;
+constexpr int kBlockSide = 64;             // PDQ's decimated size
 constexpr double kMaxBarFraction = 0.4;    // never more than this much of a side
 constexpr double kBarMaxStddev = 6.0;      // a bar line is this uniform (grey levels)…
 constexpr double kBarMaxLevelDiff = 12.0;  // …and this close to the outermost line's mean
+constexpr int kMaxBarLevels = 3;           // nested bars trimmed, at most
+constexpr int kMinContentSide = 16;        // px of the scan picture left at least
+// Corners left out of the hash: squares of this fraction of the shorter side. A broadcaster's bug
+// an eighth of the width, 8 px from the edges, fits in them on 4:3, 16:9 and letterboxed 1.85:1
+// pictures. The bar search leaves out kBarCornerShare of that at the ends of each line: enough
+// for such a bug in a letterbox bar, not so much that the middle of a dark picture's first lines
+// passes for a bar (measured on opencv-doc's Megamind: the whole corner did).
+constexpr double kCornerFraction = 0.3;
+constexpr double kBarCornerShare = 0.8;
 
 struct PacketFree {
   void operator()(AVPacket* p) const { av_packet_free(&p); }
@@ -233,23 +253,41 @@ LineStats line_stats(uint64_t sum, uint64_t sum_sq, int count) {
   return {mean, std::sqrt(std::max(variance, 0.0))};
 }
 
+// The side of the corner squares of a picture (see kCornerFraction).
+int corner_side(int cols, int rows) {
+  return static_cast<int>(std::lround(std::min(cols, rows) * kCornerFraction));
+}
+
+// What the bar search leaves out at the ends of a line.
+int bar_corner(int cols, int rows) {
+  return static_cast<int>(std::lround(corner_side(cols, rows) * kBarCornerShare));
+}
+
+// Of the rows, over the columns between the corners (a logo in a corner does not make the rows of
+// a bar look like content).
 std::vector<LineStats> row_stats(const cv::Mat& grey) {
   std::vector<LineStats> rows(static_cast<size_t>(grey.rows));
+  int skip = bar_corner(grey.cols, grey.rows);
+  if (2 * skip >= grey.cols) skip = 0;
   for (int r = 0; r < grey.rows; ++r) {
     const uint8_t* p = grey.ptr<uint8_t>(r);
     uint32_t sum = 0;  // ≤ 1024 × 255² per row: fits
     uint32_t sum_sq = 0;
-    for (int c = 0; c < grey.cols; ++c) {
+    for (int c = skip; c < grey.cols - skip; ++c) {
       sum += p[c];
       sum_sq += static_cast<uint32_t>(p[c]) * p[c];
     }
-    rows[static_cast<size_t>(r)] = line_stats(sum, sum_sq, grey.cols);
+    rows[static_cast<size_t>(r)] = line_stats(sum, sum_sq, grey.cols - 2 * skip);
   }
   return rows;
 }
 
-// Of the columns, over rows [top, bottom).
+// Of the columns, over rows [top, bottom) less the corners' rows at both ends.
 std::vector<LineStats> column_stats(const cv::Mat& grey, int top, int bottom) {
+  if (const int skip = bar_corner(grey.cols, bottom - top); bottom - top > 2 * skip) {
+    top += skip;
+    bottom -= skip;
+  }
   std::vector<uint32_t> sum(static_cast<size_t>(grey.cols), 0);
   std::vector<uint32_t> sum_sq(static_cast<size_t>(grey.cols), 0);
   for (int r = top; r < bottom; ++r) {
@@ -291,24 +329,22 @@ std::pair<int, int> bars(const std::vector<LineStats>& lines) {
   return {start.value_or(limit), end.value_or(limit)};
 }
 
-// The part of `grey` inside its bars (all of it when there are none).
+// The part of `grey` inside its bars (all of it when there are none). Bars can nest — a channel's
+// coloured padding around a film's own black letterbox — and each level is measured against
+// its own outermost line, so the search starts again inside what it trimmed, a few times at
+// most, while it finds more.
 cv::Rect content_rect(const cv::Mat& grey) {
-  const auto [top, bottom] = bars(row_stats(grey));
-  const int rows_end = grey.rows - bottom;
-  const auto [left, right] = bars(column_stats(grey, top, rows_end));
-  return cv::Rect(left, top, grey.cols - left - right, rows_end - top);
-}
-
-// Video-range luma (16..235) stretched to 0..255.
-const cv::Mat& full_range_table() {
-  static const cv::Mat table = [] {
-    cv::Mat t(1, 256, CV_8UC1);
-    for (int v = 0; v < 256; ++v) {
-      t.at<uint8_t>(v) = cv::saturate_cast<uint8_t>(std::lround((v - 16) * 255.0 / 219.0));
-    }
-    return t;
-  }();
-  return table;
+  cv::Rect rect(0, 0, grey.cols, grey.rows);
+  for (int level = 0; level < kMaxBarLevels; ++level) {
+    const cv::Mat part = grey(rect);
+    const auto [top, bottom] = bars(row_stats(part));
+    const int rows_end = part.rows - bottom;
+    const auto [left, right] = bars(column_stats(part, top, rows_end));
+    const cv::Rect inner(rect.x + left, rect.y + top, part.cols - left - right, rows_end - top);
+    if (inner == rect || inner.width < kMinContentSide || inner.height < kMinContentSide) break;
+    rect = inner;
+  }
+  return rect;
 }
 
 // `out` = `in` turned by `rotation` degrees clockwise (90, 180, 270; else a copy unless in-place).
@@ -403,7 +439,8 @@ struct Job {
   int64_t pts_ms = 0;
   std::optional<FrameKind> kind;  // set for a candidate for the kept frames
   cv::Mat tiny;                   // its 64×36 grey copy (candidates)
-  bool signature = false;         // hash it for the signature
+  bool signature = false;         // hash it for the signature, as a sample
+  bool signature_extra = false;   // hash it for the signature, as an extra
 };
 
 int64_t picture_bytes(const AVFrame* frame) {
@@ -491,7 +528,9 @@ class Writer {
 
   // One frame handed over. Returns an error only for a failure to write.
   Status take(Job job) {
-    if (job.signature) hash_for_signature(job.frame.get(), job.pts_ms);
+    if (job.signature || job.signature_extra) {
+      hash_for_signature(job.frame.get(), job.pts_ms, job.signature_extra);
+    }
     if (!job.kind) return Status::Ok();
     const FrameKind kind = *job.kind;
     const int64_t slot = job.pts_ms / slot_ms_;
@@ -569,7 +608,7 @@ class Writer {
     return laplacian_variance(picture->grey);
   }
 
-  void hash_for_signature(const AVFrame* frame, int64_t pts_ms) {
+  void hash_for_signature(const AVFrame* frame, int64_t pts_ms, bool extra) {
     const std::optional<GreyPicture> picture = grey_picture(frame, grey_scaler_, grey_storage_);
     if (!picture) {
       warnings_.add("a frame could not be converted to grey");
@@ -582,20 +621,63 @@ class Writer {
       cv::resize(even, halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0, cv::INTER_AREA);
       grey = halves_[i];
     }
-    const cv::Mat content = grey(content_rect(grey));
-    const double scale = std::min(
-        1.0, static_cast<double>(kSignatureLongSide) / std::max(content.cols, content.rows));
-    if (scale < 1) {
-      const cv::Size size(std::max(1, static_cast<int>(std::lround(content.cols * scale))),
-                          std::max(1, static_cast<int>(std::lround(content.rows * scale))));
-      cv::resize(content, hashed_, size, 0, 0, cv::INTER_AREA);
-    } else {
-      content.copyTo(hashed_);
+    cv::Mat content = grey(content_rect(grey));
+    // Halved again (2×2 means, cheap) while over kSignatureLongSide, before the float copy.
+    for (int i = 0; std::max(content.cols, content.rows) > kSignatureLongSide; i ^= 1) {
+      const cv::Mat even = content(cv::Rect(0, 0, content.cols & ~1, content.rows & ~1));
+      cv::resize(even, content_halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0,
+                 cv::INTER_AREA);
+      content = content_halves_[i];
     }
-    if (picture->video_range) cv::LUT(hashed_, full_range_table(), hashed_);
-    if (rotation_ != 0) turn_upright(hashed_, hashed_, rotation_);
-    const PdqResult pdq = pdq_hash(hashed_, PdqScale::kNative);
-    signature_.push_back(SignatureEntry{pts_ms, pdq.hash.to_hex(), pdq.quality});
+    const PdqResult pdq = hash_block(content, picture->video_range);
+    if (extra) {
+      if (pdq.quality < kSignatureExtraMinQuality) return;
+      if (last_signature_hash_ &&
+          hamming(pdq.hash, *last_signature_hash_) <= kSignatureExtraMinBits) {
+        return;
+      }
+    }
+    last_signature_hash_ = pdq.hash;
+    signature_.push_back(SignatureEntry{pts_ms, pdq.hash.to_hex(), pdq.quality, extra});
+  }
+
+  // PDQ of `content` averaged over 64×64 areas — PDQ's decimated size, reached directly: each
+  // cell is the mean of the same part of the picture at any resolution, where PDQ's own tent
+  // filter is sized from the picture's pixels (measured on opencv-doc's Megamind, a copy at half
+  // size: median 22 bits from the full-size frame's hash that way, 4 this way). Stretched from
+  // video range to full range (PDQ's quality score measures gradients), turned upright, and the
+  // four corners filled with the mean of the rest (kCornerFraction).
+  PdqResult hash_block(const cv::Mat& content, bool video_range) {
+    content.convertTo(content_float_, CV_32F);
+    cv::resize(content_float_, block_, cv::Size(kBlockSide, kBlockSide), 0, 0, cv::INTER_AREA);
+    if (video_range) {
+      block_.convertTo(block_, CV_32F, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
+      cv::min(cv::max(block_, 0.0), 255.0, block_);
+    }
+    int cols = content.cols;
+    int rows = content.rows;
+    if (rotation_ != 0) {
+      turn_upright(block_, upright_block_, rotation_);
+      std::swap(block_, upright_block_);
+      if (rotation_ != 180) std::swap(cols, rows);
+    }
+    const int side = corner_side(cols, rows);
+    const int w = static_cast<int>(std::lround(static_cast<double>(side) * kBlockSide / cols));
+    const int h = static_cast<int>(std::lround(static_cast<double>(side) * kBlockSide / rows));
+    if (w > 0 && h > 0 && 2 * w < kBlockSide && 2 * h < kBlockSide) {
+      const cv::Rect corners[] = {{0, 0, w, h},
+                                  {kBlockSide - w, 0, w, h},
+                                  {0, kBlockSide - h, w, h},
+                                  {kBlockSide - w, kBlockSide - h, w, h}};
+      double corner_sum = 0;
+      for (const cv::Rect& c : corners) corner_sum += cv::sum(block_(c))[0];
+      const double mean = (cv::sum(block_)[0] - corner_sum) /
+                          (static_cast<double>(kBlockSide * kBlockSide) - 4.0 * w * h);
+      for (const cv::Rect& c : corners) block_(c).setTo(cv::Scalar(mean));
+    }
+    CV_Assert(block_.isContinuous());
+    return pdq_hash_luma(std::span<const float>(block_.ptr<float>(), kBlockSide * kBlockSide),
+                         kBlockSide, kBlockSide);
   }
 
   Status close_slot() {
@@ -713,6 +795,7 @@ class Writer {
   cv::Mat last_kept_tiny_;
   std::vector<Kept> kept_;
   std::vector<SignatureEntry> signature_;
+  std::optional<PdqHash> last_signature_hash_;  // the last one kept, sample or extra
   Scaler grey_scaler_;
   Scaler bgr_scaler_;
   // Reused buffers (a fresh 1080p buffer a frame costs page faults).
@@ -720,7 +803,10 @@ class Writer {
   cv::Mat bgr_;
   cv::Mat upright_;
   cv::Mat halves_[2];
-  cv::Mat hashed_;
+  cv::Mat content_halves_[2];
+  cv::Mat content_float_;
+  cv::Mat block_;
+  cv::Mat upright_block_;
 };
 
 bool valid_size(int width, int height) {
@@ -806,11 +892,15 @@ class Extractor {
     const int64_t signature_interval = opt_.signature_interval.count();
     const bool signature = signature_interval > 0 && pts_ms >= next_signature_ms_;
     if (signature) next_signature_ms_ = (pts_ms / signature_interval + 1) * signature_interval;
-    if (!scene && !keyframe && !sample && !signature) return Status::Ok();
+    const int64_t extra_interval = opt_.signature_extra_interval.count();
+    const bool extra = signature_interval > 0 && extra_interval > 0 && pts_ms >= next_extra_ms_;
+    if (extra) next_extra_ms_ = (pts_ms / extra_interval + 1) * extra_interval;
+    if (!scene && !keyframe && !sample && !signature && !extra) return Status::Ok();
 
     Job job;
     job.pts_ms = pts_ms;
     job.signature = signature;
+    job.signature_extra = extra && !signature;
     if (scene || keyframe || sample) {
       job.kind = scene ? FrameKind::kScene : (keyframe ? FrameKind::kKeyframe : FrameKind::kSample);
       job.tiny = tiny;
@@ -882,6 +972,7 @@ class Extractor {
   media::LogCollector writer_log_;  // the writer thread's, read after the join
   int64_t next_sample_ms_ = 0;
   int64_t next_signature_ms_ = 0;
+  int64_t next_extra_ms_ = 0;
   int64_t last_pts_ms_ = 0;
   int64_t decoded_ = 0;
   cv::Mat previous_tiny_;
@@ -967,11 +1058,11 @@ enum class ParallelOutcome {
 // Decodes the chunks on `threads` threads, each with its own input and a single-threaded decoder,
 // and hands every decoded frame, in presentation order, to the calling thread. A thread keeps a
 // reference only to the frames the Extractor may pick: keyframes, the first frame of a chunk and
-// of each sample or signature interval, and frames that differ from the previous one by at least
-// scene_threshold — what it can tell without the frames before its chunk. The file must decode
-// cleanly: a decoding error, a message from FFmpeg, a timestamp that does not rise or a chunk
-// without a keyframe abandons the attempt, and the caller decodes the file in order, as it
-// always did, with the warnings that belong to it.
+// of each sample, signature or signature extra interval, and frames that differ from the
+// previous one by at least scene_threshold — what it can tell without the frames before its chunk.
+// The file must decode cleanly: a decoding error, a message from FFmpeg, a timestamp that does not
+// rise or a chunk without a keyframe abandons the attempt, and the caller decodes the file in
+// order, as it always did, with the warnings that belong to it.
 class ParallelDecoder {
  public:
   ParallelDecoder(std::string path, const media::OpenOptions& open_options, int stream_index,
@@ -1130,6 +1221,8 @@ class ParallelDecoder {
     const bool last = c + 1 == static_cast<int>(chunks_.size());
     const int64_t sample_interval = std::max<int64_t>(opt_.sample_interval.count(), 1);
     const int64_t signature_interval = opt_.signature_interval.count();  // 0: none
+    const int64_t extra_interval =
+        signature_interval > 0 ? opt_.signature_extra_interval.count() : 0;  // 0: none
     bool started = c == 0;  // chunk 0 takes every frame from the start, as decoding in order does
     int64_t last_pts = std::numeric_limits<int64_t>::min();
     std::optional<int64_t> end_pts;
@@ -1170,6 +1263,7 @@ class ParallelDecoder {
         keep = keep || ms / sample_interval != previous_ms / sample_interval ||
                (signature_interval > 0 &&
                 ms / signature_interval != previous_ms / signature_interval) ||
+               (extra_interval > 0 && ms / extra_interval != previous_ms / extra_interval) ||
                (opt_.detect_scenes && !previous_tiny.empty() &&
                 mean_abs_diff(d.tiny, previous_tiny) >= opt_.scene_threshold);
         previous_tiny = d.tiny;
@@ -1441,7 +1535,9 @@ nlohmann::json to_json(const FramesResult& result) {
   }
   nlohmann::json signature = nlohmann::json::array();
   for (const SignatureEntry& e : result.signature) {
-    signature.push_back({{"pts_ms", e.pts_ms}, {"pdq", e.pdq}, {"quality", e.quality}});
+    nlohmann::json entry = {{"pts_ms", e.pts_ms}, {"pdq", e.pdq}, {"quality", e.quality}};
+    if (e.extra) entry["extra"] = true;
+    signature.push_back(std::move(entry));
   }
   return {{"frames", frames},
           {"contact_sheet", result.contact_sheet},

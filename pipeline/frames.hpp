@@ -3,8 +3,9 @@
 // drops near-identical ones, keeps at most FramesOptions::max_frames spread over the whole
 // timeline, turns them upright, and writes each as a full-size JPEG, a thumbnail, and all the
 // thumbnails as one contact sheet with timestamps. In the same pass it computes the video's
-// signature: a PDQ hash (pdq.hpp) of one frame a second, bars trimmed and upright, for finding
-// near-duplicate footage.
+// signature: a PDQ hash (pdq.hpp) of one frame a second, bars trimmed, corners left out and
+// upright, plus the hashes of the frames between those that look different, for finding
+// near-duplicate footage (video_match.hpp).
 //
 // extract_frames() is a pure function of (path, out_dir, options): it never touches the database
 // or HTTP; it writes only the files it names in its result, inside out_dir. It runs on untrusted
@@ -49,21 +50,34 @@ struct FrameInfo {
   std::string thumb;     // "thumb_000.jpg"
 };
 
-// One entry of the video signature: the PDQ hash of the first decoded frame at or after a
-// multiple of FramesOptions::signature_interval.
+// One entry of the video signature. A sample is the PDQ hash of the first decoded frame at or
+// after a multiple of FramesOptions::signature_interval: samples are what match percentages
+// count. An extra is the hash of a decoded frame between two samples (signature_extra_interval)
+// that differs from the hash kept before it by more than kSignatureExtraMinBits and has a
+// usable quality: what the other video's samples, taken at other instants when it was cut at a
+// fraction of a second, are compared with.
 struct SignatureEntry {
   int64_t pts_ms = 0;
   // 64 lowercase hex digits (PdqHash::to_hex), of the upright picture with black or uniform bars
-  // (letterbox, pillarbox) trimmed off, hashed from its luma scaled to at most 512 px.
+  // (letterbox, pillarbox, coloured padding, nested) trimmed off and its four corners (where
+  // channels put their logos) filled with its mean level, hashed from its luma scaled to at most
+  // 512 px.
   std::string pdq;
   int quality = 0;  // 0..100; below 50 (blank, flat frames) it should not be matched
+  bool extra = false;
 };
 
+// Extras closer than this to the hash kept before them (sample or extra) are not kept.
+inline constexpr int kSignatureExtraMinBits = 12;
+// Extras are kept only from this quality (PDQ's own floor for matching).
+inline constexpr int kSignatureExtraMinQuality = 50;
+
 struct FramesResult {
-  std::vector<FrameInfo> frames;          // in time order
-  std::vector<SignatureEntry> signature;  // in time order, at most one an interval
-  std::string contact_sheet;              // "contact_sheet.jpg", relative to out_dir
-  int rotation_deg = 0;                   // clockwise turn applied to every frame
+  std::vector<FrameInfo> frames;  // in time order
+  // In time order: samples, at most one an interval, and the extras between them.
+  std::vector<SignatureEntry> signature;
+  std::string contact_sheet;  // "contact_sheet.jpg", relative to out_dir
+  int rotation_deg = 0;       // clockwise turn applied to every frame
   std::vector<std::string> warnings;
   // Threads that decoded the video (FramesOptions::decode_threads); 1: in order. Not in the JSON.
   int decode_threads = 1;
@@ -87,6 +101,10 @@ struct FramesOptions {
   // detect_scenes = false only keyframes are decoded, so it is the next keyframe). 0 turns the
   // signature off.
   std::chrono::milliseconds signature_interval{1000};
+  // Extras: between samples, the first decoded frame at or after each multiple of this is hashed
+  // as well (and kept when it differs, see SignatureEntry). 0 turns extras off. Cost: about
+  // 1 ms of the writer thread a 1080p frame hashed.
+  std::chrono::milliseconds signature_extra_interval{60};
   int thumb_long_side = 320;
   int jpeg_quality = 90;
   int contact_sheet_columns = 8;
@@ -110,7 +128,7 @@ Result<FramesResult> extract_frames(const std::string& path, const std::string& 
 
 // {"frames": [{index, pts_ms, kind, width, height, sharpness, file, thumb}],
 //  "contact_sheet": "contact_sheet.jpg", "rotation_deg": N, "warnings": [...],
-//  "signature": [{"pts_ms": N, "pdq": "<64 hex>", "quality": N}]}
+//  "signature": [{"pts_ms": N, "pdq": "<64 hex>", "quality": N}]} — extras have "extra": true
 nlohmann::json to_json(const FramesResult& result);
 
 }  // namespace cw::pipeline

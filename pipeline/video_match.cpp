@@ -13,14 +13,18 @@
 namespace cw::pipeline {
 namespace {
 
+constexpr std::size_t kScanPairLimit = std::size_t{4} << 20;
+
 using detail::distance;
 using detail::pack;
 using detail::PackedHash;
 
-// Usable frames of one side of a comparison.
+// Usable frames of one side of a comparison: all of them (samples and extras), and which are
+// samples.
 struct Side {
   std::vector<PackedHash> hashes;
   std::vector<int64_t> pts_ms;
+  std::vector<int> samples;  // indices of the samples in hashes
 };
 
 Side usable_frames(const VideoSignature& signature, int min_quality, bool mirror) {
@@ -28,102 +32,106 @@ Side usable_frames(const VideoSignature& signature, int min_quality, bool mirror
   for (const auto& f : signature) {
     if (f.quality < min_quality) continue;
     const PdqHash& h = mirror ? (f.mirrored ? *f.mirrored : approximate_mirror(f.hash)) : f.hash;
+    if (!f.extra) side.samples.push_back(static_cast<int>(side.hashes.size()));
     side.hashes.push_back(pack(h));
     side.pts_ms.push_back(f.pts_ms);
   }
   return side;
 }
 
-// For every query frame, the closest compared frame within the radius (-1: none), and for every
-// compared frame whether some query frame is within the radius.
-struct Partners {
-  std::vector<int> best;
-  std::vector<char> found;
-};
+// For every sample of `from`, the closest frame of `to` (sample or extra) within the radius, as an
+// index into to.hashes; -1: none. The ties go to the lower index, so that the result does not
+// depend on how candidates were enumerated.
+using Partners = std::vector<int>;
 
-// The ties among closest frames go to the lower index, so that the result does not depend on how
-// candidates were enumerated.
-void offer(Partners& p, std::vector<int>& best_distance, std::size_t q, int c, int d) {
-  p.found[c] = 1;
-  if (p.best[q] < 0 || d < best_distance[q] || (d == best_distance[q] && c < p.best[q])) {
-    p.best[q] = c;
-    best_distance[q] = d;
+void offer(Partners& best, std::vector<int>& best_distance, std::size_t s, int t, int d) {
+  if (best[s] < 0 || d < best_distance[s] || (d == best_distance[s] && t < best[s])) {
+    best[s] = t;
+    best_distance[s] = d;
   }
 }
 
 CW_POPCNT_CLONES
-Partners partners_by_scan(const Side& query, const Side& compared, int radius) {
-  Partners p{std::vector<int>(query.hashes.size(), -1),
-             std::vector<char>(compared.hashes.size(), 0)};
-  std::vector<int> best_distance(query.hashes.size(), 0);
-  for (std::size_t q = 0; q < query.hashes.size(); ++q) {
-    for (std::size_t c = 0; c < compared.hashes.size(); ++c) {
-      const int d = distance(query.hashes[q], compared.hashes[c]);
-      if (d <= radius) offer(p, best_distance, q, static_cast<int>(c), d);
+Partners partners_by_scan(const Side& from, const Side& to, int radius) {
+  Partners best(from.samples.size(), -1);
+  std::vector<int> best_distance(from.samples.size(), 0);
+  for (std::size_t s = 0; s < from.samples.size(); ++s) {
+    const PackedHash& h = from.hashes[static_cast<std::size_t>(from.samples[s])];
+    for (std::size_t t = 0; t < to.hashes.size(); ++t) {
+      const int d = distance(h, to.hashes[t]);
+      if (d <= radius) offer(best, best_distance, s, static_cast<int>(t), d);
     }
   }
-  return p;
+  return best;
 }
 
 // The multi-index of hash_index.hpp for one call: per slot, the compared frames sorted by that
 // slot's value (value << 32 | frame), probed at the query's value and its 16 one-bit neighbours.
 // REQUIRES: radius ≤ HashIndex::kMaxRadius.
 CW_POPCNT_CLONES
-Partners partners_by_index(const Side& query, const Side& compared, int radius) {
+Partners partners_by_index(const Side& from, const Side& to, int radius) {
   constexpr int kSlots = 16;
   const auto slot_value = [](const PackedHash& h, int slot) -> uint64_t {
     return static_cast<uint16_t>(h.w[slot >> 2] >> (16 * (slot & 3)));
   };
   std::array<std::vector<uint64_t>, kSlots> slots;
   for (int s = 0; s < kSlots; ++s) {
-    slots[s].reserve(compared.hashes.size());
-    for (std::size_t c = 0; c < compared.hashes.size(); ++c) {
-      slots[s].push_back(slot_value(compared.hashes[c], s) << 32 | c);
+    slots[s].reserve(to.hashes.size());
+    for (std::size_t t = 0; t < to.hashes.size(); ++t) {
+      slots[s].push_back(slot_value(to.hashes[t], s) << 32 | t);
     }
     std::sort(slots[s].begin(), slots[s].end());
   }
-  Partners p{std::vector<int>(query.hashes.size(), -1),
-             std::vector<char>(compared.hashes.size(), 0)};
-  std::vector<int> best_distance(query.hashes.size(), 0);
-  // seen[c] == q + 1 when compared frame c was already checked for query frame q.
-  std::vector<uint32_t> seen(compared.hashes.size(), 0);
+  Partners best(from.samples.size(), -1);
+  std::vector<int> best_distance(from.samples.size(), 0);
+  // seen[t] == f + 1 when frame t of `to` was already checked for sample f.
+  std::vector<uint32_t> seen(to.hashes.size(), 0);
   const bool probe_neighbours = radius / kSlots >= 1;
-  for (std::size_t q = 0; q < query.hashes.size(); ++q) {
-    const auto stamp = static_cast<uint32_t>(q + 1);
+  for (std::size_t f = 0; f < from.samples.size(); ++f) {
+    const PackedHash& h = from.hashes[static_cast<std::size_t>(from.samples[f])];
+    const auto stamp = static_cast<uint32_t>(f + 1);
     for (int s = 0; s < kSlots; ++s) {
-      const uint64_t value = slot_value(query.hashes[q], s);
+      const uint64_t value = slot_value(h, s);
       for (int bit = -1; bit < (probe_neighbours ? 16 : 0); ++bit) {
         const uint64_t probe = bit < 0 ? value : value ^ (uint64_t{1} << bit);
         auto it = std::lower_bound(slots[s].begin(), slots[s].end(), probe << 32);
         for (; it != slots[s].end() && (*it >> 32) == probe; ++it) {
-          const auto c = static_cast<uint32_t>(*it);
-          if (seen[c] == stamp) continue;
-          seen[c] = stamp;
-          const int d = distance(query.hashes[q], compared.hashes[c]);
-          if (d <= radius) offer(p, best_distance, q, static_cast<int>(c), d);
+          const auto t = static_cast<uint32_t>(*it);
+          if (seen[t] == stamp) continue;
+          seen[t] = stamp;
+          const int d = distance(h, to.hashes[t]);
+          if (d <= radius) offer(best, best_distance, f, static_cast<int>(t), d);
         }
       }
     }
   }
-  return p;
+  return best;
 }
 
-constexpr std::size_t kScanPairLimit = std::size_t{4} << 20;
+Partners partners(const Side& from, const Side& to, int radius) {
+  const bool small =
+      from.samples.size() * to.hashes.size() <= kScanPairLimit || radius > HashIndex::kMaxRadius;
+  return small ? partners_by_scan(from, to, radius) : partners_by_index(from, to, radius);
+}
 
 VideoMatch classify(const Side& query, const Side& compared, const VideoMatchOptions& options) {
   VideoMatch m;
-  m.query_frames = static_cast<int>(query.hashes.size());
-  m.compared_frames = static_cast<int>(compared.hashes.size());
-  if (query.hashes.empty() || compared.hashes.empty()) return m;
-  const bool small = query.hashes.size() * compared.hashes.size() <= kScanPairLimit ||
-                     options.max_distance > HashIndex::kMaxRadius;
-  const Partners p = small ? partners_by_scan(query, compared, options.max_distance)
-                           : partners_by_index(query, compared, options.max_distance);
+  m.query_frames = static_cast<int>(query.samples.size());
+  m.compared_frames = static_cast<int>(compared.samples.size());
+  if (query.samples.empty() || compared.samples.empty()) return m;
+  const Partners found_in_compared = partners(query, compared, options.max_distance);
+  const Partners found_in_query = partners(compared, query, options.max_distance);
   std::vector<int64_t> offsets;
-  for (std::size_t q = 0; q < p.best.size(); ++q) {
-    if (p.best[q] >= 0) offsets.push_back(compared.pts_ms[p.best[q]] - query.pts_ms[q]);
+  for (std::size_t q = 0; q < found_in_compared.size(); ++q) {
+    const int c = found_in_compared[q];
+    if (c >= 0) {
+      offsets.push_back(compared.pts_ms[static_cast<std::size_t>(c)] -
+                        query.pts_ms[static_cast<std::size_t>(query.samples[q])]);
+    }
   }
-  const auto compared_found = std::count(p.found.begin(), p.found.end(), char{1});
+  const auto compared_found =
+      found_in_query.size() -
+      static_cast<std::size_t>(std::count(found_in_query.begin(), found_in_query.end(), -1));
   m.query_percent = 100.0 * static_cast<double>(offsets.size()) / m.query_frames;
   m.compared_percent = 100.0 * static_cast<double>(compared_found) / m.compared_frames;
   if (!offsets.empty()) {
@@ -186,7 +194,8 @@ void index_signature(HashIndex& index, int64_t media_id, const VideoSignature& s
   std::vector<IndexedFrame> frames;
   frames.reserve(signature.size());
   for (const auto& f : signature) {
-    if (f.quality >= min_quality) frames.push_back({f.pts_ms, f.hash});
+    // Samples only: the other side's frames, extras included, are what is looked up.
+    if (f.quality >= min_quality && !f.extra) frames.push_back({f.pts_ms, f.hash});
   }
   index.replace_media(media_id, frames);
 }

@@ -2,6 +2,10 @@
 // of quality ≥ 50 count; a frame is found in the other video when some frame of it is within
 // hamming distance 31; query% and compared% are the shares of each video's frames found in the
 // other, and two videos match when either share reaches the threshold (80 % by default).
+// The frames counted are the samples (one a second by default, frames.hpp); each is looked for
+// among all the other video's frames, its samples and its extras (hashes of the differing frames
+// between samples). A copy cut at a fraction of a second samples other instants than its source:
+// its samples then find the source's extras near the same instants, and the other way round.
 //
 // compare_videos() is a pure function of two signatures. find_matching_media() asks a HashIndex
 // which stored media share frames with a query video, then compares the query with each of them;
@@ -35,6 +39,8 @@ struct SignatureFrame {
   // The hash of the left-right mirrored frame, Dihedral::kFlipY of pdq_hash_dihedral(), when the
   // analysis kept it. Without it, matching uses approximate_mirror(hash).
   std::optional<PdqHash> mirrored;
+  // An extra (SignatureEntry::extra): looked for, never counted in the percentages, not indexed.
+  bool extra = false;
 };
 
 // A video's frame hashes, in any order (normally by pts).
@@ -76,15 +82,15 @@ struct VideoMatchOptions {
 
 struct VideoMatch {
   MatchKind kind = MatchKind::kNone;
-  // Shares of usable frames found in the other video, 0..100. 0 when either side has no usable
-  // frame. For a mirrored match, the shares of the mirrored comparison.
+  // Shares of usable samples found among the other video's frames, 0..100. 0 when either side
+  // has no usable sample. For a mirrored match, the shares of the mirrored comparison.
   double query_percent = 0;
   double compared_percent = 0;
-  int query_frames = 0;  // usable frames (quality ≥ min_quality)
+  int query_frames = 0;  // usable samples (quality ≥ min_quality, not extras)
   int compared_frames = 0;
   // True when only the query's mirrored hashes matched.
   bool mirrored = false;
-  // Median over the query's found frames of (pts of its closest compared frame − its pts): a
+  // Median over the query's found samples of (pts of its closest compared frame − its pts): a
   // frame at time t of the query is at t + offset_ms in the compared video. Empty when no frame
   // was found.
   std::optional<int64_t> offset_ms;
@@ -92,19 +98,22 @@ struct VideoMatch {
   bool matched() const { return kind != MatchKind::kNone; }
 };
 
-// Compares two videos by vPDQ's rule (see above). Cost: O(n·m) distance computations for small
-// videos; above 4 M frame pairs, a per-call multi-index over `compared` (as HashIndex) instead.
+// Compares two videos by vPDQ's rule (see above). Cost: O(n·m) distance computations (samples of
+// one side × all frames of the other, both ways) for small videos; above 4 M frame pairs, a
+// per-call multi-index over the other side (as HashIndex) instead.
 VideoMatch compare_videos(const VideoSignature& query, const VideoSignature& compared,
                           const VideoMatchOptions& options = {});
 
-// Puts a media's usable frames into the index, replacing any it had (after an analysis).
+// Puts a media's usable samples into the index, replacing any it had (after an analysis). Extras
+// are left out: a query looks up its extras as well, which finds the samples of a stored copy
+// cut at other instants.
 void index_signature(HashIndex& index, int64_t media_id, const VideoSignature& signature,
                      int min_quality = 50);
 
 struct MediaMatch {
   int64_t media_id = 0;
-  // Usable query frames that have a frame of this media within max_distance (directly or
-  // mirrored): how candidates were ranked.
+  // Usable query frames (samples and extras) that have a sample of this media within
+  // max_distance (directly or mirrored): how candidates were ranked.
   int votes = 0;
   VideoMatch match;
 };
@@ -120,7 +129,7 @@ struct MatchSearchOptions {
   std::size_t max_candidates = 64;
 };
 
-// Media in `index` that match `query`: each usable query frame (and its mirror, when
+// Media in `index` that match `query`: each usable query frame, extras too (and its mirror, when
 // try_mirrored) is looked up within max_distance; every media found gets a vote per query frame;
 // the candidates are loaded and compared with compare_videos(query, candidate). Returns the
 // matches only, most overlap first (higher query% + compared%, then lower media id).

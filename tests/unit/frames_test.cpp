@@ -22,6 +22,7 @@
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <vector>
@@ -437,8 +438,15 @@ Agreement agreement(const FramesResult& a, const FramesResult& b) {
   return out;
 }
 
+// The samples of a signature (its extras left out).
+FramesResult samples(FramesResult r) {
+  std::erase_if(r.signature, [](const SignatureEntry& e) { return e.extra; });
+  return r;
+}
+
 TEST_F(FramesSignatureTest, OneHashASecondOfRealFootage) {
-  const FramesResult r = extract("original.mp4");
+  const FramesResult all = extract("original.mp4");
+  const FramesResult r = samples(all);
   // 20 s at 10 fps: the frames at 0, 1, ..., 19 s (the first at or after each second).
   ASSERT_EQ(r.signature.size(), 20u) << to_json(r)["signature"].dump();
   int good = 0;
@@ -461,6 +469,7 @@ TEST_F(FramesSignatureTest, OneHashASecondOfRealFootage) {
 
   const nlohmann::json j = to_json(r);
   ASSERT_TRUE(j.contains("signature"));
+  EXPECT_FALSE(j["signature"][3].contains("extra"));
   ASSERT_EQ(j["signature"].size(), r.signature.size());
   EXPECT_EQ(j["signature"][3]["pts_ms"], r.signature[3].pts_ms);
   EXPECT_EQ(j["signature"][3]["pdq"], r.signature[3].pdq);
@@ -470,6 +479,45 @@ TEST_F(FramesSignatureTest, OneHashASecondOfRealFootage) {
     EXPECT_TRUE(j.contains(key)) << key;
   }
   EXPECT_EQ(j.size(), 5u);
+}
+
+// Between samples, the frames that differ are hashed too (extras): usable, in time order, each more
+// than kSignatureExtraMinBits from the hash kept before it, marked in the JSON; an extra interval
+// of 0 leaves the samples alone.
+TEST_F(FramesSignatureTest, ExtrasBetweenSamples) {
+  const FramesResult r = extract("original.mp4");
+  int extras = 0;
+  std::optional<PdqHash> previous;
+  for (size_t k = 0; k < r.signature.size(); ++k) {
+    const SignatureEntry& e = r.signature[k];
+    SCOPED_TRACE(e.pts_ms);
+    const auto hash = PdqHash::from_hex(e.pdq);
+    ASSERT_TRUE(hash.ok());
+    if (k > 0) {
+      EXPECT_GT(e.pts_ms, r.signature[k - 1].pts_ms);
+    }
+    if (e.extra) {
+      ++extras;
+      EXPECT_GE(e.quality, kSignatureExtraMinQuality);
+      ASSERT_TRUE(previous.has_value());
+      EXPECT_GT(hamming(*hash, *previous), kSignatureExtraMinBits);
+      EXPECT_EQ(to_json(r)["signature"][k]["extra"], true);
+    }
+    previous = *hash;
+  }
+  // vtest walks: at 10 fps a few of each second's frames differ.
+  EXPECT_GE(extras, 10) << to_json(r)["signature"].dump();
+
+  FramesOptions options;
+  options.signature_extra_interval = std::chrono::milliseconds(0);
+  const FramesResult none = extract("original.mp4", options);
+  const FramesResult only = samples(r);
+  ASSERT_EQ(none.signature.size(), only.signature.size());
+  for (size_t k = 0; k < none.signature.size(); ++k) {
+    EXPECT_FALSE(none.signature[k].extra);
+    EXPECT_EQ(none.signature[k].pts_ms, only.signature[k].pts_ms);
+    EXPECT_EQ(none.signature[k].pdq, only.signature[k].pdq);
+  }
 }
 
 TEST_F(FramesSignatureTest, BlackBarsAreTrimmed) {
@@ -514,10 +562,10 @@ TEST_F(FramesSignatureTest, UniformFramesGetALowQuality) {
 }
 
 TEST_F(FramesSignatureTest, IntervalIsRespected) {
-  const FramesResult every_second = extract("original.mp4");
+  const FramesResult every_second = samples(extract("original.mp4"));
   FramesOptions options;
   options.signature_interval = std::chrono::milliseconds(2500);
-  const FramesResult sparse = extract("original.mp4", options);
+  const FramesResult sparse = samples(extract("original.mp4", options));
   // 0, 2.5, ..., 17.5 s: the first frame at or after each.
   ASSERT_EQ(sparse.signature.size(), 8u) << to_json(sparse)["signature"].dump();
   for (size_t k = 0; k < sparse.signature.size(); ++k) {
