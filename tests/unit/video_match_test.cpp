@@ -1,8 +1,8 @@
 // Video matching: synthetic signatures (same footage, a clip of the middle third, unrelated,
-// mirrored, low-quality frames, threshold and clip-margin edges, the large-video path against a
-// brute-force oracle), candidate search through a HashIndex, real footage from opencv-doc
-// (flipped and cut), and the vPDQ reference frame hashes under shared/vectors (skipped with a
-// message when that folder is absent).
+// mirrored, low-quality frames, threshold and clip-margin edges, a cut between samples found
+// through extras, the large-video path against a brute-force oracle), candidate search through
+// a HashIndex, real footage from opencv-doc (flipped and cut), and the vPDQ reference frame
+// hashes under shared/vectors (skipped with a message when that folder is absent).
 #include "pipeline/video_match.hpp"
 
 #include <gtest/gtest.h>
@@ -25,6 +25,8 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/videoio.hpp>
+
+#include "pipeline/duplicates.hpp"
 
 namespace cw::pipeline {
 namespace {
@@ -377,6 +379,77 @@ TEST(VideoMatchTest, FindMatchingMediaThroughIndex) {
   auto failed = find_matching_media(index, query, 42, broken);
   ASSERT_FALSE(failed.ok());
   EXPECT_EQ(failed.error().code(), Code::kUnavailable);
+}
+
+// Fast footage cut half-way between two seconds: none of the copy's samples is near a sample of
+// the source, each is near one of its extras, and the other way round. Extras are looked up, never
+// counted, and never indexed; the stored form marks them.
+TEST(VideoMatchTest, CopyCutBetweenSamplesIsFoundThroughExtras) {
+  std::mt19937_64 rng(9);
+  // 20 s; every frame (a sample each second, extras at +250, +500, +750 ms) its own picture.
+  VideoSignature source;
+  for (int64_t k = 0; k < 20; ++k) {
+    for (int64_t part = 0; part < 4; ++part) {
+      source.push_back({k * 1000 + part * 250, random_hash(rng), 90, std::nullopt, part != 0});
+    }
+  }
+  // 10 s from 5.5 s: its samples are the source's +500 ms extras, its extras at +500 ms the
+  // source's next samples, re-encoded.
+  VideoSignature cut;
+  for (std::size_t k = 0; k < 10; ++k) {
+    const SignatureFrame& at = source[(5 + k) * 4 + 2];
+    const SignatureFrame& next = source[(6 + k) * 4];
+    cut.push_back({static_cast<int64_t>(k) * 1000, flip_random_bits(at.hash, 6, rng), 90,
+                   std::nullopt, false});
+    cut.push_back({static_cast<int64_t>(k) * 1000 + 500, flip_random_bits(next.hash, 6, rng), 90,
+                   std::nullopt, true});
+  }
+  const VideoMatch m = compare_videos(cut, source);
+  EXPECT_EQ(m.query_frames, 10);
+  EXPECT_EQ(m.compared_frames, 20);
+  EXPECT_DOUBLE_EQ(m.query_percent, 100.0);
+  EXPECT_DOUBLE_EQ(m.compared_percent, 50.0);  // the source's samples at 6 … 15 s
+  EXPECT_EQ(m.kind, MatchKind::kQueryIsClip);
+  EXPECT_EQ(m.offset_ms, 5500);
+  const VideoMatch back = compare_videos(source, cut);
+  EXPECT_EQ(back.kind, MatchKind::kComparedIsClip);
+  EXPECT_DOUBLE_EQ(back.query_percent, 50.0);
+
+  // Samples alone: the cut's are all half a second from the source's.
+  const auto samples_only = [](VideoSignature v) {
+    std::erase_if(v, [](const SignatureFrame& f) { return f.extra; });
+    return v;
+  };
+  const VideoMatch bare = compare_videos(samples_only(cut), samples_only(source));
+  EXPECT_EQ(bare.kind, MatchKind::kNone);
+  EXPECT_DOUBLE_EQ(bare.query_percent, 0.0);
+
+  // The index keeps samples; the cut's extras find the source's samples.
+  HashIndex index;
+  index_signature(index, 1, source);
+  EXPECT_EQ(index.size(), 20u);
+  const SignatureLoader load = [&](int64_t) -> Result<VideoSignature> { return source; };
+  auto found = find_matching_media(index, cut, std::nullopt, load);
+  ASSERT_TRUE(found.ok()) << found.error().to_string();
+  ASSERT_EQ(found->size(), 1u);
+  EXPECT_EQ((*found)[0].media_id, 1);
+  EXPECT_EQ((*found)[0].votes, 10);
+  EXPECT_EQ((*found)[0].match.kind, MatchKind::kQueryIsClip);
+
+  // Stored: "extra": true marks them; rows written before extras existed are all samples.
+  const nlohmann::json stored = nlohmann::json::parse(
+      R"([{"pts_ms": 0, "pdq": ")" + source[0].hash.to_hex() +
+      R"(", "quality": 90}, {"pts_ms": 250, "pdq": ")" + source[1].hash.to_hex() +
+      R"(", "quality": 80, "extra": true}, {"pts_ms": 500, "pdq": ")" + source[2].hash.to_hex() +
+      R"(", "quality": 70, "extra": "yes"}])");
+  const VideoSignature parsed = signature_from_json(stored);
+  ASSERT_EQ(parsed.size(), 3u);
+  EXPECT_FALSE(parsed[0].extra);
+  EXPECT_TRUE(parsed[1].extra);
+  EXPECT_EQ(parsed[1].pts_ms, 250);
+  EXPECT_EQ(parsed[1].quality, 80);
+  EXPECT_EQ(parsed[1].hash, source[1].hash);
+  EXPECT_FALSE(parsed[2].extra);  // not a boolean: a sample, as before
 }
 
 // ---------------------------------------------------------------------------------------------
