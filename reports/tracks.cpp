@@ -1,6 +1,6 @@
 // Greedy linking in time order with must-link groups (kMerge, a union-find) and cannot-link pairs
-// between groups (kSplit). Only tracks whose last sighting is within max_gap_hours are scanned,
-// so the cost is about sightings x concurrently active tracks.
+// between groups (kSplit). Open tracks sit in a grid by their last sighting, searched nearest cell
+// first, so a sighting looks at the tracks near it rather than every track still open.
 #include "reports/tracks.hpp"
 
 #include <fmt/format.h>
@@ -81,7 +81,7 @@ struct UnionFind {
 struct Building {
   std::vector<size_t> members;  // indices into the sorted sightings, in order
   std::set<size_t> groups;      // must-link group roots present
-  bool active = false;          // listed in `active` below
+  bool active = false;          // in the grid (its last sighting is recent enough to extend)
 };
 
 // A cheap lower bound of the geodesic distance, so most far-apart pairs skip the exact (and
@@ -97,6 +97,56 @@ double lower_bound_km(const Sighting& a, const Sighting& b) {
       std::cos(a.lat * kRad) * std::cos(b.lat * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
   return 0.99 * 2 * kMeanRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
 }
+
+// Open tracks by the 0.5° cell of their last sighting.
+struct TrackGrid {
+  static constexpr double kCellDeg = 0.5;
+  std::unordered_map<int64_t, std::vector<size_t>> cells;
+
+  static int64_t key_of(double lat, double lon) {
+    const auto row = static_cast<int64_t>(std::floor((lat + 90.0) / kCellDeg));
+    const auto col = static_cast<int64_t>(std::floor((lon + 180.0) / kCellDeg));
+    return row * 1000 + col;
+  }
+  void add(size_t track, const Sighting& last) {
+    cells[key_of(last.lat, last.lon)].push_back(track);
+  }
+  void remove(size_t track, const Sighting& last) {
+    auto it = cells.find(key_of(last.lat, last.lon));
+    if (it == cells.end()) return;
+    auto& v = it->second;
+    auto at = std::find(v.begin(), v.end(), track);
+    if (at == v.end()) return;
+    *at = v.back();
+    v.pop_back();
+  }
+  // A lower bound of the geodesic distance from s to any point of the cell: the great-circle
+  // distance to the cell point nearest in latitude and longitude, with a margin for that point
+  // not being the nearest on the sphere (cells are small) and for sphere versus ellipsoid. The
+  // longitude difference is taken the short way round, so the antimeridian costs nothing.
+  double lower_bound_km(int64_t key, const Sighting& s) const {
+    constexpr double kMeanRadiusKm = 6371.0088;
+    constexpr double kRad = 3.14159265358979323846 / 180.0;
+    const double lat0 = static_cast<double>(key / 1000) * kCellDeg - 90.0;
+    const double lon0 = static_cast<double>(key % 1000) * kCellDeg - 180.0;
+    const double lat = std::clamp(s.lat, lat0, lat0 + kCellDeg);
+    double dlon_deg = 0;
+    if (s.lon < lon0 || s.lon > lon0 + kCellDeg) {
+      auto gap = [](double a, double b) {
+        double d = std::fmod(std::abs(a - b), 360.0);
+        return d > 180.0 ? 360.0 - d : d;
+      };
+      dlon_deg = std::min(gap(s.lon, lon0), gap(s.lon, lon0 + kCellDeg));
+    }
+    const double dlat = (lat - s.lat) * kRad;
+    const double dlon = dlon_deg * kRad;
+    const double h =
+        std::sin(dlat / 2) * std::sin(dlat / 2) +
+        std::cos(s.lat * kRad) * std::cos(lat * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+    const double d = 2 * kMeanRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
+    return std::max(0.0, 0.98 * d - 1.0);
+  }
+};
 
 // Whether s may follow l by the rule. On success *distance_km and *speed_kmh are set for ranking.
 bool links(const Sighting& l, const Sighting& s, const TrackOptions& o, double* distance_km,
@@ -279,54 +329,73 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
 
   std::vector<Building> tracks;
   std::unordered_map<size_t, size_t> group_track;  // group root -> track
-  std::vector<size_t> active;                      // tracks still open to rule links
+  // The open tracks by the grid cell of their last sighting. A sighting looks at cells nearest
+  // first and stops once a cell's lower-bound distance exceeds the best link found (or what a
+  // convoy can drive in max_gap_hours): the same winner as scanning every open track, because
+  // every candidate at least as near as the winner lies in a cell that was looked at.
+  TrackGrid grid;
+  const double reach_max_km =
+      options.max_speed_kmh * options.max_gap_hours + options.position_tolerance_km;
+  std::vector<std::pair<double, int64_t>> order;  // (lower bound km, cell key)
   for (size_t i = 0; i < sorted.size(); ++i) {
     const Sighting& s = *sorted[i];
     const size_t g = uf.find(i);
 
-    // Tracks whose last sighting is too old can no longer take a sighting by rule.
-    std::erase_if(active, [&](size_t t) {
-      const Sighting& last = *sorted[tracks[t].members.back()];
-      const bool keep = hours_between(last.observed_at, s.observed_at) <= options.max_gap_hours;
-      if (!keep) tracks[t].active = false;
-      return !keep;
-    });
-
     size_t chosen = tracks.size();
     if (auto it = group_track.find(g); it != group_track.end()) {
-      chosen = it->second;  // a hand merge puts it there
-    } else {
+      chosen = it->second;       // a hand merge puts it there
+    } else if (s.heading_deg) {  // a parked sighting never links by rule
       double best_d = 0;
       double best_v = 0;
       int64_t best_first = 0;
-      for (size_t t : active) {
-        const Building& b = tracks[t];
-        double d = 0;
-        double v = 0;
-        if (!links(*sorted[b.members.back()], s, options, &d, &v)) continue;
-        const bool split_forbids = std::any_of(b.groups.begin(), b.groups.end(), [&](size_t h) {
-          return forbidden.count({std::min(g, h), std::max(g, h)}) > 0;
-        });
-        if (split_forbids) continue;
-        const int64_t first = sorted[b.members.front()]->id;
-        if (chosen == tracks.size() ||
-            std::tie(d, v, first) < std::tie(best_d, best_v, best_first)) {
-          chosen = t;
-          best_d = d;
-          best_v = v;
-          best_first = first;
+      order.clear();
+      for (const auto& [key, members] : grid.cells) {
+        if (members.empty()) continue;
+        const double bound = grid.lower_bound_km(key, s);
+        if (bound <= reach_max_km) order.emplace_back(bound, key);
+      }
+      std::sort(order.begin(), order.end());
+      for (const auto& [bound, key] : order) {
+        if (chosen != tracks.size() && bound > best_d) break;
+        std::vector<size_t>& members = grid.cells[key];
+        for (size_t k = 0; k < members.size();) {
+          const size_t t = members[k];
+          const Building& b = tracks[t];
+          const Sighting& last = *sorted[b.members.back()];
+          // Too old for any later sighting too (time only moves on): dropped from the grid.
+          if (hours_between(last.observed_at, s.observed_at) > options.max_gap_hours) {
+            tracks[t].active = false;
+            members[k] = members.back();
+            members.pop_back();
+            continue;
+          }
+          ++k;
+          double d = 0;
+          double v = 0;
+          if (!links(last, s, options, &d, &v)) continue;
+          const bool split_forbids = std::any_of(b.groups.begin(), b.groups.end(), [&](size_t h) {
+            return forbidden.count({std::min(g, h), std::max(g, h)}) > 0;
+          });
+          if (split_forbids) continue;
+          const int64_t first = sorted[b.members.front()]->id;
+          if (chosen == tracks.size() ||
+              std::tie(d, v, first) < std::tie(best_d, best_v, best_first)) {
+            chosen = t;
+            best_d = d;
+            best_v = v;
+            best_first = first;
+          }
         }
       }
     }
     if (chosen == tracks.size()) tracks.emplace_back();
     Building& b = tracks[chosen];
+    if (b.active) grid.remove(chosen, *sorted[b.members.back()]);
     b.members.push_back(i);
     b.groups.insert(g);
     group_track.emplace(g, chosen);
-    if (!b.active) {
-      b.active = true;
-      active.push_back(chosen);
-    }
+    b.active = true;
+    grid.add(chosen, s);
   }
 
   for (const Building& b : tracks) {
