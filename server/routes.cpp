@@ -21,6 +21,7 @@ Router make_router() {
   add_media_routes(router);
   add_observation_routes(router);
   add_report_routes(router);
+  add_sun_routes(router);
   return router;
 }
 

@@ -21,6 +21,7 @@ void add_job_routes(Router& router);          // handlers_jobs.cpp: pipeline job
 void add_media_routes(Router& router);        // handlers_media.cpp: analysis, frames
 void add_observation_routes(Router& router);  // handlers_observations.cpp: observations
 void add_report_routes(Router& router);       // handlers_reports.cpp: aggregates, convoys, reports
+void add_sun_routes(Router& router);          // handlers_sun.cpp: sun position and shadows
 
 // The observation filters of GET /observations (bbox, from, to, oblast, country, equipment_type,
 // status, movement, submission_id, cursor, limit), shared by the aggregate routes.

@@ -174,6 +174,19 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
   //                                   none bad  revk contr anal admin other
   std::vector<Row> rows = {
       {"GET",
+       "/api/v1/sun",
+       [] {
+         return Request{"GET", "/api/v1/sun?lat=50.6&lon=36.58&time=2022-02-16T09:00:00Z", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/submissions/{id}/sun",
+       [&] {
+         return Request{
+             "GET", "/api/v1/submissions/" + sub_id + "/sun?time=2022-02-16T09:00:00Z", {}, ""};
+       },
+       {401, 401, 401, 422, 422, 422, 404}},
+      {"GET",
        "/api/v1/aggregates/observations",
        [] {
          return Request{
