@@ -11,6 +11,7 @@
 #include "server/context.hpp"
 #include "server/json_body.hpp"
 #include "server/problem.hpp"
+#include "server/request_bodies.hpp"
 #include "server/routes.hpp"
 #include "store/analysis.hpp"
 #include "store/submissions.hpp"
@@ -204,15 +205,10 @@ Result<Reply> duplicate_verdict(RequestContext& ctx) {
   if (!other.ok()) return other.error();
   auto body = parse_json_object(ctx.request);
   if (!body.ok()) return body.error();
-  FieldReader r(*body);
-  auto verdict = r.optional_enum("verdict", {"confirmed", "rejected"});
-  if (!verdict.ok()) return verdict.error();
-  if (!*verdict) return Error(Code::kUnprocessable, "verdict is required", "verdict");
-  auto note = r.optional_string("note", 10000);
-  if (!note.ok()) return note.error();
-  if (Status s = r.finish(); !s.ok()) return s.error();
-  auto link = store::MediaLinks(ctx.services.db)
-                  .verdict(ctx.user(), *sha, *other, **verdict, note->value_or(""));
+  auto v = parse_duplicate_verdict(*body);
+  if (!v.ok()) return v.error();
+  auto link =
+      store::MediaLinks(ctx.services.db).verdict(ctx.user(), *sha, *other, v->verdict, v->note);
   if (!link.ok()) return link.error();
   return Reply::json(http::status::ok, link_json(*link));
 }

@@ -9,6 +9,7 @@
 #include "server/observation_io.hpp"
 #include "server/pagination.hpp"
 #include "server/problem.hpp"
+#include "server/request_bodies.hpp"
 #include "server/routes.hpp"
 #include "store/analysis.hpp"
 #include "store/observations.hpp"
@@ -40,84 +41,6 @@ Result<Format> pick_format(const RequestContext& ctx) {
   return Format::kJson;
 }
 
-}  // namespace
-
-Result<store::ObservationFilter> parse_observation_filter(const RequestContext& ctx,
-                                                          int default_limit, int max_limit) {
-  store::ObservationFilter f;
-  if (auto c = ctx.query_param("cursor")) {
-    auto page = parse_page(ctx);
-    if (!page.ok()) return page.error();
-    f.after_id = page->after;
-  }
-  f.limit = default_limit;
-  if (auto l = ctx.query_param("limit")) {
-    auto n = positive_id(*l, "limit", Code::kUnprocessable);
-    if (!n.ok() || *n > max_limit) {
-      return Error(Code::kUnprocessable, fmt::format("limit must be 1 to {}", max_limit), "limit");
-    }
-    f.limit = static_cast<int>(*n);
-  }
-  if (auto b = ctx.query_param("bbox")) {
-    std::array<double, 4> v{};
-    size_t from = 0;
-    int n = 0;
-    for (; n < 4 && from <= b->size(); ++n) {
-      size_t comma = b->find(',', from);
-      std::string part = b->substr(from, comma == std::string::npos ? b->npos : comma - from);
-      try {
-        size_t used = 0;
-        v[n] = std::stod(part, &used);
-        if (used != part.size()) throw std::invalid_argument("trailing");
-      } catch (...) {
-        n = -1;
-        break;
-      }
-      if (comma == std::string::npos) {
-        ++n;
-        from = b->size() + 1;
-        break;
-      }
-      from = comma + 1;
-    }
-    if (n != 4 || from <= b->size() || v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 ||
-        v[0] >= v[2] || v[1] >= v[3]) {
-      return Error(Code::kUnprocessable,
-                   "bbox must be west,south,east,north in degrees with west < east and "
-                   "south < north",
-                   "bbox");
-    }
-    f.bbox = v;
-  }
-  for (auto [name, out] : {std::pair{"from", &f.from}, std::pair{"to", &f.to}}) {
-    if (auto v = ctx.query_param(name)) {
-      auto t = parse_rfc3339(*v, name);
-      if (!t.ok()) return t.error();
-      *out = *t;
-    }
-  }
-  if (auto v = ctx.query_param("oblast")) f.oblast = *v;
-  if (auto v = ctx.query_param("country")) f.country = *v;
-  if (Status s = query_enum(ctx, "equipment_type", store::equipment_types(), &f.equipment_type);
-      !s.ok()) {
-    return s.error();
-  }
-  std::vector<std::string> statuses = store::observation_statuses();
-  statuses.push_back("any");
-  if (Status s = query_enum(ctx, "status", statuses, &f.status); !s.ok()) return s.error();
-  if (Status s = query_enum(ctx, "movement", store::movements(), &f.movement); !s.ok()) {
-    return s.error();
-  }
-  if (auto v = ctx.query_param("submission_id")) {
-    auto id = positive_id(*v, "submission_id", Code::kUnprocessable);
-    if (!id.ok()) return id.error();
-    f.submission_id = *id;
-  }
-  return f;
-}
-
-namespace {
-
 // The same query with the cursor moved on, for Link headers.
 std::string next_link(const RequestContext& ctx, const std::string& cursor) {
   std::string target = "/api/v1/observations?";
@@ -140,7 +63,7 @@ Result<Reply> list_observations(RequestContext& ctx) {
   auto format = pick_format(ctx);
   if (!format.ok()) return format.error();
   bool json = *format == Format::kJson;
-  auto filter = parse_observation_filter(ctx, json ? 50 : 10000,
+  auto filter = parse_observation_filter(ctx.query, json ? 50 : 10000,
                                          json ? store::kMaxListLimit : store::kMaxExportRows);
   if (!filter.ok()) return filter.error();
   int limit = filter->limit;
@@ -258,15 +181,10 @@ Result<Reply> verify_observation(RequestContext& ctx) {
   if (!id.ok()) return id.error();
   auto body = parse_json_object(ctx.request);
   if (!body.ok()) return body.error();
-  FieldReader r(*body);
-  auto verdict = r.optional_enum("verdict", {"verified", "disputed", "rejected"});
+  auto verdict = parse_observation_verdict(*body);
   if (!verdict.ok()) return verdict.error();
-  if (!*verdict) return Error(Code::kUnprocessable, "verdict is required", "verdict");
-  auto note = r.optional_string("note", 10000);
-  if (!note.ok()) return note.error();
-  if (Status s = r.finish(); !s.ok()) return s.error();
   store::Observations obs(ctx.services.db);
-  auto o = obs.verify(ctx.user(), *id, **verdict, note->value_or(""));
+  auto o = obs.verify(ctx.user(), *id, verdict->verdict, verdict->note);
   if (!o.ok()) return o.error();
   auto v = obs.verdicts(*id);
   if (!v.ok()) return v.error();
@@ -390,40 +308,9 @@ Result<Reply> add_geolocation(RequestContext& ctx) {
   if (!id.ok()) return id.error();
   auto body = parse_json_object(ctx.request);
   if (!body.ok()) return body.error();
-  FieldReader r(*body);
-  store::Geolocation g;
-  auto lat = r.optional_number("lat", -90, 90);
-  if (!lat.ok()) return lat.error();
-  auto lon = r.optional_number("lon", -180, 180);
-  if (!lon.ok()) return lon.error();
-  if (!*lat) return Error(Code::kUnprocessable, "lat is required", "lat");
-  if (!*lon) return Error(Code::kUnprocessable, "lon is required", "lon");
-  g.lat = **lat;
-  g.lon = **lon;
-  auto precision = r.optional_enum("precision", store::location_precisions());
-  if (!precision.ok()) return precision.error();
-  if (!*precision) return Error(Code::kUnprocessable, "precision is required", "precision");
-  g.precision = **precision;
-  auto method = r.optional_enum("method", store::geolocation_methods());
-  if (!method.ok()) return method.error();
-  if (!*method) return Error(Code::kUnprocessable, "method is required", "method");
-  g.method = **method;
-  auto evidence = r.optional_string("evidence", 20000);
-  if (!evidence.ok()) return evidence.error();
-  g.evidence = evidence->value_or("");
-  if (const nlohmann::json* refs = r.optional_value("frame_refs")) {
-    // The observation reader checks frame references; reuse it on a minimal object.
-    nlohmann::json probe = {{"observed_at", "2000-01-01T00:00:00Z"},
-                            {"location", {{"lat", 0}, {"lon", 0}}},
-                            {"location_precision", "exact"},
-                            {"equipment", {{{"type", "other"}, {"count", 1}}}},
-                            {"frame_refs", *refs}};
-    auto checked = parse_observation(probe);
-    if (!checked.ok()) return checked.error();
-    g.frame_refs = checked->frame_refs;
-  }
-  if (Status s = r.finish(); !s.ok()) return s.error();
-  auto added = store::Geolocations(ctx.services.db).add(ctx.user(), *id, g);
+  auto g = parse_geolocation(*body);
+  if (!g.ok()) return g.error();
+  auto added = store::Geolocations(ctx.services.db).add(ctx.user(), *id, *g);
   if (!added.ok()) return added.error();
   return Reply::json(http::status::created, geolocation_json(*added));
 }

@@ -6,6 +6,7 @@
 #include "reports/build.hpp"
 #include "reports/convoys.hpp"
 #include "server/json_body.hpp"
+#include "server/observation_io.hpp"
 #include "server/pagination.hpp"
 #include "server/problem.hpp"
 #include "server/routes.hpp"
@@ -37,7 +38,7 @@ nlohmann::json optional_number(const std::optional<double>& d) {
 }
 
 Result<Reply> get_aggregates(RequestContext& ctx) {
-  auto filter = parse_observation_filter(ctx, 1, 1);
+  auto filter = parse_observation_filter(ctx.query, 1, 1);
   if (!filter.ok()) return filter.error();
   if (ctx.query_param("cursor") || ctx.query_param("limit")) {
     return Error(Code::kUnprocessable, "aggregates are not paged", "cursor");
@@ -127,7 +128,7 @@ nlohmann::json convoy_feature(const reports::Convoy& c) {
 }
 
 Result<Reply> list_convoys(RequestContext& ctx) {
-  auto filter = parse_observation_filter(ctx, 1, 1);
+  auto filter = parse_observation_filter(ctx.query, 1, 1);
   if (!filter.ok()) return filter.error();
   for (const char* unsupported :
        {"cursor", "limit", "oblast", "country", "equipment_type", "movement", "submission_id"}) {

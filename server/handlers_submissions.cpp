@@ -235,40 +235,14 @@ Result<Reply> get_submission(RequestContext& ctx) {
 }
 
 Result<Reply> list_submissions(RequestContext& ctx) {
-  auto page = parse_page(ctx);
-  if (!page.ok()) return page.error();
-  store::SubmissionFilter f;
-  f.after_id = page->after;
-  f.limit = page->limit + 1;
-  if (Status s = query_enum(ctx, "status", submission_statuses(), &f.status); !s.ok()) {
-    return s.error();
-  }
-  if (Status s = query_enum(ctx, "platform", submission_platforms(), &f.platform); !s.ok()) {
-    return s.error();
-  }
-  if (auto v = ctx.query_param("submitted_by")) {
-    auto id = positive_id(*v, "submitted_by", Code::kUnprocessable);
-    if (!id.ok()) return id.error();
-    f.submitted_by = *id;
-  }
-  if (auto v = ctx.query_param("org")) {
-    auto id = positive_id(*v, "org", Code::kUnprocessable);
-    if (!id.ok()) return id.error();
-    f.org = *id;
-  }
-  if (auto v = ctx.query_param("since")) {
-    auto t = parse_rfc3339(*v, "since");
-    if (!t.ok()) return t.error();
-    f.since = *t;
-  }
-  if (auto v = ctx.query_param("until")) {
-    auto t = parse_rfc3339(*v, "until");
-    if (!t.ok()) return t.error();
-    f.until = *t;
-  }
+  auto filter = parse_submission_filter(ctx.query);
+  if (!filter.ok()) return filter.error();
+  store::SubmissionFilter f = *filter;
+  int limit = f.limit;
+  f.limit = limit + 1;  // one more row says whether there is a next page
   auto rows = store::Submissions(ctx.services.db).list(ctx.user(), f);
   if (!rows.ok()) return rows.error();
-  bool more = static_cast<int>(rows->size()) > page->limit;
+  bool more = static_cast<int>(rows->size()) > limit;
   if (more) rows->pop_back();
   nlohmann::json items = nlohmann::json::array();
   for (const auto& s : *rows) items.push_back(submission_json(s));

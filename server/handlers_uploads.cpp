@@ -73,27 +73,6 @@ Status check_version(const RequestContext& ctx) {
   return check_tus_resumable(ctx.request["Tus-Resumable"]);
 }
 
-// The submission metadata carried in Upload-Metadata: `metadata` (JSON) and `filename`.
-Result<std::pair<store::SubmissionInput, std::string>> metadata_of(const std::string& header) {
-  auto pairs = parse_upload_metadata(header);
-  if (!pairs.ok()) return pairs.error();
-  nlohmann::json doc = nlohmann::json::object();
-  if (auto it = pairs->find("metadata"); it != pairs->end() && !it->second.empty()) {
-    doc = nlohmann::json::parse(it->second, nullptr, false);
-    if (doc.is_discarded()) {
-      return Error(Code::kUnprocessable, "Upload-Metadata metadata is not valid JSON", "metadata");
-    }
-  }
-  auto meta = parse_submission_metadata(doc, "metadata.");
-  if (!meta.ok()) return meta.error();
-  std::string filename;
-  if (auto it = pairs->find("filename"); it != pairs->end()) filename = it->second;
-  if (filename.size() > 1024) {
-    return Error(Code::kUnprocessable, "filename is longer than 1024 bytes", "filename");
-  }
-  return std::make_pair(std::move(meta.value()), filename);
-}
-
 Result<store::Upload> live_upload(RequestContext& ctx) {
   auto upload = store::Uploads(ctx.services.db).get(ctx.user().user_id, ctx.params.at("id"));
   if (!upload.ok()) return upload.error();
@@ -140,7 +119,7 @@ Result<Reply> tus_create(RequestContext& ctx) {
   }
   std::string metadata_header(ctx.request["Upload-Metadata"]);
   // Checked now so that the client hears about bad metadata before it sends gigabytes.
-  auto meta = metadata_of(metadata_header);
+  auto meta = submission_from_upload_metadata(metadata_header);
   if (!meta.ok()) return tus_problem(meta.error());
   auto writer = ctx.services.media.begin_write(store::TempKind::kTus);
   if (!writer.ok()) return tus_problem(writer.error());
@@ -234,7 +213,7 @@ class TusSink : public BodySink {
       if (!s.ok()) return tus_problem(s.error());
       return done(offset, std::nullopt);
     }
-    auto meta = metadata_of(upload_.metadata);
+    auto meta = submission_from_upload_metadata(upload_.metadata);
     auto container = store::sniff_video(writer_->first_bytes());
     if (!container || !meta.ok()) {
       writer_->abort();

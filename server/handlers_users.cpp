@@ -6,6 +6,7 @@
 #include "server/json_body.hpp"
 #include "server/pagination.hpp"
 #include "server/problem.hpp"
+#include "server/request_bodies.hpp"
 #include "server/routes.hpp"
 #include "store/audit.hpp"
 #include "store/users.hpp"
@@ -58,16 +59,9 @@ Result<Reply> list_users(RequestContext& ctx) {
 Result<Reply> create_user(RequestContext& ctx) {
   auto body = parse_json_object(ctx.request);
   if (!body.ok()) return body.error();
-  FieldReader r(*body);
-  auto name = r.required_string("name", 1, 200);
-  if (!name.ok()) return name.error();
-  auto org = r.required_string("org", 1, 200);
-  if (!org.ok()) return org.error();
-  auto role_text = r.optional_enum("role", {"contributor", "analyst", "admin"});
-  if (!role_text.ok()) return role_text.error();
-  if (Status s = r.finish(); !s.ok()) return s.error();
-  store::Role role = store::parse_role(role_text->value_or("contributor")).value();
-  auto created = store::Users(ctx.services.db).add(*name, *org, role, ctx.actor());
+  auto in = parse_new_user(*body);
+  if (!in.ok()) return in.error();
+  auto created = store::Users(ctx.services.db).add(in->name, in->org, in->role, ctx.actor());
   if (!created.ok()) return created.error();
   nlohmann::json out = user_json(created->user);
   out["token"] = {{"id", created->token_id}, {"token", created->token}};
@@ -91,11 +85,9 @@ Result<Reply> create_token(RequestContext& ctx) {
   if (!ctx.request.body().empty()) {
     auto body = parse_json_object(ctx.request);
     if (!body.ok()) return body.error();
-    FieldReader r(*body);
-    auto l = r.optional_string("label", 200);
+    auto l = parse_token_label(*body);
     if (!l.ok()) return l.error();
-    if (Status s = r.finish(); !s.ok()) return s.error();
-    label = l->value_or("");
+    label = std::move(l.value());
   }
   auto token = store::Users(ctx.services.db).create_token(*id, label, ctx.actor());
   if (!token.ok()) return token.error();

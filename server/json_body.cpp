@@ -5,6 +5,8 @@
 #include <boost/algorithm/string/predicate.hpp>
 
 #include <cmath>
+#include <utility>
+#include <vector>
 
 namespace cw::server {
 
@@ -20,7 +22,23 @@ Result<nlohmann::json> parse_json_object(const Request& request) {
     return Error(Code::kInvalidArgument, "the body is not valid JSON", "body");
   if (!doc.is_object())
     return Error(Code::kUnprocessable, "the body must be a JSON object", "body");
+  if (nested_deeper_than(doc, kMaxJsonDepth)) {
+    return Error(Code::kUnprocessable,
+                 fmt::format("the body nests deeper than {} levels", kMaxJsonDepth), "body");
+  }
   return doc;
+}
+
+bool nested_deeper_than(const nlohmann::json& doc, int max_depth) {
+  std::vector<std::pair<const nlohmann::json*, int>> todo = {{&doc, 0}};
+  while (!todo.empty()) {
+    auto [j, depth] = todo.back();
+    todo.pop_back();
+    if (!j->is_structured()) continue;
+    if (depth + 1 > max_depth) return true;
+    for (const auto& child : *j) todo.emplace_back(&child, depth + 1);
+  }
+  return false;
 }
 
 const nlohmann::json* FieldReader::get(const std::string& name) {

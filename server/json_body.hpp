@@ -15,9 +15,18 @@
 
 namespace cw::server {
 
+// Deepest nesting a request body may have. Real bodies nest three levels; nlohmann_json's
+// merge_patch (PATCH) and comparisons recurse once per level, so a 1 MiB body of `{"a":` would
+// overflow the stack of the thread that handles it.
+inline constexpr int kMaxJsonDepth = 32;
+
 // 415 unless Content-Type is application/json (parameters allowed); 400 on a syntax error;
-// 422 when the top level is not an object.
+// 422 when the top level is not an object or nests deeper than kMaxJsonDepth.
 Result<nlohmann::json> parse_json_object(const Request& request);
+
+// True when arrays and objects in `doc` nest deeper than `max_depth` (a scalar has depth 0,
+// `{}` and `[]` depth 1). Iterative: safe on any document nlohmann_json parsed.
+bool nested_deeper_than(const nlohmann::json& doc, int max_depth);
 
 class FieldReader {
  public:

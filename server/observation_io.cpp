@@ -10,6 +10,7 @@
 #include "common/sha256.hpp"
 #include "common/time.hpp"
 #include "server/json_body.hpp"
+#include "server/pagination.hpp"
 
 namespace cw::server {
 namespace {
@@ -533,6 +534,80 @@ std::string render_kml(const std::vector<store::Observation>& rows) {
   }
   out += "</Document>\n</kml>\n";
   return out;
+}
+
+Result<store::ObservationFilter> parse_observation_filter(const QueryParams& query,
+                                                          int default_limit, int max_limit) {
+  store::ObservationFilter f;
+  if (auto c = query_value(query, "cursor")) {
+    auto page = parse_page(query);
+    if (!page.ok()) return page.error();
+    f.after_id = page->after;
+  }
+  f.limit = default_limit;
+  if (auto l = query_value(query, "limit")) {
+    auto n = positive_id(*l, "limit", Code::kUnprocessable);
+    if (!n.ok() || *n > max_limit) {
+      return Error(Code::kUnprocessable, fmt::format("limit must be 1 to {}", max_limit), "limit");
+    }
+    f.limit = static_cast<int>(*n);
+  }
+  if (auto b = query_value(query, "bbox")) {
+    std::array<double, 4> v{};
+    size_t from = 0;
+    int n = 0;
+    for (; n < 4 && from <= b->size(); ++n) {
+      size_t comma = b->find(',', from);
+      std::string part = b->substr(from, comma == std::string::npos ? b->npos : comma - from);
+      try {
+        size_t used = 0;
+        v[n] = std::stod(part, &used);
+        if (used != part.size()) throw std::invalid_argument("trailing");
+      } catch (...) {
+        n = -1;
+        break;
+      }
+      if (comma == std::string::npos) {
+        ++n;
+        from = b->size() + 1;
+        break;
+      }
+      from = comma + 1;
+    }
+    if (n != 4 || from <= b->size() || v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 ||
+        v[0] >= v[2] || v[1] >= v[3]) {
+      return Error(Code::kUnprocessable,
+                   "bbox must be west,south,east,north in degrees with west < east and "
+                   "south < north",
+                   "bbox");
+    }
+    f.bbox = v;
+  }
+  for (auto [name, out] : {std::pair{"from", &f.from}, std::pair{"to", &f.to}}) {
+    if (auto v = query_value(query, name)) {
+      auto t = parse_rfc3339(*v, name);
+      if (!t.ok()) return t.error();
+      *out = *t;
+    }
+  }
+  if (auto v = query_value(query, "oblast")) f.oblast = *v;
+  if (auto v = query_value(query, "country")) f.country = *v;
+  if (Status s = query_enum(query, "equipment_type", store::equipment_types(), &f.equipment_type);
+      !s.ok()) {
+    return s.error();
+  }
+  std::vector<std::string> statuses = store::observation_statuses();
+  statuses.push_back("any");
+  if (Status s = query_enum(query, "status", statuses, &f.status); !s.ok()) return s.error();
+  if (Status s = query_enum(query, "movement", store::movements(), &f.movement); !s.ok()) {
+    return s.error();
+  }
+  if (auto v = query_value(query, "submission_id")) {
+    auto id = positive_id(*v, "submission_id", Code::kUnprocessable);
+    if (!id.ok()) return id.error();
+    f.submission_id = *id;
+  }
+  return f;
 }
 
 }  // namespace cw::server

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.hpp"
+#include "server/pagination.hpp"
 #include "store/observations.hpp"
 
 namespace cw::server {
@@ -34,6 +35,12 @@ struct ImportResult {
 };
 ImportResult parse_import_csv(std::string_view body, size_t max_problems = 100);
 ImportResult parse_import_ndjson(std::string_view body, size_t max_problems = 100);
+
+// The list filter from the query of GET /observations: bbox, from, to, oblast, country,
+// equipment_type, status, movement, submission_id, limit (default `default_limit`, at most
+// `max_limit`) and cursor. 422 naming the first bad parameter.
+Result<store::ObservationFilter> parse_observation_filter(const QueryParams& query,
+                                                          int default_limit, int max_limit);
 
 // The renderings of a page of observations. `next_cursor` goes into the GeoJSON as a foreign
 // member and into the JSON; CSV and KML carry it in the Link header (the caller's job).

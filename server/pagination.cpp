@@ -7,9 +7,15 @@
 
 namespace cw::server {
 
-Result<Page> parse_page(const RequestContext& ctx) {
+std::optional<std::string> query_value(const QueryParams& query, const std::string& name) {
+  auto it = query.find(name);
+  if (it == query.end()) return std::nullopt;
+  return it->second;
+}
+
+Result<Page> parse_page(const QueryParams& query) {
   Page page;
-  if (auto limit = ctx.query_param("limit")) {
+  if (auto limit = query_value(query, "limit")) {
     int v = 0;
     auto [p, ec] = std::from_chars(limit->data(), limit->data() + limit->size(), v);
     if (ec != std::errc() || p != limit->data() + limit->size() || v < 1 || v > 500) {
@@ -17,7 +23,7 @@ Result<Page> parse_page(const RequestContext& ctx) {
     }
     page.limit = v;
   }
-  if (auto cursor = ctx.query_param("cursor"); cursor && !cursor->empty()) {
+  if (auto cursor = query_value(query, "cursor"); cursor && !cursor->empty()) {
     int64_t v = 0;
     bool ok = cursor->size() > 1 && cursor->size() <= 17 && (*cursor)[0] == 'k';
     if (ok) {
@@ -41,9 +47,9 @@ Result<int64_t> positive_id(const std::string& text, const std::string& field, C
   return v;
 }
 
-Status query_enum(const RequestContext& ctx, const std::string& name,
+Status query_enum(const QueryParams& query, const std::string& name,
                   const std::vector<std::string>& allowed, std::optional<std::string>* out) {
-  auto v = ctx.query_param(name);
+  auto v = query_value(query, name);
   if (!v) return Status::Ok();
   if (std::find(allowed.begin(), allowed.end(), *v) == allowed.end()) {
     std::string list;

@@ -23,11 +23,6 @@ void add_observation_routes(Router& router);  // handlers_observations.cpp: obse
 void add_report_routes(Router& router);       // handlers_reports.cpp: aggregates, convoys, reports
 void add_sun_routes(Router& router);          // handlers_sun.cpp: sun position and shadows
 
-// The observation filters of GET /observations (bbox, from, to, oblast, country, equipment_type,
-// status, movement, submission_id, cursor, limit), shared by the aggregate routes.
-Result<store::ObservationFilter> parse_observation_filter(const RequestContext& ctx,
-                                                          int default_limit, int max_limit);
-
 // A near-duplicate link and a first-posting provenance as the API shows them.
 nlohmann::json link_json(const store::Link& link);
 nlohmann::json provenance_json(const store::Provenance& p);

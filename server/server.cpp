@@ -30,6 +30,22 @@ using SteadyClock = std::chrono::steady_clock;
 
 class Session;
 
+// Beast refuses Content-Length next to a chunked Transfer-Encoding, but takes a request whose
+// Transfer-Encoding does not end in chunked (or sits beside a Content-Length) as having no body
+// or a Content-Length body, while a proxy in front may frame it differently: request smuggling.
+// RFC 9112 section 6.1 asks for 400 and a closed connection; the only coding taken is a lone
+// "chunked".
+namespace {
+bool plain_framing(const RequestHeader& h) {
+  const size_t fields = h.count(http::field::transfer_encoding);
+  if (fields == 0) return true;
+  if (fields > 1 || h.count(http::field::content_length) > 0) return false;
+  http::token_list codings{h[http::field::transfer_encoding]};
+  auto it = codings.begin();
+  return it != codings.end() && beast::iequals(*it, "chunked") && ++it == codings.end();
+}
+}  // namespace
+
 struct Server::Impl {
   Impl(const Config& c, store::Database& d, store::MediaStore& m, Router r)
       : config(c),
@@ -140,6 +156,11 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(problem(http::status::bad_request, "malformed HTTP request"));
     }
     const RequestHeader& h = header_parser_->get();
+    if (!plain_framing(h)) {
+      close_after_ = true;
+      return send(problem(http::status::bad_request,
+                          "Transfer-Encoding must be chunked alone, without Content-Length"));
+    }
     request_id_ = request_id_for(h["X-Request-Id"]);
     origin_ = std::string(h[http::field::origin]);
     method_ = std::string(h.method_string());

@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <boost/url/parse.hpp>
 
+#include "common/time.hpp"
 #include "server/json_body.hpp"
+#include "server/tus.hpp"
 
 namespace cw::server {
 
@@ -159,6 +161,56 @@ nlohmann::json submission_json(const store::Submission& s) {
           {"original_filename", s.original_filename},
           {"exact_duplicate_of", opt(s.exact_duplicate_of)},
           {"created_at", format_rfc3339(s.created_at)}};
+}
+
+Result<std::pair<store::SubmissionInput, std::string>> submission_from_upload_metadata(
+    const std::string& header) {
+  auto pairs = parse_upload_metadata(header);
+  if (!pairs.ok()) return pairs.error();
+  nlohmann::json doc = nlohmann::json::object();
+  if (auto it = pairs->find("metadata"); it != pairs->end() && !it->second.empty()) {
+    doc = nlohmann::json::parse(it->second, nullptr, false);
+    if (doc.is_discarded()) {
+      return Error(Code::kUnprocessable, "Upload-Metadata metadata is not valid JSON", "metadata");
+    }
+  }
+  auto meta = parse_submission_metadata(doc, "metadata.");
+  if (!meta.ok()) return meta.error();
+  std::string filename;
+  if (auto it = pairs->find("filename"); it != pairs->end()) filename = it->second;
+  if (filename.size() > 1024) {
+    return Error(Code::kUnprocessable, "filename is longer than 1024 bytes", "filename");
+  }
+  return std::make_pair(std::move(meta.value()), filename);
+}
+
+Result<store::SubmissionFilter> parse_submission_filter(const QueryParams& query) {
+  auto page = parse_page(query);
+  if (!page.ok()) return page.error();
+  store::SubmissionFilter f;
+  f.after_id = page->after;
+  f.limit = page->limit;
+  if (Status s = query_enum(query, "status", submission_statuses(), &f.status); !s.ok()) {
+    return s.error();
+  }
+  if (Status s = query_enum(query, "platform", submission_platforms(), &f.platform); !s.ok()) {
+    return s.error();
+  }
+  for (auto [name, out] : {std::pair{"submitted_by", &f.submitted_by}, std::pair{"org", &f.org}}) {
+    if (auto v = query_value(query, name)) {
+      auto id = positive_id(*v, name, Code::kUnprocessable);
+      if (!id.ok()) return id.error();
+      *out = *id;
+    }
+  }
+  for (auto [name, out] : {std::pair{"since", &f.since}, std::pair{"until", &f.until}}) {
+    if (auto v = query_value(query, name)) {
+      auto t = parse_rfc3339(*v, name);
+      if (!t.ok()) return t.error();
+      *out = *t;
+    }
+  }
+  return f;
 }
 
 }  // namespace cw::server

@@ -5,9 +5,11 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/error.hpp"
+#include "server/pagination.hpp"
 #include "store/submissions.hpp"
 
 namespace cw::server {
@@ -18,6 +20,15 @@ const std::vector<std::string>& submission_statuses();
 
 Result<store::SubmissionInput> parse_submission_metadata(const nlohmann::json& doc,
                                                          const std::string& prefix);
+// The tus Upload-Metadata header of an upload: its `metadata` key (JSON, validated as above with
+// the prefix "metadata.") and its `filename` key (at most 1024 bytes, "" when absent).
+Result<std::pair<store::SubmissionInput, std::string>> submission_from_upload_metadata(
+    const std::string& header);
+
+// The list filter from the query of GET /submissions: limit and cursor (as parse_page), status,
+// platform, submitted_by, org, since, until. 422 naming the first bad parameter.
+Result<store::SubmissionFilter> parse_submission_filter(const QueryParams& query);
+
 // The submission as the API shows it.
 nlohmann::json submission_json(const store::Submission& s);
 
