@@ -33,4 +33,14 @@ size_t utf8_sequence_length(std::string_view s, size_t i) {
   return n;
 }
 
+bool is_storable_text(std::string_view s) {
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '\0') return false;
+    const size_t n = utf8_sequence_length(s, i);
+    if (n == 0) return false;
+    i += n;
+  }
+  return true;
+}
+
 }  // namespace cw

@@ -11,4 +11,8 @@ namespace cw {
 // surrogates and code points above U+10FFFF are invalid). REQUIRES: i < s.size().
 size_t utf8_sequence_length(std::string_view s, size_t i);
 
+// True when `s` is valid UTF-8 without a NUL byte: text a PostgreSQL text column stores (it
+// refuses both) and nlohmann_json's strict dump() prints.
+bool is_storable_text(std::string_view s);
+
 }  // namespace cw

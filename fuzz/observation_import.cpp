@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz/fuzz.hpp"
-#include "fuzz/text.hpp"
+#include "common/utf8.hpp"
 #include "server/observation_io.hpp"
 
 namespace cw::fuzz {
@@ -22,9 +22,9 @@ void observation_import(std::string_view data) {
   CW_FUZZ_CHECK(r.problems.size() <= kMaxProblems);
   for (const auto& p : r.problems) CW_FUZZ_CHECK(p.line >= 1);
   for (const auto& row : r.rows) {
-    for (const auto& m : row.markings) CW_FUZZ_CHECK(storable_text(m));
-    if (row.notes) CW_FUZZ_CHECK(storable_text(*row.notes));
-    if (row.source_note) CW_FUZZ_CHECK(storable_text(*row.source_note));
+    for (const auto& m : row.markings) CW_FUZZ_CHECK(is_storable_text(m));
+    if (row.notes) CW_FUZZ_CHECK(is_storable_text(*row.notes));
+    if (row.source_note) CW_FUZZ_CHECK(is_storable_text(*row.source_note));
     const nlohmann::json j = server::observation_input_json(row);
     auto back = server::parse_observation(j);
     CW_FUZZ_CHECK(back.ok());

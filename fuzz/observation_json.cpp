@@ -10,7 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "fuzz/fuzz.hpp"
-#include "fuzz/text.hpp"
+#include "common/utf8.hpp"
 #include "server/json_body.hpp"
 #include "server/observation_io.hpp"
 
@@ -22,9 +22,9 @@ void check_accepted(const nlohmann::json& doc, const store::ObservationInput& in
   CW_FUZZ_CHECK(std::isfinite(in.lon) && in.lon >= -180 && in.lon <= 180);
   if (in.heading_deg) CW_FUZZ_CHECK(*in.heading_deg >= 0 && *in.heading_deg < 360);
   CW_FUZZ_CHECK(!in.equipment.empty());
-  for (const auto& m : in.markings) CW_FUZZ_CHECK(storable_text(m));
-  if (in.notes) CW_FUZZ_CHECK(storable_text(*in.notes));
-  if (in.source_note) CW_FUZZ_CHECK(storable_text(*in.source_note));
+  for (const auto& m : in.markings) CW_FUZZ_CHECK(is_storable_text(m));
+  if (in.notes) CW_FUZZ_CHECK(is_storable_text(*in.notes));
+  if (in.source_note) CW_FUZZ_CHECK(is_storable_text(*in.source_note));
   if (const auto refs = doc.find("frame_refs"); refs != doc.end() && refs->is_array()) {
     CW_FUZZ_CHECK(refs->size() == in.frame_refs.size());
     for (size_t i = 0; i < in.frame_refs.size(); ++i) {

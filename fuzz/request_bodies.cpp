@@ -8,7 +8,7 @@
 #include <cmath>
 
 #include "fuzz/fuzz.hpp"
-#include "fuzz/text.hpp"
+#include "common/utf8.hpp"
 #include "server/json_body.hpp"
 #include "server/request_bodies.hpp"
 
@@ -24,23 +24,23 @@ void request_bodies(std::string_view data) {
   CW_FUZZ_CHECK(doc->is_object());
 
   if (auto u = server::parse_new_user(*doc); u.ok()) {
-    CW_FUZZ_CHECK(!u->name.empty() && u->name.size() <= 200 && storable_text(u->name));
-    CW_FUZZ_CHECK(!u->org.empty() && u->org.size() <= 200 && storable_text(u->org));
+    CW_FUZZ_CHECK(!u->name.empty() && u->name.size() <= 200 && is_storable_text(u->name));
+    CW_FUZZ_CHECK(!u->org.empty() && u->org.size() <= 200 && is_storable_text(u->org));
   }
   if (auto l = server::parse_token_label(*doc); l.ok()) {
-    CW_FUZZ_CHECK(l->size() <= 200 && storable_text(*l));
+    CW_FUZZ_CHECK(l->size() <= 200 && is_storable_text(*l));
   }
   for (auto parse : {server::parse_duplicate_verdict, server::parse_observation_verdict}) {
     if (auto v = parse(*doc); v.ok()) {
       CW_FUZZ_CHECK(!v->verdict.empty());
-      CW_FUZZ_CHECK(v->note.size() <= 10000 && storable_text(v->note));
+      CW_FUZZ_CHECK(v->note.size() <= 10000 && is_storable_text(v->note));
     }
   }
   if (auto g = server::parse_geolocation(*doc); g.ok()) {
     CW_FUZZ_CHECK(std::isfinite(g->lat) && g->lat >= -90 && g->lat <= 90);
     CW_FUZZ_CHECK(std::isfinite(g->lon) && g->lon >= -180 && g->lon <= 180);
     CW_FUZZ_CHECK(!g->precision.empty() && !g->method.empty());
-    CW_FUZZ_CHECK(storable_text(g->evidence));
+    CW_FUZZ_CHECK(is_storable_text(g->evidence));
     for (const auto& f : g->frame_refs) CW_FUZZ_CHECK(f.frame >= 0 && f.frame <= 100000);
   }
 }

@@ -8,7 +8,7 @@
 
 #include "common/time.hpp"
 #include "fuzz/fuzz.hpp"
-#include "fuzz/text.hpp"
+#include "common/utf8.hpp"
 #include "server/submission_meta.hpp"
 
 namespace cw::fuzz {
@@ -16,12 +16,12 @@ namespace {
 
 void check_accepted(const store::SubmissionInput& in) {
   for (const auto* s : {&in.source_url, &in.platform, &in.author, &in.description}) {
-    if (*s) CW_FUZZ_CHECK(storable_text(**s));
+    if (*s) CW_FUZZ_CHECK(is_storable_text(**s));
   }
-  for (const auto& t : in.tags) CW_FUZZ_CHECK(!t.empty() && storable_text(t));
+  for (const auto& t : in.tags) CW_FUZZ_CHECK(!t.empty() && is_storable_text(t));
   if (in.claimed_location) {
     const auto& c = *in.claimed_location;
-    if (c.place) CW_FUZZ_CHECK(storable_text(*c.place));
+    if (c.place) CW_FUZZ_CHECK(is_storable_text(*c.place));
     if (c.lat) CW_FUZZ_CHECK(std::isfinite(*c.lat) && *c.lat >= -90 && *c.lat <= 90);
     if (c.lon) CW_FUZZ_CHECK(std::isfinite(*c.lon) && *c.lon >= -180 && *c.lon <= 180);
     if (c.radius_m) CW_FUZZ_CHECK(std::isfinite(*c.radius_m) && *c.radius_m >= 0);

@@ -8,7 +8,7 @@
 #include <string>
 
 #include "fuzz/fuzz.hpp"
-#include "fuzz/text.hpp"
+#include "common/utf8.hpp"
 #include "server/submission_meta.hpp"
 #include "server/tus.hpp"
 
@@ -84,7 +84,7 @@ void tus(std::string_view data) {
   // What the upload will store: the filename and the metadata must be text the database keeps
   // and the API can print.
   if (auto meta = server::submission_from_upload_metadata(std::string(metadata)); meta.ok()) {
-    CW_FUZZ_CHECK(storable_text(meta->second));
+    CW_FUZZ_CHECK(is_storable_text(meta->second));
     store::Submission s;
     s.meta = meta->first;
     s.original_filename = meta->second;

@@ -3,6 +3,8 @@
 // degrees+minutes+seconds) and a regular expression would still leave every check to do.
 #include "geo/iso6709.hpp"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +16,8 @@ namespace {
 
 // Real strings are under 60 characters; the cap keeps error work and number sizes bounded.
 constexpr std::size_t kMaxLength = 128;
+// Metres: above any aircraft, below any trench; far beyond what a phone writes.
+constexpr double kMaxAltitude = 100000.0;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -71,6 +75,11 @@ class Parser {
       if (!alt_number.ok()) return alt_number.error();
       auto alt = to_double(alt_number->int_digits, alt_number->frac_digits, "altitude");
       if (!alt.ok()) return alt.error();
+      // Beyond this it is no camera's position, and format_iso6709 of it would not parse back
+      // (a 60-digit altitude prints longer than kMaxLength).
+      if (*alt > kMaxAltitude) {
+        return fail(fmt::format("altitude must be between -{0} and {0} metres", kMaxAltitude));
+      }
       point.alt = alt_number->negative ? -*alt : *alt;
     }
 

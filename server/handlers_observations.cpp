@@ -217,7 +217,8 @@ Result<Reply> import_observations(RequestContext& ctx) {
     Reply reply = problem(e);
     nlohmann::json doc = nlohmann::json::parse(reply.body);
     doc["errors"] = errors;
-    reply.body = doc.dump();
+    // Column names and values are echoed as sent: replace what is not UTF-8 rather than throw.
+    reply.body = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     return reply;
   }
   if (parsed.rows.empty()) return Error(Code::kUnprocessable, "no rows to import", "body");

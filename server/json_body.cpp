@@ -75,6 +75,13 @@ Result<std::optional<std::string>> FieldReader::optional_string(const std::strin
   if (v == nullptr) return std::optional<std::string>();
   if (!v->is_string()) return wrong_type(name, "a string");
   std::string s = v->get<std::string>();
+  // JSON can spell a NUL (the escape of U+0000); PostgreSQL text cannot hold one (libpq cuts
+  // the value there, jsonb refuses it).
+  if (s.find('\0') != std::string::npos) {
+    return Error(Code::kUnprocessable,
+                 fmt::format("{} must not contain a NUL character", field_name(name)),
+                 field_name(name));
+  }
   if (s.size() > max_len) {
     return Error(Code::kUnprocessable,
                  fmt::format("{} is longer than {} bytes", field_name(name), max_len),

@@ -9,6 +9,7 @@
 #include "common/csv.hpp"
 #include "common/sha256.hpp"
 #include "common/time.hpp"
+#include "common/utf8.hpp"
 #include "server/json_body.hpp"
 #include "server/pagination.hpp"
 
@@ -47,8 +48,8 @@ Status check_equipment(const std::vector<store::EquipmentCount>& e, const std::s
 Status check_markings(const std::vector<std::string>& m, const std::string& field) {
   if (m.size() > 50) return bad(field, "must list at most 50 markings");
   for (size_t i = 0; i < m.size(); ++i) {
-    if (m[i].empty() || m[i].size() > 100) {
-      return bad(fmt::format("{}[{}]", field, i), "must be 1 to 100 bytes");
+    if (m[i].empty() || m[i].size() > 100 || m[i].find('\0') != std::string::npos) {
+      return bad(fmt::format("{}[{}]", field, i), "must be 1 to 100 bytes without NUL");
     }
   }
   return Status::Ok();
@@ -297,6 +298,12 @@ ImportResult parse_import_csv(std::string_view body, size_t max_problems) {
       continue;
     }
     if (line.empty()) continue;
+    // Every field ends up in a text column: bytes that are not UTF-8, or a NUL, would only fail
+    // there (as a 500), after the whole import was accepted.
+    if (!is_storable_text(line)) {
+      problem(lineno, "line", "is not UTF-8 text or holds a NUL byte");
+      continue;
+    }
     auto fields = csv_split(line);
     auto get = [&](const char* name) -> std::string {
       int c = col[std::find(kColumns.begin(), kColumns.end(), name) - kColumns.begin()];
@@ -574,8 +581,10 @@ Result<store::ObservationFilter> parse_observation_filter(const QueryParams& que
       }
       from = comma + 1;
     }
-    if (n != 4 || from <= b->size() || v[0] < -180 || v[2] > 180 || v[1] < -90 || v[3] > 90 ||
-        v[0] >= v[2] || v[1] >= v[3]) {
+    // std::stod also reads "nan" and "inf", which pass every comparison below unless refused.
+    bool finite = std::all_of(v.begin(), v.end(), [](double x) { return std::isfinite(x); });
+    if (n != 4 || from <= b->size() || !finite || v[0] < -180 || v[2] > 180 || v[1] < -90 ||
+        v[3] > 90 || v[0] >= v[2] || v[1] >= v[3]) {
       return Error(Code::kUnprocessable,
                    "bbox must be west,south,east,north in degrees with west < east and "
                    "south < north",

@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include <unordered_map>
 
 #include "common/log.hpp"
+#include "common/utf8.hpp"
 #include "server/context.hpp"
 #include "server/file_body.hpp"
 #include "server/metrics.hpp"
@@ -43,6 +45,14 @@ bool plain_framing(const RequestHeader& h) {
   http::token_list codings{h[http::field::transfer_encoding]};
   auto it = codings.begin();
   return it != codings.end() && beast::iequals(*it, "chunked") && ++it == codings.end();
+}
+
+// A body the client sent in broken chunked framing (bad chunk size, extension or trailer), as
+// opposed to one cut short by a closed connection or a timeout: it gets a 400 before closing.
+bool malformed_body(const beast::error_code& ec) {
+  return ec && ec.category() == beast::http::make_error_code(http::error::bad_chunk).category() &&
+         ec != http::error::partial_message && ec != http::error::end_of_stream &&
+         ec != http::error::need_buffer && ec != http::error::body_limit;
 }
 }  // namespace
 
@@ -178,6 +188,16 @@ class Session : public std::enable_shared_from_this<Session> {
     for (auto seg : target->segments()) segments_.push_back(seg);
     query_.clear();
     for (auto p : target->params()) query_.emplace(p.key, p.value);
+    // Decoded parameters reach SQL as text, which PostgreSQL refuses (a 500) when it is not UTF-8.
+    bool text = std::all_of(segments_.begin(), segments_.end(), is_storable_text) &&
+                std::all_of(query_.begin(), query_.end(), [](const auto& kv) {
+                  return is_storable_text(kv.first) && is_storable_text(kv.second);
+                });
+    if (!text) {
+      close_after_ = body_pending_;
+      return send(problem(http::status::bad_request,
+                          "the request target decodes to a NUL byte or to text that is not UTF-8"));
+    }
 
     http::verb method = head_ ? http::verb::get : h.method();
     RouteMatch m = srv_.router.match(method, segments_);
@@ -320,6 +340,11 @@ class Session : public std::enable_shared_from_this<Session> {
       close_after_ = true;
       return send(problem(http::status::payload_too_large, "the upload is too large"));
     }
+    if (malformed_body(ec)) {
+      sink_.reset();
+      close_after_ = true;
+      return send(problem(http::status::bad_request, "malformed request body framing"));
+    }
     if (ec) {
       log::info("upload interrupted",
                 {{"request_id", request_id_}, {"remote", remote_}, {"error", ec.message()}});
@@ -356,6 +381,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec == http::error::body_limit) {
       close_after_ = true;
       return send(problem(http::status::payload_too_large, "the request body is too large"));
+    }
+    if (malformed_body(ec)) {
+      close_after_ = true;
+      return send(problem(http::status::bad_request, "malformed request body framing"));
     }
     if (ec) {
       log::info("request body not received",

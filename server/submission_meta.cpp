@@ -4,7 +4,10 @@
 #include <fmt/format.h>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+
 #include "common/time.hpp"
+#include "common/utf8.hpp"
 #include "server/json_body.hpp"
 #include "server/tus.hpp"
 
@@ -25,7 +28,7 @@ Result<store::ClaimedLocation> parse_claimed(const nlohmann::json& v, const std:
   store::ClaimedLocation loc;
   if (v.is_string()) {
     std::string place = v.get<std::string>();
-    if (place.empty() || place.size() > 200) {
+    if (place.empty() || place.size() > 200 || place.find('\0') != std::string::npos) {
       return Error(Code::kUnprocessable, field + " must be a place name of 1 to 200 bytes", field);
     }
     loc.place = place;
@@ -110,7 +113,8 @@ Result<store::SubmissionInput> parse_submission_metadata(const nlohmann::json& d
     }
     for (size_t i = 0; i < tags->size(); ++i) {
       const auto& t = (*tags)[i];
-      if (!t.is_string() || t.get<std::string>().empty() || t.get<std::string>().size() > 64) {
+      if (!t.is_string() || t.get<std::string>().empty() || t.get<std::string>().size() > 64 ||
+          t.get<std::string>().find('\0') != std::string::npos) {
         std::string f = fmt::format("{}[{}]", field, i);
         return Error(Code::kUnprocessable, f + " must be a string of 1 to 64 bytes", f);
       }
@@ -180,6 +184,13 @@ Result<std::pair<store::SubmissionInput, std::string>> submission_from_upload_me
   if (auto it = pairs->find("filename"); it != pairs->end()) filename = it->second;
   if (filename.size() > 1024) {
     return Error(Code::kUnprocessable, "filename is longer than 1024 bytes", "filename");
+  }
+  // Base64 carries any bytes; the name is stored as text and shown in JSON and downloads.
+  if (!is_storable_text(filename) || std::any_of(filename.begin(), filename.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      })) {
+    return Error(Code::kUnprocessable, "filename must be UTF-8 text without control characters",
+                 "filename");
   }
   return std::make_pair(std::move(meta.value()), filename);
 }

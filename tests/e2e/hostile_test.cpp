@@ -16,6 +16,7 @@
 #include <set>
 #include <thread>
 
+#include "common/utf8.hpp"
 #include "server/router.hpp"
 #include "server/routes.hpp"
 #include "tests/support/http_client.hpp"
@@ -403,7 +404,8 @@ TEST_F(HostileTest, TraversalAndSqlInPathParametersAre4xxWithoutEffect) {
 
 // Every query parameter the OpenAPI document lists, with the same values. Typed parameters
 // (ids, enums, times, limits, cursors, bboxes, formats) are 422; the free-text filters (oblast,
-// country, object) are matched as plain values: 200 and no rows. Nothing changes.
+// country, object) are matched as plain values: 200 and no rows; a value with a NUL byte or
+// bytes that are not UTF-8 is 400 whatever the parameter. Nothing changes.
 TEST_F(HostileTest, TraversalAndSqlInQueryParametersAre4xxWithoutEffect) {
   start();
   seed();
@@ -424,7 +426,10 @@ TEST_F(HostileTest, TraversalAndSqlInQueryParametersAre4xxWithoutEffect) {
           auto r = http_request(port(), "GET", target, {{"Authorization", "Bearer " + admin_}});
           ++requests;
           EXPECT_LT(r.status, 500) << target << "\n" << r.body;
-          if (free_text.count(name) != 0) {
+          if (!is_storable_text(v)) {
+            // A NUL byte or bytes that are not UTF-8 are refused with the request target.
+            EXPECT_EQ(r.status, 400) << target << "\n" << r.body;
+          } else if (free_text.count(name) != 0) {
             EXPECT_EQ(r.status, 200) << target << "\n" << r.body;
             EXPECT_TRUE(r.json()["items"].empty()) << target << "\n" << r.body;
           } else {
@@ -437,6 +442,63 @@ TEST_F(HostileTest, TraversalAndSqlInQueryParametersAre4xxWithoutEffect) {
   }
   EXPECT_GE(params, 18u);
   EXPECT_EQ(requests, params * hostile_values().size());
+  EXPECT_EQ(fingerprint(), before);
+}
+
+// A body nested deeper than any real one: PATCH merges it into the stored observation, which
+// recursed once per level and took the server down with a 600 KB body. Now 422, server alive.
+TEST_F(HostileTest, DeeplyNestedJsonIsRefused) {
+  start();
+  seed();
+  const std::string before = fingerprint();
+  std::string deep;
+  for (int i = 0; i < 100000; ++i) deep += "{\"a\":";
+  deep += "1";
+  deep += std::string(100000, '}');
+  std::map<std::string, std::string> h = {{"Authorization", "Bearer " + admin_},
+                                          {"Content-Type", "application/merge-patch+json"}};
+  auto patch = http_request(port(), "PATCH", "/api/v1/observations/1", h, deep);
+  EXPECT_EQ(patch.status, 422) << patch.body;
+  h["Content-Type"] = "application/json";
+  for (const char* target : {"/api/v1/observations", "/api/v1/users", "/api/v1/submissions"}) {
+    auto r = http_request(port(), "POST", target, h, deep);
+    EXPECT_EQ(r.status, 422) << target << ": " << r.body;
+  }
+  auto arrays = http_request(port(), "POST", "/api/v1/observations", h,
+                             "{\"a\":" + std::string(300000, '[') + std::string(300000, ']') + "}");
+  EXPECT_EQ(arrays.status, 422) << arrays.body;
+  EXPECT_EQ(http_request(port(), "GET", "/healthz").status, 200);
+  EXPECT_EQ(fingerprint(), before);
+}
+
+// JSON can spell a NUL byte (the escape of U+0000), which PostgreSQL text cannot hold: in
+// markings it was a 500 (jsonb refuses it), in notes it was silently cut at the NUL. Every text
+// field refuses it.
+TEST_F(HostileTest, NulCharactersInJsonTextAre422) {
+  start();
+  seed();
+  const std::string before = fingerprint();
+  std::map<std::string, std::string> h = {{"Authorization", "Bearer " + admin_},
+                                          {"Content-Type", "application/json"}};
+  const std::string obs =
+      R"({"observed_at": "2022-02-20T06:30:00Z", "location": {"lat": 50.61, "lon": 36.58},
+          "location_precision": "vicinity", "equipment": [{"type": "tank", "count": 4}], )";
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"/api/v1/observations", obs + R"("markings": ["a\u0000b"]})"},
+      {"/api/v1/observations", obs + R"("notes": "a\u0000b"})"},
+      {"/api/v1/observations", obs + R"("source_note": "\u0000"})"},
+      {"/api/v1/submissions", R"({"source_url": "https://t.me/c/2", "description": "a\u0000"})"},
+      {"/api/v1/submissions", R"({"source_url": "https://t.me/c/2", "tags": ["a\u0000"]})"},
+      {"/api/v1/submissions",
+       R"({"source_url": "https://t.me/c/2", "claimed_location": "\u0000"})"},
+      {"/api/v1/users", R"({"name": "a\u0000b", "org": "o"})"},
+  };
+  for (const auto& [target, body] : cases) {
+    auto r = http_request(port(), "POST", target, h, body);
+    EXPECT_EQ(r.status, 422) << target << " " << body << "\n" << r.body;
+  }
+  auto patch = http_request(port(), "PATCH", "/api/v1/observations/1", h, R"({"notes": "\u0000"})");
+  EXPECT_EQ(patch.status, 422) << patch.body;
   EXPECT_EQ(fingerprint(), before);
 }
 
