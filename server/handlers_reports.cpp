@@ -5,6 +5,7 @@
 
 #include "reports/build.hpp"
 #include "reports/convoys.hpp"
+#include "reports/cron.hpp"
 #include "server/json_body.hpp"
 #include "server/observation_io.hpp"
 #include "server/pagination.hpp"
@@ -46,7 +47,13 @@ Result<Reply> get_aggregates(RequestContext& ctx) {
   store::AggregateQuery q;
   q.filter = *filter;
   if (auto b = ctx.query_param("bucket")) q.bucket = *b;
-  if (auto tz = ctx.query_param("tz")) q.tz = *tz;
+  if (auto tz = ctx.query_param("tz")) {
+    // IANA names only: PostgreSQL would also take POSIX zone strings ("1", "UTC+3").
+    if (Status s = reports::check_time_zone(*tz, "tz"); !s.ok()) {
+      return Error(Code::kUnprocessable, s.error().detail(), "tz");
+    }
+    q.tz = *tz;
+  }
   q.group_by = group_keys(ctx);
   if (q.filter.from && q.filter.to && *q.filter.from >= *q.filter.to) {
     return Error(Code::kUnprocessable, "from must be before to", "from");

@@ -17,10 +17,10 @@
 namespace cw::server {
 namespace {
 
+// REQUIRES: the parameter is present.
 Result<double> query_number(const RequestContext& ctx, const std::string& name, double min,
                             double max) {
   auto v = ctx.query_param(name);
-  if (!v) return Error(Code::kUnprocessable, fmt::format("{} is required", name), name);
   double d = 0;
   auto [p, ec] = std::from_chars(v->data(), v->data() + v->size(), d);
   if (ec != std::errc() || p != v->data() + v->size() || !std::isfinite(d) || d < min || d > max) {
@@ -57,14 +57,27 @@ nlohmann::json sun_json(const geo::GeoPoint& where, TimePoint when) {
 }
 
 Result<Reply> get_sun(RequestContext& ctx) {
-  auto lat = query_number(ctx, "lat", -90, 90);
-  if (!lat.ok()) return lat.error();
-  auto lon = query_number(ctx, "lon", -180, 180);
-  if (!lon.ok()) return lon.error();
-  auto time_text = ctx.query_param("time");
-  if (!time_text) return Error(Code::kUnprocessable, "time is required (RFC 3339)", "time");
-  auto when = parse_rfc3339(*time_text, "time");
-  if (!when.ok()) return when.error();
+  // A malformed value is named before a missing one, whatever the order.
+  std::optional<double> lat, lon;
+  std::optional<TimePoint> when;
+  if (ctx.query_param("lat")) {
+    auto v = query_number(ctx, "lat", -90, 90);
+    if (!v.ok()) return v.error();
+    lat = *v;
+  }
+  if (ctx.query_param("lon")) {
+    auto v = query_number(ctx, "lon", -180, 180);
+    if (!v.ok()) return v.error();
+    lon = *v;
+  }
+  if (auto t = ctx.query_param("time")) {
+    auto v = parse_rfc3339(*t, "time");
+    if (!v.ok()) return v.error();
+    when = *v;
+  }
+  if (!lat) return Error(Code::kUnprocessable, "lat is required", "lat");
+  if (!lon) return Error(Code::kUnprocessable, "lon is required", "lon");
+  if (!when) return Error(Code::kUnprocessable, "time is required (RFC 3339)", "time");
   return Reply::json(http::status::ok, sun_json(geo::GeoPoint{*lat, *lon, std::nullopt}, *when));
 }
 

@@ -61,7 +61,7 @@ std::string add_user(const std::map<std::string, std::string>& env, const std::s
 std::string fake_mp4(size_t size, uint32_t seed) {
   std::string out(
       "\0\0\0\x18"
-      "ftypisom\0\0\0\0isom",
+      "ftypisom\0\0\0\0isomiso2",
       24);
   out.reserve(size);
   uint64_t x = 0x9E3779B97F4A7C15ull ^ (uint64_t{seed} << 17 | seed);

@@ -415,6 +415,9 @@ TEST_F(HostileTest, TraversalAndSqlInQueryParametersAre4xxWithoutEffect) {
   size_t requests = 0;
   size_t params = 0;
   for (const auto& [path, item] : doc["paths"].items()) {
+    // Paths with parameters of their own are in the test above (and their query parameters are
+    // read only once the resource is found).
+    if (path.find('{') != std::string::npos) continue;
     for (const auto& [method, op] : item.items()) {
       if (method != "get" || !op.contains("parameters")) continue;
       for (const auto& p : op["parameters"]) {
