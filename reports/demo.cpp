@@ -27,11 +27,11 @@ struct Column {
 const std::vector<Column>& columns() {
   static const std::vector<Column> c = {
       {"Kursk", 51.73, 36.19, 235, {{"tank", 8}, {"ifv", 6}, {"truck", 14}}},
-      {"Belgorod", 50.62, 36.55, 205, {{"sp_artillery", 6}, {"truck", 10}}},
-      {"Valuyki", 50.21, 38.10, 250, {{"mlrs", 4}, {"fuel_truck", 3}, {"truck", 6}}},
+      {"Stary Oskol", 51.30, 37.84, 220, {{"sp_artillery", 6}, {"truck", 10}}},
+      {"Alekseyevka", 50.63, 38.69, 240, {{"mlrs", 4}, {"fuel_truck", 3}, {"truck", 6}}},
       {"Voronezh", 51.67, 39.20, 225, {{"tank", 10}, {"apc", 8}, {"truck", 16}}},
       {"Bryansk", 53.24, 34.36, 210, {{"ifv", 7}, {"engineering", 2}, {"truck", 9}}},
-      {"Rylsk", 51.57, 34.68, 215, {{"air_defense", 3}, {"command", 2}, {"truck", 5}}},
+      {"Lgov", 51.66, 35.27, 250, {{"air_defense", 3}, {"command", 2}, {"truck", 5}}},
   };
   return c;
 }
@@ -83,7 +83,7 @@ Result<DemoSummary> load_demo(store::Database& db, const Config& config) {
       TimePoint t = first_day + std::chrono::hours(24 * day) +
                     std::chrono::minutes(static_cast<int>(unit(rng) * 240));
       double heading = c.heading + jitter(rng) * 200;
-      int sightings = 3 + static_cast<int>(unit(rng) * 3);
+      int sightings = 3 + static_cast<int>(unit(rng) * 2);
       for (int k = 0; k < sightings; ++k) {
         store::ObservationInput in;
         in.observed_at = t;
@@ -100,10 +100,11 @@ Result<DemoSummary> load_demo(store::Database& db, const Config& config) {
         in.notes = fmt::format("{}: column from {} (demo)", kLabel, c.town);
         in.source_note = kLabel;
         rows.push_back(std::move(in));
-        // An hour or two on at 25-45 km/h.
+        // An hour or two on, 8-16 km made good an hour (halts, detours): the columns stay on
+        // the Russian side.
         double hours = 1 + unit(rng);
         t += std::chrono::minutes(static_cast<int>(hours * 60));
-        at = geo::destination(at, heading, hours * (25 + 20 * unit(rng)) * 1000);
+        at = geo::destination(at, heading, hours * (8 + 8 * unit(rng)) * 1000);
       }
     }
     // A parked group near Belgorod each day.

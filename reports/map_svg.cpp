@@ -24,7 +24,7 @@ constexpr double kMinHeight = 360;
 constexpr double kMaxHeight = 860;
 constexpr double kMargin = 40;        // px around the data, room for the largest circles
 constexpr double kMinSpanDeg = 0.3;   // ~33 km: the smallest extent a map shows
-constexpr double kLegendHeight = 64;  // the strip under the map
+constexpr double kLegendHeight = 80;  // the strip under the map
 constexpr double kMaxRadius = 36;     // px, the largest observation circle
 constexpr double kClipPad = 4;        // px outside the map where outlines are cut
 constexpr double kMinStep = 1.0;      // px between kept outline points
@@ -500,8 +500,8 @@ std::string render_map_svg(const ReportData& r) {
       "stroke=\"#8c8c8c\"/>\n",
       kWidth - 1, v.height - 1);
 
-  // Legend strip: movements and the track arrow; sizes, scale bar and attribution.
-  double y1 = v.height + 22, y2 = v.height + 50;
+  // Legend strip: movements and the track arrow; sizes and scale bar; the attribution below.
+  double y1 = v.height + 22, y2 = v.height + 50, y3 = v.height + 72;
   s += "<g class=\"legend\" font-size=\"12\" fill=\"#333333\">\n";
   double x = 10;
   for (std::string_view m : kMovements) {
@@ -538,7 +538,7 @@ std::string render_map_svg(const ReportData& r) {
     s += fmt::format(
         "<text x=\"{:.1f}\" y=\"{:.1f}\" text-anchor=\"end\" font-size=\"10\" "
         "fill=\"#666666\">",
-        kWidth - 8, y2);
+        kWidth - 8, y3);
     s += xml_escape(r.map_attribution);
     s += "</text>\n";
   }
