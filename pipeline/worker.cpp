@@ -148,10 +148,14 @@ Status Worker::process_media(int64_t job_id, const std::string& worker_id,
   if (Status s = store::Analyses(db_).save(sha, result); !s.ok()) {
     return fail("cannot save the analysis: " + s.error().detail(), false);
   }
-  // Near-duplicates are suggestions; failing to find them does not fail the analysis.
+  // Near-duplicates are suggestions; failing to find them does not fail the analysis. They are
+  // written before the submissions say "done", so a client that sees "done" sees the links.
   if (auto linked = duplicates_.link(sha); !linked.ok()) {
     log::warn("near-duplicate search failed",
               {{"sha256", sha}, {"error", linked.error().to_string()}});
+  }
+  if (Status s = store::Analyses(db_).set_status(sha, "done"); !s.ok()) {
+    return fail("cannot mark the submissions done: " + s.error().detail(), false);
   }
   log::info("media analysed", {{"job", job_id},
                                {"sha256", sha},

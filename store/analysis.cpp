@@ -74,7 +74,6 @@ ON CONFLICT (media_sha256) DO UPDATE
 SET id = EXCLUDED.id, frames = EXCLUDED.frames, written_at = now())sql",
                       sha256, frames_doc["signature"].dump());
     }
-    tx.exec_params0(kSetStatus, sha256, "done");
     return true;
   });
   if (!r.ok()) return r.error();

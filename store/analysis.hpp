@@ -15,7 +15,9 @@ class Analyses {
  public:
   explicit Analyses(Database& db) : db_(db) {}
 
-  // `result` is the JSON `convoywatch analyze` printed: {"media": {...}, "frames": {...}}.
+  // `result` is the JSON `convoywatch analyze` printed: {"media": {...}, "frames": {...}}. The
+  // submissions' status is left to the caller (set_status "done" once everything that belongs to
+  // the processing pass, the near-duplicate links included, is written).
   Status save(const std::string& sha256, const nlohmann::json& result);
   // Marks every submission of the media (`processing`, `failed`, …).
   Status set_status(const std::string& sha256, const std::string& status);
