@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "tests/support/http_client.hpp"
+#include "tests/support/pg_cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
 
@@ -266,31 +267,18 @@ TEST_F(PlatformTest, SigtermLetsTheRequestInFlightFinish) {
 // /readyz follows the database: 503 within 5 s of it stopping, 200 again once it is back,
 // without restarting the server. Uses a cluster of its own so other tests are not disturbed.
 TEST(ReadinessTest, FollowsTheDatabaseWithoutRestart) {
-  std::string pg = std::string(CW_SOURCE_DIR) + "/scripts/pg";
-  std::string dir = make_temp_dir("cw-ready-pg-");
-  std::map<std::string, std::string> pg_env = {{"CW_PG_DIR", dir}, {"CW_PG_FAST", "1"}};
-  auto started = run_command({pg, "start"}, pg_env);
-  ASSERT_EQ(started.exit_code, 0) << started.out << started.err;
-  auto url = run_command({pg, "url"}, pg_env);
-  ASSERT_EQ(url.exit_code, 0);
-  std::string db_url = url.out.substr(0, url.out.find('\n'));
-  struct Cleanup {
-    std::string pg;
-    std::map<std::string, std::string> env;
-    std::string dir;
-    ~Cleanup() {
-      run_command({pg, "stop"}, env);
-      run_command({"/bin/rm", "-rf", dir});
-    }
-  } cleanup{pg, pg_env, dir};
-
+  // A port of its own (tests/support/pg_cluster.hpp): scripts/pg's shared range could hand the
+  // same port to a cluster another test starts meanwhile.
+  PrivateCluster cluster(/*durable=*/false);
+  const std::string db_url = cluster.url();
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db_url},
                                             {"CONVOYWATCH_DATABASE_CONNECT_TIMEOUT_S", "2"}};
   ServerProcess server(env, {"--migrate"});
   auto ready = http_request(server.port(), "GET", "/readyz");
   ASSERT_EQ(ready.status, 200) << ready.body << server.log();
 
-  ASSERT_EQ(run_command({pg, "stop"}, pg_env).exit_code, 0);
+  std::string log;
+  ASSERT_TRUE(cluster.stop(&log)) << log;
   auto t0 = std::chrono::steady_clock::now();
   HttpResponse down;
   while (std::chrono::steady_clock::now() - t0 < 5s) {
@@ -303,7 +291,7 @@ TEST(ReadinessTest, FollowsTheDatabaseWithoutRestart) {
   EXPECT_FALSE(down.header("retry-after").empty());
   EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
 
-  ASSERT_EQ(run_command({pg, "start"}, pg_env).exit_code, 0);
+  ASSERT_TRUE(cluster.start(&log)) << log;
   t0 = std::chrono::steady_clock::now();
   HttpResponse up;
   while (std::chrono::steady_clock::now() - t0 < 20s) {
