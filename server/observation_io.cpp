@@ -1,4 +1,5 @@
 #include "server/observation_io.hpp"
+#include "reports/text.hpp"
 
 #include <fmt/format.h>
 
@@ -105,33 +106,6 @@ std::vector<std::string> split(std::string_view s, char sep) {
     out.emplace_back(part);
     if (at == std::string_view::npos) break;
     from = at + 1;
-  }
-  return out;
-}
-
-std::string xml_escape(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      case '\'':
-        out += "&apos;";
-        break;
-      default:
-        out += c;
-    }
   }
   return out;
 }
@@ -524,9 +498,11 @@ std::string render_kml(const std::vector<store::Observation>& rows) {
     out += fmt::format(
         "<Placemark id=\"obs-{}\">\n<name>{}</name>\n<description>{}</description>\n"
         "<TimeStamp><when>{}</when></TimeStamp>\n<ExtendedData>\n",
-        o.id, xml_escape(name), xml_escape(desc), format_rfc3339(o.input.observed_at));
+        o.id, reports::xml_escape(name), reports::xml_escape(desc),
+        format_rfc3339(o.input.observed_at));
     auto data = [&](const char* key, const std::string& value) {
-      out += fmt::format("<Data name=\"{}\"><value>{}</value></Data>\n", key, xml_escape(value));
+      out += fmt::format("<Data name=\"{}\"><value>{}</value></Data>\n", key,
+                         reports::xml_escape(value));
     };
     data("status", o.status);
     data("vehicles", std::to_string(o.vehicles));
