@@ -96,7 +96,8 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
   ASSERT_TRUE(with_job.json()["processing"].is_object()) << with_job.body;
   std::string job_id = std::to_string(with_job.json()["processing"]["id"].get<int>());
   // Let the embedded worker analyse it, so the media routes have something to show.
-  for (int i = 0; i < 600 && with_job.json()["processing"]["state"] != "done"; ++i) {
+  // Up to 3 min: under ASan beside the other suites the sandboxed analysis can take a minute.
+  for (int i = 0; i < 1800 && with_job.json()["processing"]["state"] != "done"; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
     with_job = as(token[kContributor], {"GET", "/api/v1/submissions/" + sub_id, {}, ""});
   }
