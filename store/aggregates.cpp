@@ -15,24 +15,26 @@ namespace {
 constexpr int64_t kMicrosPerHour = 3'600'000'000;
 
 // The rollup tables answer for whole UTC hours; the other filters they cannot see must be
-// absent ($10 … $14 are asserted null so that every parameter has a type).
+// absent ($10 … $14 are asserted null so that every parameter has a type). The totals tables
+// (no movement column, the vehicles per movement as columns) answer whatever neither groups nor
+// filters by movement; the others have a row per movement.
 constexpr const char* kRollupSource = R"sql(
-SELECT bucket AS t, country, oblast, movement, status{equipment_column}, observations AS n,
-       vehicles AS v, km_sum, km_n
+SELECT bucket AS t, country, oblast{movement_column}, status{equipment_column},
+       observations AS n, vehicles AS v, {split}, km_sum, km_n
   FROM {table}
- WHERE ($3::bigint IS NULL OR bucket >= 'epoch'::timestamptz + $3::bigint * interval '1 microsecond')
+ WHERE ($8::text = 'any' OR status = $8::text)
+   AND ($3::bigint IS NULL OR bucket >= 'epoch'::timestamptz + $3::bigint * interval '1 microsecond')
    AND ($4::bigint IS NULL OR bucket < 'epoch'::timestamptz + $4::bigint * interval '1 microsecond')
    AND ($5::text IS NULL OR oblast = $5::text)
    AND ($6::text IS NULL OR country = $6::text)
    AND ({equipment_filter})
-   AND ($8::text = 'any' OR status = $8::text)
-   AND ($9::text IS NULL OR movement = $9::text)
+   AND ({movement_filter})
    AND $10::float8 IS NULL AND $11::float8 IS NULL AND $12::float8 IS NULL
    AND $13::float8 IS NULL AND $14::bigint IS NULL)sql";
 
 constexpr const char* kScanSource = R"sql(
 SELECT o.observed_at AS t, coalesce(o.country, '') AS country, coalesce(o.oblast, '') AS oblast,
-       o.movement, o.status{equipment_column}, 1 AS n, {vehicles} AS v,
+       o.movement, o.status{equipment_column}, 1 AS n, {vehicles} AS v, {split},
        coalesce(o.km_to_border, 0) AS km_sum, (o.km_to_border IS NOT NULL)::int AS km_n
   FROM observations o{equipment_join}
  WHERE ($3::bigint IS NULL
@@ -52,14 +54,18 @@ constexpr const char* kEquipmentJoin = R"sql(
  CROSS JOIN LATERAL (SELECT e->>'type' AS equipment_type, sum((e->>'count')::bigint) AS vehicles
                        FROM jsonb_array_elements(o.equipment) AS e GROUP BY 1) AS x)sql";
 
+// The vehicles of a row split by its movement column {m} and vehicles {v}.
+constexpr const char* kSplitByMovement =
+    "CASE WHEN {m} = 'toward' THEN {v} ELSE 0 END AS vt, "
+    "CASE WHEN {m} = 'away' THEN {v} ELSE 0 END AS va, "
+    "CASE WHEN {m} = 'parallel' THEN {v} ELSE 0 END AS vp, "
+    "CASE WHEN {m} = 'stationary' THEN {v} ELSE 0 END AS vs, "
+    "CASE WHEN {m} = 'unknown' THEN {v} ELSE 0 END AS vu";
+
 constexpr const char* kOuter = R"sql(
 SELECT (extract(epoch FROM s.b) * 1000000)::bigint, to_char(s.b AT TIME ZONE $2::text, {label}),
-       {group_columns}sum(s.n)::bigint, sum(s.v)::bigint,
-       coalesce(sum(s.v) FILTER (WHERE s.movement = 'toward'), 0)::bigint,
-       coalesce(sum(s.v) FILTER (WHERE s.movement = 'away'), 0)::bigint,
-       coalesce(sum(s.v) FILTER (WHERE s.movement = 'parallel'), 0)::bigint,
-       coalesce(sum(s.v) FILTER (WHERE s.movement = 'stationary'), 0)::bigint,
-       coalesce(sum(s.v) FILTER (WHERE s.movement = 'unknown'), 0)::bigint,
+       {group_columns}sum(s.n)::bigint, sum(s.v)::bigint, sum(s.vt)::bigint, sum(s.va)::bigint,
+       sum(s.vp)::bigint, sum(s.vs)::bigint, sum(s.vu)::bigint,
        sum(s.km_sum) / nullif(sum(s.km_n), 0), sum(s.km_n)::bigint
   FROM (SELECT date_trunc($1::text, src.t, $2::text) AS b, src.* FROM ({source}) AS src) AS s
  GROUP BY s.b{group_by}
@@ -131,6 +137,8 @@ Result<AggregateResult> Aggregates::query(const AggregateQuery& q) {
 
   return with_connection(db_, [&](pqxx::connection& c) -> Result<AggregateResult> {
     pqxx::read_transaction tx(c);
+    // The hash aggregate of a month of hours stays in memory (the default 4 MB sorts on disk).
+    tx.exec0("SET LOCAL work_mem = '32MB'");
     bool whole_hours = false;
     try {
       pqxx::row zone = tx.exec_params1(kWholeHourZone, q.tz, nullable(from), nullable(to));
@@ -144,21 +152,33 @@ Result<AggregateResult> Aggregates::query(const AggregateQuery& q) {
 
     std::string source;
     if (out.from_rollup) {
+      const bool by_movement = contains(groups, "movement") || f.movement.has_value();
+      std::string table = by_equipment ? "observation_rollup_equipment" : "observation_rollup";
+      if (!by_movement) table += "_totals";
       source = fmt::format(
-          kRollupSource,
-          fmt::arg("table", by_equipment ? "observation_rollup_equipment" : "observation_rollup"),
+          kRollupSource, fmt::arg("table", table),
+          fmt::arg("movement_column", by_movement ? ", movement" : ""),
           fmt::arg("equipment_column", by_equipment ? ", equipment_type" : ""),
+          fmt::arg("split", by_movement ? fmt::format(kSplitByMovement, fmt::arg("m", "movement"),
+                                                      fmt::arg("v", "vehicles"))
+                                        : std::string("toward AS vt, away AS va, parallel AS vp, "
+                                                      "stationary AS vs, unknown AS vu")),
           fmt::arg("equipment_filter", by_equipment
                                            ? "$7::text IS NULL OR equipment_type = $7::text"
-                                           : "$7::text IS NULL"));
+                                           : "$7::text IS NULL"),
+          fmt::arg("movement_filter",
+                   by_movement ? "$9::text IS NULL OR movement = $9::text" : "$9::text IS NULL"));
     } else {
-      source = fmt::format(kScanSource,
-                           fmt::arg("equipment_column", by_equipment ? ", x.equipment_type" : ""),
-                           fmt::arg("vehicles", by_equipment ? "x.vehicles" : "o.vehicles"),
-                           fmt::arg("equipment_join", by_equipment ? kEquipmentJoin : ""),
-                           fmt::arg("equipment_filter",
-                                    by_equipment ? "$7::text IS NULL OR x.equipment_type = $7::text"
-                                                 : "$7::text IS NULL"));
+      const char* vehicles = by_equipment ? "x.vehicles" : "o.vehicles";
+      source = fmt::format(
+          kScanSource, fmt::arg("equipment_column", by_equipment ? ", x.equipment_type" : ""),
+          fmt::arg("vehicles", vehicles),
+          fmt::arg("split", fmt::format(kSplitByMovement, fmt::arg("m", "o.movement"),
+                                        fmt::arg("v", vehicles))),
+          fmt::arg("equipment_join", by_equipment ? kEquipmentJoin : ""),
+          fmt::arg("equipment_filter", by_equipment
+                                           ? "$7::text IS NULL OR x.equipment_type = $7::text"
+                                           : "$7::text IS NULL"));
     }
     std::string group_columns, group_by;
     for (const auto& g : groups) {

@@ -3,9 +3,9 @@
 // and vehicles, the vehicles moving toward / away from / parallel to the border or stationary,
 // and the mean distance to the border.
 //
-// Answered from the hourly rollup tables that triggers keep exact on every write (migration
-// 0007) when the question allows it: from/to on whole UTC hours (or absent), a time zone whose
-// offset is whole hours, and no bbox or submission filter. Otherwise the same numbers are
+// Answered from the hourly rollup tables that triggers keep exact on every write (migrations
+// 0007 and 0008) when the question allows it: from/to on whole UTC hours (or absent), a time zone
+// whose offset is whole hours, and no bbox or submission filter. Otherwise the same numbers are
 // computed from the observations themselves (`from_rollup` false), so every question gets the
 // right answer and the common ones a fast one.
 //

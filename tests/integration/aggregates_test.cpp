@@ -149,12 +149,38 @@ class AggregatesTest : public ::testing::Test {
     }
   }
 
+  // The same numbers per day and oblast only (the totals tables answer these): `expected`
+  // folded over movement, compared with `got` grouped by oblast.
+  void expect_totals_match(const std::map<Key, Expected>& expected, const AggregateResult& got,
+                           const std::string& what) {
+    std::map<Key, Expected> folded;
+    for (const auto& [k, e] : expected) {
+      Expected& f = folded[{std::get<0>(k), std::get<1>(k), ""}];
+      f.observations += e.observations;
+      f.vehicles += e.vehicles;
+      f.toward += e.toward;
+      f.away += e.away;
+      f.parallel += e.parallel;
+      f.stationary += e.stationary;
+      f.unknown += e.unknown;
+      f.km_sum += e.km_sum;
+      f.km_n += e.km_n;
+    }
+    AggregateResult with_movement = got;
+    for (auto& r : with_movement.rows) {
+      EXPECT_EQ(r.groups.count("movement"), 0u) << what;
+      r.groups["movement"] = "";
+    }
+    expect_matches(folded, with_movement, what + " (totals)");
+  }
+
   AggregateResult query(const std::string& status, bool force_scan,
-                        std::optional<std::string> type = {}) {
+                        std::optional<std::string> type = {}, bool by_movement = true) {
     AggregateQuery q;
     q.bucket = "day";
     q.tz = "Europe/Kyiv";
-    q.group_by = {"oblast", "movement"};
+    q.group_by = {"oblast"};
+    if (by_movement) q.group_by.push_back("movement");
     if (status != "verified") q.filter.status = status;
     q.filter.equipment_type = type;
     // A bbox around everything changes nothing but is something the rollups cannot answer.
@@ -177,11 +203,15 @@ TEST_F(AggregatesTest, RollupAndScanAgreeWithNumbersComputedFromTheRows) {
     ASSERT_FALSE(expected.empty());
     expect_matches(expected, query(status, false), "rollup " + status);
     expect_matches(expected, query(status, true), "scan " + status);
+    expect_totals_match(expected, query(status, false, {}, false), "rollup " + status);
+    expect_totals_match(expected, query(status, true, {}, false), "scan " + status);
   }
   auto trucks = expect_by_day_oblast_movement("any", "truck");
   ASSERT_FALSE(trucks.empty());
   expect_matches(trucks, query("any", false, "truck"), "rollup trucks");
   expect_matches(trucks, query("any", true, "truck"), "scan trucks");
+  expect_totals_match(trucks, query("any", false, "truck", false), "rollup trucks");
+  expect_totals_match(trucks, query("any", true, "truck", false), "scan trucks");
 }
 
 TEST_F(AggregatesTest, RollupFollowsVerdictsEditsDeletesAndImports) {
@@ -218,10 +248,31 @@ TEST_F(AggregatesTest, RollupFollowsVerdictsEditsDeletesAndImports) {
     break;
   }
   expect_matches(expect_by_day_oblast_movement("any"), query("any", false), "after edit");
+  expect_totals_match(expect_by_day_oblast_movement("any"), query("any", false, {}, false),
+                      "after edit");
+
+  // A new heading alone: same hour, place, status and vehicles, another movement.
+  bool turned = false;
+  for (const auto& o : all()) {
+    if (o.status != "unverified" || o.derived.movement != "toward" || !o.input.heading_deg)
+      continue;
+    ObservationInput in = o.input;
+    in.heading_deg = std::fmod(*in.heading_deg + 180.0, 360.0);
+    ASSERT_TRUE(Observations(db_).update(alice_, o.id, in).ok());
+    EXPECT_EQ(Observations(db_).get(o.id)->derived.movement, "away");
+    turned = true;
+    break;
+  }
+  ASSERT_TRUE(turned) << "no unverified observation heading toward the border to turn";
+  expect_matches(expect_by_day_oblast_movement("any"), query("any", false), "after heading");
+  expect_totals_match(expect_by_day_oblast_movement("any"), query("any", false, {}, false),
+                      "after heading");
 
   // A delete.
   ASSERT_TRUE(Observations(db_).remove(bob_, rows.front().id).ok());
   expect_matches(expect_by_day_oblast_movement("any"), query("any", false), "after delete");
+  expect_totals_match(expect_by_day_oblast_movement("any"), query("any", false, {}, false),
+                      "after delete");
 
   // A bulk import: one statement, one rollup update.
   std::vector<ObservationInput> batch;
@@ -238,6 +289,8 @@ TEST_F(AggregatesTest, RollupFollowsVerdictsEditsDeletesAndImports) {
   expect_matches(expect_by_day_oblast_movement("any"), query("any", false), "after import");
   expect_matches(expect_by_day_oblast_movement("any", "mlrs"), query("any", false, "mlrs"),
                  "mlrs after import");
+  expect_totals_match(expect_by_day_oblast_movement("any", "mlrs"),
+                      query("any", false, "mlrs", false), "mlrs after import");
 
   // The rollup holds exactly what a fresh computation from the table gives.
   EXPECT_EQ(tdb_.query_value(R"sql(
@@ -250,6 +303,35 @@ TEST_F(AggregatesTest, RollupFollowsVerdictsEditsDeletesAndImports) {
      AND r.movement = fresh.movement AND r.status = fresh.status
    WHERE fresh.n IS DISTINCT FROM r.observations OR fresh.v IS DISTINCT FROM r.vehicles)sql"),
             "0");
+
+  // And the totals hold the movement tables' sums (both kept by the trigger independently).
+  for (const char* kind : {"", "_equipment"}) {
+    const std::string type = *kind ? ", equipment_type" : "";
+    EXPECT_EQ(tdb_.query_value(fmt::format(R"sql(
+      SELECT count(*) FROM (
+        SELECT status, bucket, country, oblast{0}, sum(observations) AS n, sum(vehicles) AS v,
+               sum(vehicles) FILTER (WHERE movement = 'toward') AS vt,
+               sum(vehicles) FILTER (WHERE movement = 'away') AS va, sum(km_n) AS kn
+          FROM observation_rollup{1} GROUP BY status, bucket, country, oblast{0}
+        HAVING sum(observations) <> 0) AS m
+      FULL JOIN (SELECT * FROM observation_rollup{1}_totals WHERE observations <> 0) AS t
+        USING (status, bucket, country, oblast{0})
+     WHERE m.n IS DISTINCT FROM t.observations OR m.v IS DISTINCT FROM t.vehicles
+        OR coalesce(m.vt, 0) IS DISTINCT FROM t.toward OR coalesce(m.va, 0) IS DISTINCT FROM t.away
+        OR m.kn IS DISTINCT FROM t.km_n)sql",
+                                           type, kind)),
+              "0")
+        << "totals" << kind;
+  }
+
+  // TRUNCATE fires no delete triggers; the rollups are emptied with the table all the same.
+  ASSERT_NE(tdb_.query_value("SELECT count(*) FROM observation_rollup_equipment"), "0");
+  tdb_.exec("TRUNCATE observations CASCADE");
+  for (const char* table : {"observation_rollup", "observation_rollup_equipment",
+                            "observation_rollup_totals", "observation_rollup_equipment_totals"}) {
+    EXPECT_EQ(tdb_.query_value(fmt::format("SELECT count(*) FROM {}", table)), "0") << table;
+  }
+  EXPECT_TRUE(query("any", false).rows.empty());
 }
 
 TEST_F(AggregatesTest, ParametersAreChecked) {
