@@ -38,6 +38,14 @@ double initial_bearing_deg(const GeoPoint& a, const GeoPoint& b) {
   return wrap_360(azi1);
 }
 
+DistanceBearing distance_and_bearing(const GeoPoint& a, const GeoPoint& b) {
+  double s12 = 0.0;
+  double azi1 = 0.0;
+  double azi2 = 0.0;
+  wgs84().Inverse(a.lat, a.lon, b.lat, b.lon, s12, azi1, azi2);
+  return {s12, s12 == 0.0 ? 0.0 : wrap_360(azi1)};
+}
+
 GeoPoint destination(const GeoPoint& start, double bearing_deg, double distance_m) {
   GeoPoint out;
   wgs84().Direct(start.lat, start.lon, bearing_deg, distance_m, out.lat, out.lon);

@@ -17,6 +17,13 @@ double distance_m(const GeoPoint& a, const GeoPoint& b);
 // [0, 360). 0 when a and b coincide.
 double initial_bearing_deg(const GeoPoint& a, const GeoPoint& b);
 
+// Both of the above from one solution of the inverse problem (the same values, half the cost).
+struct DistanceBearing {
+  double distance_m = 0.0;
+  double initial_bearing_deg = 0.0;
+};
+DistanceBearing distance_and_bearing(const GeoPoint& a, const GeoPoint& b);
+
 // The point reached by going distance_m metres from start along the geodesic whose initial
 // bearing is bearing_deg (degrees clockwise from north; any finite value, taken modulo 360).
 // Negative distances go backwards. The result has lon in [-180, 180] and no altitude.

@@ -1,12 +1,18 @@
 // Greedy linking in time order with must-link groups (kMerge, a union-find) and cannot-link pairs
-// between groups (kSplit). Open tracks sit in a grid by their last sighting, searched nearest cell
-// first, so a sighting looks at the tracks near it rather than every track still open.
+// between groups (kSplit). Open tracks sit in a grid by the 0.5° cell and the 45° heading sector
+// of their last sighting, searched nearest cell first and only in the sectors the heading
+// tolerance reaches; within a cell, tracks are in the time order of their last sighting, so the
+// ones too recent to have driven from there are never looked at. A sighting thus looks at the
+// few tracks that could take it rather than every track still open, with the same result.
 #include "reports/tracks.hpp"
 
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <limits>
+#include <map>
 #include <numeric>
 #include <set>
 #include <tuple>
@@ -81,8 +87,28 @@ struct UnionFind {
 struct Building {
   std::vector<size_t> members;  // indices into the sorted sightings, in order
   std::set<size_t> groups;      // must-link group roots present
-  bool active = false;          // in the grid (its last sighting is recent enough to extend)
 };
+
+// An equipment mix as (type index, count) pairs in the order of the type names, with its squared
+// norm: the cosine of two mixes without string comparisons, summed in the same order as
+// equipment_similarity() so the value is the same to the last bit.
+struct Mix {
+  std::vector<std::pair<int, int>> counts;
+  double norm2 = 0;
+  uint64_t types = 0;  // bit (index % 64) of every type listed: no common bit, no common type
+};
+
+double similarity(const Mix& a, const Mix& b) {
+  if (a.norm2 == 0 || b.norm2 == 0) return 1.0;
+  if ((a.types & b.types) == 0) return 0.0;  // what the sum below gives, without the work
+  double dot = 0;
+  auto j = b.counts.begin();
+  for (const auto& [type, count] : a.counts) {
+    while (j != b.counts.end() && j->first < type) ++j;
+    if (j != b.counts.end() && j->first == type) dot += static_cast<double>(count) * j->second;
+  }
+  return std::clamp(dot / (std::sqrt(a.norm2) * std::sqrt(b.norm2)), 0.0, 1.0);
+}
 
 // A cheap lower bound of the geodesic distance, so most far-apart pairs skip the exact (and
 // much slower) one. The spherical great-circle distance is within 0.6 % of the WGS-84 geodesic,
@@ -98,70 +124,141 @@ double lower_bound_km(const Sighting& a, const Sighting& b) {
   return 0.99 * 2 * kMeanRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
 }
 
-// Open tracks by the 0.5° cell of their last sighting.
+// Open tracks by the 0.5° cell and the 45° heading sector of their last sighting (only tracks
+// whose last sighting has a heading: no other can be extended by rule). Each bucket lists its
+// tracks in the time order of their last sighting (sightings arrive in time order); an entry
+// goes stale when its track gets a newer sighting and is dropped when it reaches the front.
 struct TrackGrid {
   static constexpr double kCellDeg = 0.5;
-  std::unordered_map<int64_t, std::vector<size_t>> cells;
+  static constexpr int kSectors = 8;
+  static constexpr double kSectorDeg = 360.0 / kSectors;
+
+  struct Entry {
+    size_t track;
+    size_t last;  // the sorted index of the track's last sighting when it was added
+    TimePoint at;
+    double heading_deg;  // that sighting's, to rule most entries out without looking it up
+  };
+  struct Bucket {
+    std::vector<Entry> entries;
+    size_t head = 0;   // entries before it are gone
+    size_t stale = 0;  // entries from the head on whose track has moved on
+  };
+  struct Cell {
+    std::array<Bucket, kSectors> sectors;
+    size_t live = 0;  // entries from the heads on, over all sectors
+  };
+  std::unordered_map<int64_t, Cell> cells;
+  uint64_t version = 0;  // changes whenever a cell is added (cells are never removed)
 
   static int64_t key_of(double lat, double lon) {
     const auto row = static_cast<int64_t>(std::floor((lat + 90.0) / kCellDeg));
     const auto col = static_cast<int64_t>(std::floor((lon + 180.0) / kCellDeg));
     return row * 1000 + col;
   }
-  void add(size_t track, const Sighting& last) {
-    cells[key_of(last.lat, last.lon)].push_back(track);
+  static int sector_of(double heading_deg) {
+    return static_cast<int>(std::floor(heading_deg / kSectorDeg)) % kSectors;
   }
-  void remove(size_t track, const Sighting& last) {
-    auto it = cells.find(key_of(last.lat, last.lon));
-    if (it == cells.end()) return;
-    auto& v = it->second;
-    auto at = std::find(v.begin(), v.end(), track);
-    if (at == v.end()) return;
-    *at = v.back();
-    v.pop_back();
+  // The sectors holding headings within tolerance_deg of heading_deg.
+  static std::array<bool, kSectors> sectors_near(double heading_deg, double tolerance_deg) {
+    std::array<bool, kSectors> out{};
+    for (int k = 0; k < kSectors; ++k) {
+      const double lo = k * kSectorDeg;
+      const double hi = lo + kSectorDeg;
+      const double h = std::fmod(heading_deg, 360.0);
+      const bool inside = h >= lo && h < hi;
+      const double gap =
+          inside ? 0.0 : std::min(geo::angle_diff_deg(h, lo), geo::angle_diff_deg(h, hi));
+      out[k] = gap <= tolerance_deg + 1e-9;
+    }
+    return out;
   }
-  // A lower bound of the geodesic distance from s to any point of the cell: the great-circle
-  // distance to the cell point nearest in latitude and longitude, with a margin for that point
-  // not being the nearest on the sphere (cells are small) and for sphere versus ellipsoid. The
-  // longitude difference is taken the short way round, so the antimeridian costs nothing.
-  double lower_bound_km(int64_t key, const Sighting& s) const {
+  // Where a track's current entry is (cells and their buckets never move once made).
+  struct Slot {
+    Cell* cell = nullptr;
+    Bucket* bucket = nullptr;
+  };
+  Slot add(size_t track, size_t last_index, const Sighting& last) {
+    auto [it, added] = cells.try_emplace(key_of(last.lat, last.lon));
+    if (added) ++version;
+    Cell& c = it->second;
+    Bucket& b = c.sectors[sector_of(*last.heading_deg)];
+    b.entries.push_back({track, last_index, last.observed_at, *last.heading_deg});
+    ++c.live;
+    return {&c, &b};
+  }
+  // Drops the front entry of a bucket.
+  static void pop(Cell& c, Bucket& b, bool was_stale) {
+    ++b.head;
+    --c.live;
+    if (was_stale) --b.stale;
+    if (b.head == b.entries.size()) {
+      b.entries.clear();
+      b.head = 0;
+      b.stale = 0;
+    }
+  }
+  // A track's entry went stale: once they are most of a bucket, the stale entries are removed
+  // (keeping the time order), so that searches do not keep stepping over them.
+  static void went_stale(const Slot& slot, const std::vector<size_t>& last_of) {
+    Bucket& b = *slot.bucket;
+    ++b.stale;
+    if (b.stale < 16 || 2 * b.stale < b.entries.size() - b.head) return;
+    size_t kept = 0;
+    for (size_t n = b.head; n < b.entries.size(); ++n) {
+      if (last_of[b.entries[n].track] == b.entries[n].last) b.entries[kept++] = b.entries[n];
+    }
+    slot.cell->live -= (b.entries.size() - b.head) - kept;
+    b.entries.resize(kept);
+    b.head = 0;
+    b.stale = 0;
+  }
+  // A lower bound of the geodesic distance between any point of cell a and any point of cell b:
+  // the haversine formula with the latitude and longitude gaps between the cells (the longitude
+  // gap taken the short way round, so the antimeridian costs nothing) and the cosines of the
+  // latitudes farthest from the equator, each term no larger than for any pair of points; with
+  // a margin for sphere versus ellipsoid.
+  static double lower_bound_km(int64_t a, int64_t b) {
+    if (a == b) return 0.0;
     constexpr double kMeanRadiusKm = 6371.0088;
     constexpr double kRad = 3.14159265358979323846 / 180.0;
-    const double lat0 = static_cast<double>(key / 1000) * kCellDeg - 90.0;
-    const double lon0 = static_cast<double>(key % 1000) * kCellDeg - 180.0;
-    const double lat = std::clamp(s.lat, lat0, lat0 + kCellDeg);
-    double dlon_deg = 0;
-    if (s.lon < lon0 || s.lon > lon0 + kCellDeg) {
-      auto gap = [](double a, double b) {
-        double d = std::fmod(std::abs(a - b), 360.0);
-        return d > 180.0 ? 360.0 - d : d;
-      };
-      dlon_deg = std::min(gap(s.lon, lon0), gap(s.lon, lon0 + kCellDeg));
-    }
-    const double dlat = (lat - s.lat) * kRad;
+    const double lat_a = static_cast<double>(a / 1000) * kCellDeg - 90.0;
+    const double lat_b = static_cast<double>(b / 1000) * kCellDeg - 90.0;
+    const double lon_a = static_cast<double>(a % 1000) * kCellDeg - 180.0;
+    const double lon_b = static_cast<double>(b % 1000) * kCellDeg - 180.0;
+    const double dlat_deg = std::max(0.0, std::abs(lat_a - lat_b) - kCellDeg);
+    double dlon_deg = std::fmod(std::abs(lon_a - lon_b), 360.0);
+    if (dlon_deg > 180.0) dlon_deg = 360.0 - dlon_deg;
+    dlon_deg = std::max(0.0, dlon_deg - kCellDeg);
+    auto far_cos = [](double lat0) {
+      return std::cos(std::max(std::abs(lat0), std::abs(lat0 + kCellDeg)) * kRad);
+    };
+    const double dlat = dlat_deg * kRad;
     const double dlon = dlon_deg * kRad;
     const double h =
         std::sin(dlat / 2) * std::sin(dlat / 2) +
-        std::cos(s.lat * kRad) * std::cos(lat * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+        std::max(0.0, far_cos(lat_a) * far_cos(lat_b)) * std::sin(dlon / 2) * std::sin(dlon / 2);
     const double d = 2 * kMeanRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
     return std::max(0.0, 0.98 * d - 1.0);
   }
 };
 
-// Whether s may follow l by the rule. On success *distance_km and *speed_kmh are set for ranking.
-bool links(const Sighting& l, const Sighting& s, const TrackOptions& o, double* distance_km,
-           double* speed_kmh) {
+// Whether s may follow l by the rule and be no farther than `beyond_km` (a link farther than the
+// best one found so far cannot win). On success *distance_km and *speed_kmh are set for ranking.
+bool links(const Sighting& l, const Mix& l_mix, const Sighting& s, const Mix& s_mix,
+           const TrackOptions& o, double beyond_km, double* distance_km, double* speed_kmh) {
   const double gap_h = hours_between(l.observed_at, s.observed_at);
   if (gap_h < 0 || gap_h > o.max_gap_hours) return false;
   if (!l.heading_deg || !s.heading_deg) return false;
   if (geo::angle_diff_deg(*l.heading_deg, *s.heading_deg) > o.heading_tolerance_deg) return false;
-  if (equipment_similarity(l.equipment, s.equipment) < o.min_equipment_similarity) return false;
   const double reach_km = o.max_speed_kmh * gap_h + o.position_tolerance_km;
-  if (lower_bound_km(l, s) > reach_km) return false;
-  const double d_km = geo::distance_m(point_of(l), point_of(s)) / 1000.0;
+  if (lower_bound_km(l, s) > std::min(reach_km, beyond_km)) return false;
+  if (similarity(l_mix, s_mix) < o.min_equipment_similarity) return false;
+  const geo::DistanceBearing db = geo::distance_and_bearing(point_of(l), point_of(s));
+  const double d_km = db.distance_m / 1000.0;
   if (d_km > reach_km) return false;
   if (d_km >= o.min_move_km) {
-    const double bearing = geo::initial_bearing_deg(point_of(l), point_of(s));
+    const double bearing = db.initial_bearing_deg;
     if (geo::angle_diff_deg(bearing, *l.heading_deg) > o.bearing_tolerance_deg ||
         geo::angle_diff_deg(bearing, *s.heading_deg) > o.bearing_tolerance_deg) {
       return false;
@@ -327,16 +424,46 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
     edited[index.at(edits[e].b)] = true;
   }
 
+  // Equipment mixes with the type names numbered in name order.
+  std::map<std::string, int> type_index;
+  for (const Sighting* s : sorted) {
+    for (const auto& [type, count] : s->equipment) type_index.emplace(type, 0);
+  }
+  int next_type = 0;
+  for (auto& [type, k] : type_index) k = next_type++;
+  std::vector<Mix> mixes(sorted.size());
+  for (size_t i = 0; i < sorted.size(); ++i) {
+    for (const auto& [type, count] : sorted[i]->equipment) {
+      mixes[i].counts.emplace_back(type_index.at(type), count);
+      mixes[i].norm2 += static_cast<double>(count) * count;
+      mixes[i].types |= uint64_t{1} << (type_index.at(type) % 64);
+    }
+  }
+
   std::vector<Building> tracks;
+  std::vector<size_t> last_of;                     // track -> its last sighting (sorted index)
+  std::vector<TrackGrid::Slot> slot_of;            // track -> its entry in the grid, if any
   std::unordered_map<size_t, size_t> group_track;  // group root -> track
-  // The open tracks by the grid cell of their last sighting. A sighting looks at cells nearest
-  // first and stops once a cell's lower-bound distance exceeds the best link found (or what a
-  // convoy can drive in max_gap_hours): the same winner as scanning every open track, because
-  // every candidate at least as near as the winner lies in a cell that was looked at.
+  // A sighting looks at cells nearest first and stops once a cell's lower-bound distance
+  // exceeds the best link found (or what a convoy can drive in max_gap_hours); in a cell D km
+  // away it looks only at tracks whose last sighting is at least (D - tolerance) / max_speed
+  // hours old. Every candidate at least as near as the winner is thus looked at: the same winner
+  // as scanning every open track.
   TrackGrid grid;
   const double reach_max_km =
       options.max_speed_kmh * options.max_gap_hours + options.position_tolerance_km;
-  std::vector<std::pair<double, int64_t>> order;  // (lower bound km, cell key)
+  // Per cell a sighting may be in: the cells within reach as (lower bound km, key), nearest
+  // first, built again when cells were added since.
+  struct CellOrder {
+    uint64_t version = 0;
+    struct Near {
+      double bound;  // lower bound km
+      int64_t key;
+      TrackGrid::Cell* cell;
+    };
+    std::vector<Near> cells;
+  };
+  std::unordered_map<int64_t, CellOrder> orders;
   for (size_t i = 0; i < sorted.size(); ++i) {
     const Sighting& s = *sorted[i];
     const size_t g = uf.find(i);
@@ -348,54 +475,88 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
       double best_d = 0;
       double best_v = 0;
       int64_t best_first = 0;
-      order.clear();
-      for (const auto& [key, members] : grid.cells) {
-        if (members.empty()) continue;
-        const double bound = grid.lower_bound_km(key, s);
-        if (bound <= reach_max_km) order.emplace_back(bound, key);
+      const auto sectors = TrackGrid::sectors_near(*s.heading_deg, options.heading_tolerance_deg);
+      const int64_t here = TrackGrid::key_of(s.lat, s.lon);
+      CellOrder& order = orders[here];
+      if (order.cells.empty() || order.version != grid.version) {
+        order.cells.clear();
+        for (auto& [key, cell] : grid.cells) {
+          const double bound = TrackGrid::lower_bound_km(here, key);
+          if (bound <= reach_max_km) order.cells.push_back({bound, key, &cell});
+        }
+        std::sort(order.cells.begin(), order.cells.end(),
+                  [](const CellOrder::Near& a, const CellOrder::Near& b) {
+                    return std::tie(a.bound, a.key) < std::tie(b.bound, b.key);
+                  });
+        order.version = grid.version;
       }
-      std::sort(order.begin(), order.end());
-      for (const auto& [bound, key] : order) {
+      for (const CellOrder::Near& near : order.cells) {
+        const double bound = near.bound;
         if (chosen != tracks.size() && bound > best_d) break;
-        std::vector<size_t>& members = grid.cells[key];
-        for (size_t k = 0; k < members.size();) {
-          const size_t t = members[k];
-          const Building& b = tracks[t];
-          const Sighting& last = *sorted[b.members.back()];
-          // Too old for any later sighting too (time only moves on): dropped from the grid.
-          if (hours_between(last.observed_at, s.observed_at) > options.max_gap_hours) {
-            tracks[t].active = false;
-            members[k] = members.back();
-            members.pop_back();
-            continue;
+        TrackGrid::Cell& cell = *near.cell;
+        if (cell.live == 0) continue;
+        // Tracks whose last sighting is newer than this cannot have come from the cell.
+        const double min_gap_h =
+            std::max(0.0, (bound - options.position_tolerance_km) / options.max_speed_kmh);
+        // Entries at least this old may link (in whole microseconds, rounded down: never
+        // rules out a track that may link).
+        const auto min_gap = std::chrono::microseconds(
+            static_cast<int64_t>(std::floor(min_gap_h * 3600e6 * (1 - 1e-12))));
+        for (int k = 0; k < TrackGrid::kSectors; ++k) {
+          if (!sectors[k]) continue;
+          TrackGrid::Bucket& bucket = cell.sectors[k];
+          // The front: tracks extended since (stale) or too old for any later sighting too
+          // (time only moves on) are dropped.
+          while (bucket.head < bucket.entries.size()) {
+            const TrackGrid::Entry& e = bucket.entries[bucket.head];
+            const bool stale = last_of[e.track] != e.last;
+            if (!stale && hours_between(e.at, s.observed_at) <= options.max_gap_hours) break;
+            TrackGrid::pop(cell, bucket, stale);
           }
-          ++k;
-          double d = 0;
-          double v = 0;
-          if (!links(last, s, options, &d, &v)) continue;
-          const bool split_forbids = std::any_of(b.groups.begin(), b.groups.end(), [&](size_t h) {
-            return forbidden.count({std::min(g, h), std::max(g, h)}) > 0;
-          });
-          if (split_forbids) continue;
-          const int64_t first = sorted[b.members.front()]->id;
-          if (chosen == tracks.size() ||
-              std::tie(d, v, first) < std::tie(best_d, best_v, best_first)) {
-            chosen = t;
-            best_d = d;
-            best_v = v;
-            best_first = first;
+          for (size_t n = bucket.head; n < bucket.entries.size(); ++n) {
+            const TrackGrid::Entry& e = bucket.entries[n];
+            if (s.observed_at - e.at < min_gap) break;
+            if (geo::angle_diff_deg(e.heading_deg, *s.heading_deg) >
+                options.heading_tolerance_deg) {
+              continue;
+            }
+            if (last_of[e.track] != e.last) continue;  // stale
+            const Building& b = tracks[e.track];
+            double d = 0;
+            double v = 0;
+            const double beyond =
+                chosen == tracks.size() ? std::numeric_limits<double>::infinity() : best_d;
+            if (!links(*sorted[e.last], mixes[e.last], s, mixes[i], options, beyond, &d, &v)) {
+              continue;
+            }
+            const bool split_forbids = std::any_of(b.groups.begin(), b.groups.end(), [&](size_t h) {
+              return forbidden.count({std::min(g, h), std::max(g, h)}) > 0;
+            });
+            if (split_forbids) continue;
+            const int64_t first = sorted[b.members.front()]->id;
+            if (chosen == tracks.size() ||
+                std::tie(d, v, first) < std::tie(best_d, best_v, best_first)) {
+              chosen = e.track;
+              best_d = d;
+              best_v = v;
+              best_first = first;
+            }
           }
         }
       }
     }
-    if (chosen == tracks.size()) tracks.emplace_back();
+    if (chosen == tracks.size()) {
+      tracks.emplace_back();
+      last_of.push_back(i);
+      slot_of.emplace_back();
+    }
     Building& b = tracks[chosen];
-    if (b.active) grid.remove(chosen, *sorted[b.members.back()]);
     b.members.push_back(i);
+    last_of[chosen] = i;
+    if (slot_of[chosen].bucket != nullptr) TrackGrid::went_stale(slot_of[chosen], last_of);
+    slot_of[chosen] = s.heading_deg ? grid.add(chosen, i, s) : TrackGrid::Slot{};
     b.groups.insert(g);
     group_track.emplace(g, chosen);
-    b.active = true;
-    grid.add(chosen, s);
   }
 
   for (const Building& b : tracks) {

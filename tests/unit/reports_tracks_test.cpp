@@ -400,3 +400,113 @@ TEST(TracksTest, BadInputIsAnError) {
 
 }  // namespace
 }  // namespace cw::reports
+
+namespace cw::reports {
+namespace {
+
+// The rule of tracks.hpp applied the plain way: each sighting in (observed_at, id) order looks
+// at the last sighting of every track so far. No edits.
+Partition brute_force(std::vector<Sighting> s, const TrackOptions& o) {
+  std::sort(s.begin(), s.end(), [](const Sighting& a, const Sighting& b) {
+    return std::tie(a.observed_at, a.id) < std::tie(b.observed_at, b.id);
+  });
+  std::vector<std::vector<size_t>> tracks;
+  for (size_t i = 0; i < s.size(); ++i) {
+    size_t chosen = tracks.size();
+    double best_d = 0, best_v = 0;
+    int64_t best_first = 0;
+    for (size_t t = 0; t < tracks.size() && s[i].heading_deg; ++t) {
+      const Sighting& l = s[tracks[t].back()];
+      const double gap_h =
+          std::chrono::duration<double, std::ratio<3600>>(s[i].observed_at - l.observed_at).count();
+      if (!l.heading_deg || gap_h < 0 || gap_h > o.max_gap_hours) continue;
+      if (geo::angle_diff_deg(*l.heading_deg, *s[i].heading_deg) > o.heading_tolerance_deg) {
+        continue;
+      }
+      if (equipment_similarity(l.equipment, s[i].equipment) < o.min_equipment_similarity) {
+        continue;
+      }
+      const geo::GeoPoint a{l.lat, l.lon, std::nullopt}, b{s[i].lat, s[i].lon, std::nullopt};
+      const double d = geo::distance_m(a, b) / 1000.0;
+      if (d > o.max_speed_kmh * gap_h + o.position_tolerance_km) continue;
+      if (d >= o.min_move_km) {
+        const double bearing = geo::initial_bearing_deg(a, b);
+        if (geo::angle_diff_deg(bearing, *l.heading_deg) > o.bearing_tolerance_deg ||
+            geo::angle_diff_deg(bearing, *s[i].heading_deg) > o.bearing_tolerance_deg) {
+          continue;
+        }
+      }
+      const double v = gap_h > 0 ? d / gap_h : 0.0;
+      const int64_t first = s[tracks[t].front()].id;
+      if (chosen == tracks.size() || std::tie(d, v, first) < std::tie(best_d, best_v, best_first)) {
+        chosen = t;
+        best_d = d;
+        best_v = v;
+        best_first = first;
+      }
+    }
+    if (chosen == tracks.size()) tracks.emplace_back();
+    tracks[chosen].push_back(i);
+  }
+  std::vector<std::pair<std::pair<TimePoint, int64_t>, std::vector<int64_t>>> keyed;
+  for (const auto& t : tracks) {
+    std::vector<int64_t> ids;
+    for (size_t k : t) ids.push_back(s[k].id);
+    keyed.push_back({{s[t.front()].observed_at, ids.front()}, ids});
+  }
+  std::sort(keyed.begin(), keyed.end());
+  Partition p;
+  for (auto& [key, ids] : keyed) p.push_back(std::move(ids));
+  return p;
+}
+
+// Dense random sightings (many open tracks in every cell and sector, links and near misses of
+// every kind): the grid search must give exactly what looking at every track gives.
+TEST(TracksTest, GridSearchEqualsLookingAtEveryTrack) {
+  std::mt19937 rng(4242);
+  std::uniform_real_distribution<double> lat(49.5, 52.0), lon(34.5, 39.0), heading(0, 360),
+      unit(0, 1);
+  std::uniform_int_distribution<int> minutes(0, 36 * 60), count(1, 12), type(0, 4);
+  const char* types[] = {"tank", "truck", "ifv", "mlrs", "fuel_truck"};
+  std::vector<Sighting> s;
+  for (int i = 0; i < 2500; ++i) {
+    Sighting x;
+    x.id = i + 1;
+    x.observed_at = kT0 + std::chrono::minutes(minutes(rng));
+    if (i > 0 && unit(rng) < 0.5) {
+      // A later sighting of an earlier one's convoy (so that links are common), or a near miss.
+      const Sighting& prev = s[std::uniform_int_distribution<size_t>(0, s.size() - 1)(rng)];
+      const double h = prev.heading_deg.value_or(heading(rng));
+      const double gap_h = unit(rng) * 6;
+      const geo::GeoPoint p =
+          geo::destination({prev.lat, prev.lon, std::nullopt}, h + (unit(rng) - 0.5) * 60,
+                           (unit(rng) * 80) * gap_h * 1000.0);
+      x.observed_at = prev.observed_at + std::chrono::seconds(static_cast<int>(gap_h * 3600));
+      x.lat = p.lat;
+      x.lon = p.lon;
+      x.heading_deg = std::fmod(h + (unit(rng) - 0.5) * 100 + 360, 360);
+      x.equipment = prev.equipment;
+    } else {
+      x.lat = lat(rng);
+      x.lon = lon(rng);
+      if (unit(rng) < 0.8) x.heading_deg = heading(rng);
+    }
+    if (x.equipment.empty() || unit(rng) < 0.3) x.equipment[types[type(rng)]] += count(rng);
+    for (const auto& [t, c] : x.equipment) x.vehicles += c;
+    s.push_back(x);
+  }
+  for (double tolerance : {45.0, 10.0, 100.0, 180.0}) {
+    TrackOptions o;
+    o.heading_tolerance_deg = tolerance;
+    auto set = link_tracks(s, o);
+    ASSERT_TRUE(set.ok());
+    const Partition expected = brute_force(s, o);
+    size_t linked = 0;
+    for (const auto& t : expected) linked += t.size() > 1 ? t.size() : 0;
+    EXPECT_GT(linked, s.size() / 4) << "tolerance " << tolerance << ": too few links to test";
+    EXPECT_EQ(partition_of(*set), expected) << "tolerance " << tolerance;
+  }
+}
+
+}  // namespace
+}  // namespace cw::reports
