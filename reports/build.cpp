@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -22,6 +24,23 @@ constexpr size_t kMaxMapMarks = 100000;
 // The task force's area (Ukraine, Belarus, Russia west of the Urals) when there is nothing to
 // fit the map to.
 constexpr std::array<double, 4> kDefaultBox{22.0, 44.0, 42.0, 56.5};
+
+// Appends the milliseconds since the previous mark to `times` (if any) under `step`.
+class StepClock {
+ public:
+  explicit StepClock(StepTimes* times) : times_(times) {}
+  void mark(const char* step) {
+    auto now = std::chrono::steady_clock::now();
+    if (times_ != nullptr) {
+      times_->emplace_back(step, std::chrono::duration<double, std::milli>(now - last_).count());
+    }
+    last_ = now;
+  }
+
+ private:
+  StepTimes* times_;
+  std::chrono::steady_clock::time_point last_ = std::chrono::steady_clock::now();
+};
 
 TimePoint to_time(Seconds s) { return std::chrono::time_point_cast<std::chrono::microseconds>(s); }
 
@@ -114,7 +133,9 @@ std::string thumbnail(store::Database& db, const Config& config, const std::stri
 }  // namespace
 
 Result<ReportData> gather_report(store::Database& db, const Config& config,
-                                 const ReportPeriod& period, const std::string& tz) {
+                                 const ReportPeriod& period, const std::string& tz,
+                                 StepTimes* times) {
+  StepClock clock(times);
   auto previous = previous_period(period, tz);
   if (!previous.ok()) return previous.error();
   const TimePoint from = to_time(period.start), to = to_time(period.end);
@@ -163,26 +184,36 @@ Result<ReportData> gather_report(store::Database& db, const Config& config,
     if (a.now.vehicles != b.now.vehicles) return a.now.vehicles > b.now.vehicles;
     return a.code < b.code;
   });
+  clock.mark("aggregates");
 
-  // The verified observations of the period: map marks and the newest ones.
+  // The verified observations of the period and a day around it (for linking tracks), read
+  // once: the period's are the map marks and the newest ones.
   store::ObservationFilter f;
-  f.from = from;
-  f.to = to;
+  f.from = from - kConvoyMargin;
+  f.to = to + kConvoyMargin;
   f.status = "verified";
-  f.limit = static_cast<int>(kMaxMapMarks);
-  auto observations = store::Observations(db).list(f);
-  if (!observations.ok()) return observations.error();
+  f.limit = kMaxConvoySightings + 1;
+  auto around = store::Observations(db).list(f);
+  if (!around.ok()) return around.error();
+  std::vector<const store::Observation*> observations;
+  for (const auto& o : *around) {
+    if (o.input.observed_at >= from && o.input.observed_at < to &&
+        observations.size() < kMaxMapMarks) {
+      observations.push_back(&o);
+    }
+  }
   std::map<std::string, std::string> oblast_names;
-  for (const auto& o : *observations) {
+  for (const store::Observation* p : observations) {
+    const store::Observation& o = *p;
     r.observations.push_back(
         {o.id, o.input.lat, o.input.lon, o.vehicles, o.derived.movement, o.input.observed_at});
     if (o.derived.oblast && o.derived.oblast_name) {
       oblast_names[*o.derived.oblast] = *o.derived.oblast_name;
     }
   }
-  for (auto it = observations->rbegin();
-       it != observations->rend() && static_cast<int>(r.newest.size()) < kNewest; ++it) {
-    const store::Observation& o = *it;
+  for (auto it = observations.rbegin();
+       it != observations.rend() && static_cast<int>(r.newest.size()) < kNewest; ++it) {
+    const store::Observation& o = **it;
     NewestObservation n;
     n.id = o.id;
     n.observed_at = o.input.observed_at;
@@ -200,13 +231,14 @@ Result<ReportData> gather_report(store::Database& db, const Config& config,
     }
     r.newest.push_back(std::move(n));
   }
+  clock.mark("observations");
 
   // Convoy tracks of the period, from the same verified observations.
   ConvoyQuery cq;
   cq.from = from;
   cq.to = to;
   cq.status = "verified";
-  auto convoys = find_convoys(db, config.tracks, cq);
+  auto convoys = link_convoys(db, config.tracks, cq, *around);
   if (!convoys.ok()) return convoys.error();
   for (const auto& c : *convoys) {
     TrackLine t;
@@ -219,6 +251,7 @@ Result<ReportData> gather_report(store::Database& db, const Config& config,
     t.end = c.end;
     r.tracks.push_back(std::move(t));
   }
+  clock.mark("convoys");
 
   // Open disputes, whenever they were raised: the verdict that disputed each.
   store::ObservationFilter df;
@@ -238,6 +271,7 @@ Result<ReportData> gather_report(store::Database& db, const Config& config,
     }
     r.disputes.push_back(std::move(d));
   }
+  clock.mark("disputes");
 
   // Outlines around what is drawn.
   std::array<double, 4> box = kDefaultBox;
@@ -271,14 +305,17 @@ Result<ReportData> gather_report(store::Database& db, const Config& config,
   r.map_attribution =
       "Boundaries © OpenStreetMap contributors (ODbL) via geo-maps; Natural Earth (public "
       "domain); places: GeoNames (CC BY 4.0)";
+  clock.mark("outlines");
   return r;
 }
 
 Result<store::StoredReport> build_report(store::Database& db, const Config& config,
                                          const ReportPeriod& period, const std::string& tz,
                                          const std::string& built_by, const store::Actor& actor) {
-  auto data = gather_report(db, config, period, tz);
+  StepTimes times;
+  auto data = gather_report(db, config, period, tz, &times);
   if (!data.ok()) return data.error();
+  StepClock clock(&times);
   store::Reports reports(db);
   // The report's id is in its documents (links): a new period's id is reserved first.
   auto existing = reports.find(data->kind, data->period_key);
@@ -301,8 +338,10 @@ Result<store::StoredReport> build_report(store::Database& db, const Config& conf
   stored.body = to_json(*data);
   stored.html = render_html(*data);
   stored.csv = render_csv(*data);
+  clock.mark("render");
   auto id = reports.save(actor, stored);
   if (!id.ok()) return id.error();
+  clock.mark("save");
   if (*id != stored.id) {
     // Someone stored this period meanwhile under another id: ours takes its content, and the
     // documents are rendered again with the id that stays.
@@ -314,6 +353,19 @@ Result<store::StoredReport> build_report(store::Database& db, const Config& conf
     if (!id.ok()) return id.error();
   }
   stored.built_at = now_utc();
+  nlohmann::json ms = nlohmann::json::object();
+  double total = 0;
+  for (const auto& [step, t] : times) {
+    ms[step] = std::round(t * 10) / 10;
+    total += t;
+  }
+  log::info("report built", {{"report", stored.id},
+                             {"kind", stored.kind},
+                             {"period", stored.period_key},
+                             {"observations", data->totals.observations},
+                             {"tracks", data->tracks.size()},
+                             {"ms", std::move(ms)},
+                             {"total_ms", std::round(total)}});
   // Deliveries go through the job queue: retried with backoff, done by any worker.
   for (const auto& url : config.reports.webhooks) {
     auto job = store::Jobs(db).enqueue("deliver_report", {{"report_id", stored.id}, {"url", url}});

@@ -9,6 +9,8 @@
 #pragma once
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/config.hpp"
 #include "common/error.hpp"
@@ -20,12 +22,18 @@
 
 namespace cw::reports {
 
-// The report's data for `period`, not yet stored (id 0).
+// Milliseconds spent in each step of a build, in order ("aggregates", "observations", …).
+using StepTimes = std::vector<std::pair<std::string, double>>;
+
+// The report's data for `period`, not yet stored (id 0). When `times` is given, the time of
+// each step is appended to it.
 Result<ReportData> gather_report(store::Database& db, const Config& config,
-                                 const ReportPeriod& period, const std::string& tz);
+                                 const ReportPeriod& period, const std::string& tz,
+                                 StepTimes* times = nullptr);
 
 // Gathers, renders and stores the report of `period` (replacing an earlier build of it);
-// `built_by` is 'scheduler', 'cli' or a user's name, `actor` goes to the audit log.
+// `built_by` is 'scheduler', 'cli' or a user's name, `actor` goes to the audit log. Logs the
+// build at info level with the milliseconds of every step.
 Result<store::StoredReport> build_report(store::Database& db, const Config& config,
                                          const ReportPeriod& period, const std::string& tz,
                                          const std::string& built_by, const store::Actor& actor);

@@ -3,15 +3,13 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "store/convoys.hpp"
 #include "store/observations.hpp"
 
 namespace cw::reports {
 namespace {
-
-constexpr auto kMargin = std::chrono::hours(24);
-constexpr int kMaxSightings = 200000;
 
 bool inside(const std::array<double, 4>& b, double lat, double lon) {
   return lon >= b[0] && lat >= b[1] && lon <= b[2] && lat <= b[3];
@@ -30,23 +28,29 @@ TrackOptions track_options(const TracksConfig& config) {
 Result<std::vector<Convoy>> find_convoys(store::Database& db, const TracksConfig& config,
                                          const ConvoyQuery& q) {
   store::ObservationFilter f;
-  f.from = q.from - kMargin;
-  f.to = q.to + kMargin;
+  f.from = q.from - kConvoyMargin;
+  f.to = q.to + kConvoyMargin;
   f.status = q.status;
-  f.limit = kMaxSightings + 1;
+  f.limit = kMaxConvoySightings + 1;
   auto rows = store::Observations(db).list(f);
   if (!rows.ok()) return rows.error();
-  if (static_cast<int>(rows->size()) > kMaxSightings) {
-    return Error(
-        Code::kUnprocessable,
-        fmt::format("more than {} observations around this window: narrow from/to", kMaxSightings),
-        "from");
+  return link_convoys(db, config, q, *rows);
+}
+
+Result<std::vector<Convoy>> link_convoys(store::Database& db, const TracksConfig& config,
+                                         const ConvoyQuery& q,
+                                         const std::vector<store::Observation>& rows) {
+  if (static_cast<int>(rows.size()) > kMaxConvoySightings) {
+    return Error(Code::kUnprocessable,
+                 fmt::format("more than {} observations around this window: narrow from/to",
+                             kMaxConvoySightings),
+                 "from");
   }
   std::vector<Sighting> sightings;
-  std::map<int64_t, const store::Observation*> by_id;
+  std::unordered_map<int64_t, const store::Observation*> by_id;
   std::vector<int64_t> ids;
-  sightings.reserve(rows->size());
-  for (const auto& o : *rows) {
+  sightings.reserve(rows.size());
+  for (const auto& o : rows) {
     Sighting s;
     s.id = o.id;
     s.observed_at = o.input.observed_at;

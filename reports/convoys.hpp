@@ -9,6 +9,7 @@
 #pragma once
 
 #include <array>
+#include <chrono>
 #include <map>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "common/time.hpp"
 #include "reports/tracks.hpp"
 #include "store/database.hpp"
+#include "store/observations.hpp"
 
 namespace cw::reports {
 
@@ -56,9 +58,21 @@ struct Convoy {
 
 TrackOptions track_options(const TracksConfig& config);
 
+// How far beyond each end of a window linking looks.
+constexpr std::chrono::hours kConvoyMargin{24};
+// The most observations linking takes at once (window and margins); more is kUnprocessable.
+constexpr int kMaxConvoySightings = 200000;
+
 // Tracks with a sighting in [from, to), by start.
 Result<std::vector<Convoy>> find_convoys(store::Database& db, const TracksConfig& config,
                                          const ConvoyQuery& q);
+
+// The same from observations the caller has listed already: every observation of
+// [q.from - kConvoyMargin, q.to + kConvoyMargin) that q.status admits, no others (the database
+// is read only for the hand edits). kUnprocessable for more than kMaxConvoySightings.
+Result<std::vector<Convoy>> link_convoys(store::Database& db, const TracksConfig& config,
+                                         const ConvoyQuery& q,
+                                         const std::vector<store::Observation>& rows);
 
 // The track whose first sighting is observation `id` (status: all but rejected). kNotFound when
 // there is no such observation or it is not the first sighting of a track.
