@@ -9,12 +9,16 @@
 #   2. a list with a bbox and a one-week time range over FILL_ROWS rows (ms), with the
 #      EXPLAIN (ANALYZE, BUFFERS) plan of the server's SQL (taken from store/observations.cpp)
 #   3. a GeoJSON export of EXPORT_ROWS features (MB/s)
+#   4. GET /api/v1/aggregates/observations over the FILL_ROWS rows (a month by day by oblast and
+#      others), answered from the rollup tables and, forced by a world-wide bbox, by a scan of
+#      the observations (both answers compared); then POST /api/v1/reports of a daily report over
+#      a day with REPORT_ROWS verified observations added to the FILL_ROWS
 #
 #   bench/observations.sh [--markdown FILE]     prints the block; FILE gets the Markdown block
 #                                               that bench/run puts into bench/README.md
 # Environment: RUNS (5) timed runs of the small import, of each \copy, of each list and of the
 #              export; SMALL_ROWS (50000); BIG_ROWS (1000000); FILL_ROWS (10000000);
-#              EXPORT_ROWS (100000); CW_BENCH_DIR (/var/tmp) where the cluster and the files go;
+#              EXPORT_ROWS (100000); REPORT_ROWS (100000); CW_BENCH_DIR (/var/tmp) where the cluster and the files go;
 #              CW_BIN a prebuilt convoywatch (else the Release build is brought up to date).
 # The CSV is generated (python3, fixed seed): 85 % of the points within a few tens of km of the
 # Russian or Belarusian land border of Ukraine east of 30° E (distance exponential, mean 40 km),
@@ -34,6 +38,7 @@ SMALL_ROWS="${SMALL_ROWS:-50000}"
 BIG_ROWS="${BIG_ROWS:-1000000}"
 FILL_ROWS="${FILL_ROWS:-10000000}"
 EXPORT_ROWS="${EXPORT_ROWS:-100000}"
+REPORT_ROWS="${REPORT_ROWS:-100000}"
 BENCH_DIR="${CW_BENCH_DIR:-/var/tmp}"
 
 # The list's area and weeks, the export's area and month (data: 2022-01-01 … 2022-04-30).
@@ -45,7 +50,7 @@ EXPORT_RANGE=(2022-04-01T00:00:00Z 2022-05-01T00:00:00Z)
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 bench_args "$@"
 
-for v in RUNS SMALL_ROWS BIG_ROWS FILL_ROWS EXPORT_ROWS; do
+for v in RUNS SMALL_ROWS BIG_ROWS FILL_ROWS EXPORT_ROWS REPORT_ROWS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
 ((EXPORT_ROWS <= 1000000)) || die "EXPORT_ROWS must be at most 1000000 (the server's export limit)"
@@ -104,7 +109,7 @@ fi
 mkdir -p -- "$BENCH_DIR"
 WORK="$(mktemp -d "$BENCH_DIR/cw-bench-obs.XXXXXX")"
 free_kib="$(df -Pk -- "$WORK" | awk 'NR == 2 { print $4 }')"
-need_kib=$((FILL_ROWS + BIG_ROWS * 6 / 10 + 2 * 1024 * 1024)) # about 1 KiB a filled row, WAL included
+need_kib=$((2 * FILL_ROWS + BIG_ROWS * 6 / 10 + 2 * 1024 * 1024)) # about 1 KiB a filled row, WAL included, and as much for the rollup trigger's transition table
 ((free_kib > need_kib)) || die "$BENCH_DIR needs $((need_kib / 1024 / 1024)) GiB free, has $((free_kib / 1024 / 1024)) GiB"
 
 now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
@@ -129,17 +134,21 @@ CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" geodata loa
 TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench --org bench --role contributor)"
 [[ $TOKEN == cw_* ]] || die "convoywatch user add printed no token"
 read -r USER_ID ORG_ID < <(psql_db -At -F' ' -c "SELECT id, org_id FROM users WHERE name = 'bench'")
+ANALYST="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench-analyst --org bench --role analyst)"
+[[ $ANALYST == cw_* ]] || die "convoywatch user add printed no analyst token"
 
-# start_server NAME STATEMENT_TIMEOUT_MS: sets SPID and SPORT; the pid joins SERVER_PIDS.
+# start_server NAME STATEMENT_TIMEOUT_MS [LOG_LEVEL]: sets SPID and SPORT; the pid joins
+# SERVER_PIDS.
 start_server() {
-  local name="$1" timeout_ms="$2"
+  local name="$1" timeout_ms="$2" level="${3:-warn}"
   CONVOYWATCH_DATABASE_URL="$DB_URL" \
     CONVOYWATCH_DATABASE_STATEMENT_TIMEOUT_MS="$timeout_ms" \
     CONVOYWATCH_STORAGE_ROOT="$WORK/media" \
     CONVOYWATCH_SERVER_LISTEN=127.0.0.1:0 \
     CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE=0 \
     CONVOYWATCH_PIPELINE_WORKERS=0 \
-    CONVOYWATCH_LOG_LEVEL=warn \
+    CONVOYWATCH_REPORTS_SCHEDULER=false \
+    CONVOYWATCH_LOG_LEVEL="$level" \
     "$BIN" serve --port-file "$WORK/$name.port" >"$WORK/$name.log" 2>&1 &
   SPID=$!
   SERVER_PIDS+=("$SPID")
@@ -155,7 +164,7 @@ start_server() {
 # "import": statement_timeout 0, which a big import needs (see 1a); "probe": the shipped
 # configuration again, for the one try of the big import (its own process, so the memory it
 # keeps afterwards does not blur the export's figures), stopped after it.
-start_server default 30000
+start_server default 30000 info
 DEF_PID=$SPID DEF_PORT=$SPORT
 start_server import 0
 IMP_PID=$SPID IMP_PORT=$SPORT
@@ -400,11 +409,14 @@ CREATE TABLE bench_cells AS
 CREATE UNIQUE INDEX ON bench_cells (cx, cy);
 ANALYZE bench_cells;
 SQL
-psql_db -c "DROP INDEX $INDEX_NAMES"
-T0="$(now)"
-psql_db -v rows="$FILL_ROWS" -v uid="$USER_ID" -v org="$ORG_ID" -v nborder="$N_BORDER" <<'SQL'
--- ids in time order (entered as they happen, 0–10 h after a lag of about a day), 85 % of the
--- points near the border as in the CSV, derived columns from the point's 0.25° cell.
+# fill_rows ROWS START DAYS BACK_HOURS STATUS: ROWS generated observations with ids in time
+# order (entered as they happen, 0–10 h after), spread evenly over DAYS days from START and then
+# moved back in time by an exponential lag (mean 24 h, at most BACK_HOURS); 85 % of the points
+# near the border as in the CSV, derived columns from the point's 0.25° cell; STATUS is a status
+# for every row or `mix` (80 % unverified, 12 % verified, 4 % disputed, 4 % rejected).
+fill_rows() {
+  psql_db -v rows="$1" -v start="$2" -v days="$3" -v back="$4" -v status="$5" -v uid="$USER_ID" \
+    -v org="$ORG_ID" -v nborder="$N_BORDER" <<'SQL'
 INSERT INTO observations (created_by, org_id, observed_at, time_precision, location,
                           location_precision, heading_deg, equipment, equipment_types, vehicles,
                           markings, notes, source_note, status, country, oblast, nearest_place,
@@ -435,8 +447,8 @@ FROM (
                                          ELSE 46 + 7 * q.uy END)) AS lat
   FROM (
     SELECT i,
-           timestamptz '2022-01-01 00:00:00+00' + interval '120 days' * (i::float8 / :rows)
-             - interval '1 hour' * least(-24 * ln(1 - random()), 336) AS t,
+           :'start'::timestamptz + interval '1 day' * :days * ((i - 1)::float8 / :rows)
+             - interval '1 hour' * least(-24 * ln(1 - random()), :back) AS t,
            interval '1 minute' * floor(random() * 600) AS lag,
            (ARRAY['exact','exact','exact','exact','exact','exact','hour','hour','hour','day'])
              [1 + floor(random() * 10)::int] AS tp,
@@ -461,13 +473,19 @@ FROM (
              [1 + floor(random() * 7)::int] AS notes,
            (ARRAY[NULL, NULL, 'telegram', 'tiktok', 'twitter', 'local resident'])
              [1 + floor(random() * 6)::int] AS source_note,
-           CASE WHEN random() < 0.80 THEN 'unverified' ELSE (ARRAY['verified', 'verified',
-             'verified', 'disputed', 'rejected'])[1 + floor(random() * 5)::int] END AS status
+           CASE WHEN :'status' <> 'mix' THEN :'status'
+                WHEN random() < 0.80 THEN 'unverified'
+                ELSE (ARRAY['verified', 'verified', 'verified', 'disputed', 'rejected'])
+                       [1 + floor(random() * 5)::int] END AS status
     FROM generate_series(1, :rows) i) q
   JOIN bench_border b ON b.n = q.bn) p
 JOIN bench_cells c ON c.cx = least(39, floor((p.lon - 30) / 0.25)::int)
                   AND c.cy = least(27, floor((p.lat - 46) / 0.25)::int);
 SQL
+}
+psql_db -c "DROP INDEX $INDEX_NAMES"
+T0="$(now)"
+fill_rows "$FILL_ROWS" '2022-01-01 00:00:00+00' 120 336 mix
 FILL_INSERT_S="$(since "$T0")"
 T0="$(now)"
 psql_db -c "SET maintenance_work_mem = '1GB'" -c "$INDEX_DEFS"
@@ -582,6 +600,100 @@ explain "${EXPORT_RANGE[0]}" "${EXPORT_RANGE[1]}" "$EXPORT_ROWS" >"$WORK/plan-ex
 SUMMARY[export]="$(plan_summary "$WORK/plan-export.txt")"
 LIST_SECONDS="$(since "$T_LIST")"
 
+# ---- 4. aggregates and a daily report ------------------------------------------------------
+LOAD_AGG="$(loadavg)"
+T_AGG="$(now)"
+AGG_URL="http://127.0.0.1:$DEF_PORT/api/v1/aggregates/observations"
+ROLLUP_ROWS="$(psql_db -At -c 'SELECT count(*) FROM observation_rollup')"
+ROLLUP_EQ_ROWS="$(psql_db -At -c 'SELECT count(*) FROM observation_rollup_equipment')"
+# The rollups must hold what the observations hold (the fill wrote them through the trigger).
+ROLLUP_CHECK="$(psql_db -At -c "SELECT (SELECT sum(observations) FROM observation_rollup) = count(*) AND (SELECT sum(vehicles) FROM observation_rollup) = sum(vehicles) FROM observations")"
+[[ $ROLLUP_CHECK == t ]] || die "the rollup does not sum to the observations after the fill"
+# timed_agg NAME QUERY: the aggregate QUERY answered from the rollups and, with a bbox around
+# the whole world added (which the rollups cannot answer), by a scan of observations; both
+# timed RUNS times after one untimed run, their rows compared.
+declare -A AGG_Q=() AGG_ROWS=() AGG_ROLLUP=() AGG_SCAN=()
+AGG_NAMES=()
+timed_agg() {
+  local name="$1" query="$2" a b
+  AGG_NAMES+=("$name")
+  AGG_Q[$name]="$query"
+  log "aggregate $name: $query"
+  AGG_ROLLUP[$name]="$(timed_get "$AGG_URL?$query" "$WORK/agg-rollup.json")"
+  AGG_SCAN[$name]="$(timed_get "$AGG_URL?$query&bbox=-180,-90,180,90" "$WORK/agg-scan.json")"
+  read -r a b < <(python3 - "$WORK/agg-rollup.json" "$WORK/agg-scan.json" <<'PY'
+import json, sys
+r, s = (json.load(open(f)) for f in sys.argv[1:3])
+def rows(d):
+    return [{k: (round(v, 6) if isinstance(v, float) else v) for k, v in x.items()} for x in d["rows"]]
+if r["source"] != "rollup" or s["source"] != "scan":
+    sys.exit("sources %s/%s, not rollup/scan" % (r["source"], s["source"]))
+if rows(r) != rows(s):
+    sys.exit("the rollup and the scan disagree")
+print(len(r["rows"]), sum(x["observations"] for x in r["rows"]))
+PY
+  ) || die "aggregate $name: the rollup's answer differs from the scan's"
+  AGG_ROWS[$name]="$a rows, $b observations"
+}
+timed_agg month-day-oblast "bucket=day&group_by=oblast&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
+timed_agg month-day-oblast-kyiv "bucket=day&tz=Europe/Kyiv&group_by=oblast&from=2022-02-28T22:00:00Z&to=2022-03-31T21:00:00Z"
+timed_agg month-day-oblast-any "bucket=day&group_by=oblast,movement,status&status=any&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
+timed_agg month-day-oblast-movement "bucket=day&group_by=oblast,movement&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
+timed_agg month-week-oblast-type "bucket=week&group_by=oblast,equipment_type&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
+timed_agg all-day-country "bucket=day&group_by=country&from=2022-01-01T00:00:00Z&to=2022-05-01T00:00:00Z"
+
+# Daily reports (Europe/Kyiv, the reports' default zone): a day of the fill as it is, and a day
+# with REPORT_ROWS verified observations added (the 10 M rows around it).
+FILL_DAY=2022-03-15
+REPORT_DAY=2022-05-10
+log "adding $REPORT_ROWS verified observations on $REPORT_DAY (Europe/Kyiv)"
+T0="$(now)"
+fill_rows "$REPORT_ROWS" "$REPORT_DAY 00:00:00+03" 1 0 verified
+psql_db -c 'ANALYZE observations'
+REPORT_FILL_S="$(since "$T0")"
+REPORT_URL="http://127.0.0.1:$DEF_PORT/api/v1/reports"
+# day_counts DAY OFFSET: "all verified" observations of the local day.
+day_counts() {
+  psql_db -At -F' ' -c "SELECT count(*), count(*) FILTER (WHERE status = 'verified') FROM observations WHERE observed_at >= '$1 00:00:00$2' AND observed_at < '$1 00:00:00$2'::timestamptz + interval '1 day'"
+}
+# timed_report NAME DAY: POST /reports of the daily report RUNS times after one untimed run.
+declare -A REP_TIMES=() REP_SUMMARY=() REP_JSON=() REP_HTML=() REP_STEPS=()
+timed_report() {
+  local name="$1" day="$2" times="" code secs id
+  log "daily report $day"
+  for ((r = 0; r <= RUNS; r++)); do
+    read -r code secs < <(curl -sS -o "$WORK/report.json" -w '%{http_code} %{time_total}\n' \
+      -H "Authorization: Bearer $ANALYST" -H 'Content-Type: application/json' \
+      -d "{\"kind\":\"daily\",\"period\":\"$day\"}" "$REPORT_URL")
+    [[ $code == 201 ]] || { head -c 500 "$WORK/report.json" >&2; die "POST /reports answered $code"; }
+    if ((r == 0)); then log "  untimed: $secs s"; continue; fi
+    times+="$secs"$'\n'
+    log "  run $r: $secs s"
+  done
+  REP_TIMES[$name]="$(stats <<<"$times")"
+  id="$(json_field "$WORK/report.json" id)"
+  REP_SUMMARY[$name]="$(python3 - "$WORK/report.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+t = d["totals"]
+print("%d verified observations, %d vehicles; %d oblast rows, %d map marks, %d tracks" % (
+    t["observations"], t["vehicles"], len(d["oblasts"]), len(d["observations"]), len(d["tracks"])))
+PY
+)"
+  REP_JSON[$name]="$(stat -c %s "$WORK/report.json")"
+  REP_HTML[$name]="$(curl -sS -o /dev/null -w '%{size_download}' -H "Authorization: Bearer $ANALYST" "$REPORT_URL/$id.html")"
+  # The server logs each build's steps; the last one is this report's last run.
+  REP_STEPS[$name]="$(grep '"msg":"report built"' "$WORK/default.log" | tail -n 1 | python3 -c '
+import json, sys
+print(", ".join("%s %.0f" % (k, v) for k, v in json.loads(sys.stdin.read())["ms"].items()))')"
+}
+read -r FILL_DAY_ALL FILL_DAY_VERIFIED < <(day_counts "$FILL_DAY" "+02")
+read -r _ REPORT_DAY_VERIFIED < <(day_counts "$REPORT_DAY" "+03")
+((REPORT_DAY_VERIFIED == REPORT_ROWS)) || die "$REPORT_DAY has $REPORT_DAY_VERIFIED verified observations, not $REPORT_ROWS"
+timed_report fill "$FILL_DAY"
+timed_report stress "$REPORT_DAY"
+AGG_SECONDS="$(since "$T_AGG")"
+
 LOAD_END="$(loadavg)"
 TOTAL_SECONDS="$(since "$T_START")"
 
@@ -604,6 +716,7 @@ DERIVE_EST_S="$(
   for i in "${!BANDS[@]}"; do echo "${BAND_ROWS[$i]} ${BAND_MS[$i]}"; done |
     awk '{ s += $1 * $2 } END { printf "%.0f", s / 1000 }'
 )"
+ms() { awk -v s="$1" 'BEGIN { printf "%.1f", s * 1000 }'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.1f", b / 1e6 / s }'; }
 # shellcheck source=/dev/null
 . /etc/os-release
@@ -625,11 +738,11 @@ plan_line() { # KEY -> "scan, X ms"
 # shellcheck disable=SC2028 # the backslashes are psql's (\copy, \timing), printed as they are
 report() {
   echo "Command: \`bench/observations.sh\` (with \`bench/run\`), $(date -u +%Y-%m-%d), commit $COMMIT, binary \`$BIN_SHOWN\`."
-  echo "Whole run $(fmt "$TOTAL_SECONDS" 0) s (import $(fmt "$IMPORT_SECONDS" 0) s, fill $(fmt "$FILL_SECONDS" 0) s, list and export $(fmt "$LIST_SECONDS" 0) s)."
+  echo "Whole run $(fmt "$TOTAL_SECONDS" 0) s (import $(fmt "$IMPORT_SECONDS" 0) s, fill $(fmt "$FILL_SECONDS" 0) s, list and export $(fmt "$LIST_SECONDS" 0) s, aggregates and report $(fmt "$AGG_SECONDS" 0) s)."
   echo
   echo "Machine: $MACHINE. The $(nproc) cores are shared with other engineers' work: load average"
   echo "(1/5/15 min) at the start $LOAD_START; at the import $LOAD_IMPORT; at the fill $LOAD_FILL;"
-  echo "at the list $LOAD_LIST; at the end $LOAD_END."
+  echo "at the list $LOAD_LIST; at the aggregates $LOAD_AGG; at the end $LOAD_END."
   echo
   echo "**Bulk import.** CSV generated with a fixed seed: 85 % of the points near the Russian and"
   echo "Belarusian land border of Ukraine (exponential distance, mean 40 km), 15 % uniform over"
@@ -720,6 +833,41 @@ report() {
   echo "- its SQL alone: $(plan_line export)"
   echo "- server memory (VmRSS every 100 ms over the $((RUNS + 1)) exports): $(mib "$EXP_RSS_START") MiB before,"
   echo "  peak $(mib "$EXP_RSS_PEAK") MiB (+$(mib $((EXP_RSS_PEAK - EXP_RSS_START))) MiB: the rows and the whole body are built in memory)"
+  echo
+  echo "**Aggregates over the $FILL_ROWS rows.** The fill wrote the rollups through their statement"
+  echo "trigger (part of the insert time above): $ROLLUP_ROWS rows in \`observation_rollup\`, $ROLLUP_EQ_ROWS in"
+  echo "\`observation_rollup_equipment\`; their sums were checked against the observations."
+  echo "\`curl\` of \`GET /api/v1/aggregates/observations?QUERY\`, one untimed run, then $RUNS timed, \`time_total\`;"
+  echo "the peer is the same query with \`bbox=-180,-90,180,90\` added, which the rollups cannot answer,"
+  echo "so the server scans the observations (\`\"source\": \"scan\"\`); the two answers were compared row by row"
+  echo "and are equal. Default status filter: \`verified\` (12 % of the rows)."
+  echo
+  echo "| query | answer | rollup median ms (min–max) | scan median ms (min–max) | scan / rollup |"
+  echo "|---|---|---|---|---|"
+  local name rm rmin rmax sm smin smax
+  for name in "${AGG_NAMES[@]}"; do
+    read -r rm rmin rmax <<<"${AGG_ROLLUP[$name]}"
+    read -r sm smin smax <<<"${AGG_SCAN[$name]}"
+    echo "| \`${AGG_Q[$name]}\` | ${AGG_ROWS[$name]} | **$(ms "$rm")** ($(ms "$rmin")–$(ms "$rmax")) | $(ms "$sm") ($(ms "$smin")–$(ms "$smax")) | $(awk -v a="$sm" -v b="$rm" 'BEGIN { printf "%.0f", a / b }')× |"
+  done
+  echo
+  echo "**Daily reports.** \`POST /api/v1/reports {\"kind\":\"daily\",\"period\":\"DAY\"}\` (analyst; built again each"
+  echo "time: totals and change, per-oblast table, map and bar chart SVGs, convoy tracks linked from"
+  echo "the day's verified observations ±24 h, newest observations, disputes; rendered and stored),"
+  echo "one untimed run, then $RUNS timed, \`time_total\`; the steps (ms) are those the server logs for"
+  echo "the last run. Days in Europe/Kyiv (the reports' default zone). $FILL_DAY is a day of the fill as it"
+  echo "is ($FILL_DAY_ALL observations, $FILL_DAY_VERIFIED verified); on $REPORT_DAY, after the fill's range,"
+  echo "$REPORT_ROWS verified observations were added with the same generator ($(fmt "$REPORT_FILL_S" 0) s, rollups"
+  echo "included): $(awk -v a="$REPORT_ROWS" -v b="$FILL_DAY_VERIFIED" 'BEGIN { printf "%.0f", a / b }') times the verified sightings of $FILL_DAY, in one day."
+  echo
+  echo "| day | median s | min s | max s | content | JSON | HTML | steps (ms) |"
+  echo "|---|---|---|---|---|---|---|---|"
+  local which med min max day
+  for which in fill stress; do
+    read -r med min max <<<"${REP_TIMES[$which]}"
+    if [[ $which == fill ]]; then day="$FILL_DAY"; else day="$REPORT_DAY"; fi
+    echo "| $day | **$(fmt "$med" 2)** | $(fmt "$min" 2) | $(fmt "$max" 2) | ${REP_SUMMARY[$which]} | $(awk -v b="${REP_JSON[$which]}" 'BEGIN { printf "%.1f MB", b / 1e6 }') | $(awk -v b="${REP_HTML[$which]}" 'BEGIN { printf "%.1f MB", b / 1e6 }') | ${REP_STEPS[$which]} |"
+  done
 }
 report
 if [[ -n $MARKDOWN ]]; then
