@@ -34,6 +34,15 @@ double hours_between(TimePoint a, TimePoint b) {
   return std::chrono::duration<double, std::ratio<3600>>(b - a).count();
 }
 
+// geo::angle_diff_deg for angles in [0, 360] (headings and bearings), without its general
+// reductions when they change nothing: the same value, bit for bit.
+inline double angle_diff(double a, double b) {
+  if (a >= 360.0) a = std::fmod(a, 360.0);
+  if (b >= 360.0) b = std::fmod(b, 360.0);
+  const double d = std::fabs(a - b);
+  return d > 180.0 ? 360.0 - d : d;
+}
+
 geo::GeoPoint point_of(const Sighting& s) { return geo::GeoPoint{s.lat, s.lon, std::nullopt}; }
 
 Status validate_sighting(const Sighting& s, size_t index) {
@@ -113,14 +122,14 @@ double similarity(const Mix& a, const Mix& b) {
 // A cheap lower bound of the geodesic distance, so most far-apart pairs skip the exact (and
 // much slower) one. The spherical great-circle distance is within 0.6 % of the WGS-84 geodesic,
 // so 0.99 of it on the mean sphere never exceeds the true distance.
-double lower_bound_km(const Sighting& a, const Sighting& b) {
+double lower_bound_km(double a_lat, double a_lon, double b_lat, double b_lon) {
   constexpr double kMeanRadiusKm = 6371.0088;
   constexpr double kRad = 3.14159265358979323846 / 180.0;
-  const double dlat = (b.lat - a.lat) * kRad;
-  const double dlon = (b.lon - a.lon) * kRad;
+  const double dlat = (b_lat - a_lat) * kRad;
+  const double dlon = (b_lon - a_lon) * kRad;
   const double h =
       std::sin(dlat / 2) * std::sin(dlat / 2) +
-      std::cos(a.lat * kRad) * std::cos(b.lat * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
+      std::cos(a_lat * kRad) * std::cos(b_lat * kRad) * std::sin(dlon / 2) * std::sin(dlon / 2);
   return 0.99 * 2 * kMeanRadiusKm * std::asin(std::min(1.0, std::sqrt(h)));
 }
 
@@ -133,11 +142,16 @@ struct TrackGrid {
   static constexpr int kSectors = 8;
   static constexpr double kSectorDeg = 360.0 / kSectors;
 
+  // What the rule needs of the last sighting is copied in, so that ruling an entry out reads
+  // only the bucket (the sightings themselves lie all over memory).
   struct Entry {
     size_t track;
     size_t last;  // the sorted index of the track's last sighting when it was added
     TimePoint at;
-    double heading_deg;  // that sighting's, to rule most entries out without looking it up
+    double heading_deg;
+    double lat;
+    double lon;
+    uint64_t types;  // its Mix::types
   };
   struct Bucket {
     std::vector<Entry> entries;
@@ -178,12 +192,13 @@ struct TrackGrid {
     Cell* cell = nullptr;
     Bucket* bucket = nullptr;
   };
-  Slot add(size_t track, size_t last_index, const Sighting& last) {
+  Slot add(size_t track, size_t last_index, const Sighting& last, uint64_t types) {
     auto [it, added] = cells.try_emplace(key_of(last.lat, last.lon));
     if (added) ++version;
     Cell& c = it->second;
     Bucket& b = c.sectors[sector_of(*last.heading_deg)];
-    b.entries.push_back({track, last_index, last.observed_at, *last.heading_deg});
+    b.entries.push_back(
+        {track, last_index, last.observed_at, *last.heading_deg, last.lat, last.lon, types});
     ++c.live;
     return {&c, &b};
   }
@@ -243,24 +258,31 @@ struct TrackGrid {
   }
 };
 
-// Whether s may follow l by the rule and be no farther than `beyond_km` (a link farther than the
-// best one found so far cannot win). On success *distance_km and *speed_kmh are set for ranking.
-bool links(const Sighting& l, const Mix& l_mix, const Sighting& s, const Mix& s_mix,
-           const TrackOptions& o, double beyond_km, double* distance_km, double* speed_kmh) {
-  const double gap_h = hours_between(l.observed_at, s.observed_at);
+// Whether s may follow the last sighting `l` of a track (its grid entry) by the rule and be no
+// farther than `beyond_km` (a link farther than the best one found so far cannot win). On
+// success *distance_km and *speed_kmh are set for ranking. REQUIRES: s has a heading.
+bool links(const TrackGrid::Entry& l, const std::vector<Mix>& mixes, const Sighting& s,
+           const Mix& s_mix, const TrackOptions& o, double beyond_km, double* distance_km,
+           double* speed_kmh) {
+  const double gap_h = hours_between(l.at, s.observed_at);
   if (gap_h < 0 || gap_h > o.max_gap_hours) return false;
-  if (!l.heading_deg || !s.heading_deg) return false;
-  if (geo::angle_diff_deg(*l.heading_deg, *s.heading_deg) > o.heading_tolerance_deg) return false;
+  if (angle_diff(l.heading_deg, *s.heading_deg) > o.heading_tolerance_deg) return false;
   const double reach_km = o.max_speed_kmh * gap_h + o.position_tolerance_km;
-  if (lower_bound_km(l, s) > std::min(reach_km, beyond_km)) return false;
-  if (similarity(l_mix, s_mix) < o.min_equipment_similarity) return false;
-  const geo::DistanceBearing db = geo::distance_and_bearing(point_of(l), point_of(s));
+  if (lower_bound_km(l.lat, l.lon, s.lat, s.lon) > std::min(reach_km, beyond_km)) return false;
+  // No type in common (and both listed) is similarity 0, without reading the mix.
+  if ((l.types & s_mix.types) == 0 && s_mix.norm2 != 0 && mixes[l.last].norm2 != 0) {
+    if (0.0 < o.min_equipment_similarity) return false;
+  } else if (similarity(mixes[l.last], s_mix) < o.min_equipment_similarity) {
+    return false;
+  }
+  const geo::DistanceBearing db =
+      geo::distance_and_bearing(geo::GeoPoint{l.lat, l.lon, std::nullopt}, point_of(s));
   const double d_km = db.distance_m / 1000.0;
   if (d_km > reach_km) return false;
   if (d_km >= o.min_move_km) {
     const double bearing = db.initial_bearing_deg;
-    if (geo::angle_diff_deg(bearing, *l.heading_deg) > o.bearing_tolerance_deg ||
-        geo::angle_diff_deg(bearing, *s.heading_deg) > o.bearing_tolerance_deg) {
+    if (angle_diff(bearing, l.heading_deg) > o.bearing_tolerance_deg ||
+        angle_diff(bearing, *s.heading_deg) > o.bearing_tolerance_deg) {
       return false;
     }
   }
@@ -516,8 +538,7 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
           for (size_t n = bucket.head; n < bucket.entries.size(); ++n) {
             const TrackGrid::Entry& e = bucket.entries[n];
             if (s.observed_at - e.at < min_gap) break;
-            if (geo::angle_diff_deg(e.heading_deg, *s.heading_deg) >
-                options.heading_tolerance_deg) {
+            if (angle_diff(e.heading_deg, *s.heading_deg) > options.heading_tolerance_deg) {
               continue;
             }
             if (last_of[e.track] != e.last) continue;  // stale
@@ -526,12 +547,13 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
             double v = 0;
             const double beyond =
                 chosen == tracks.size() ? std::numeric_limits<double>::infinity() : best_d;
-            if (!links(*sorted[e.last], mixes[e.last], s, mixes[i], options, beyond, &d, &v)) {
+            if (!links(e, mixes, s, mixes[i], options, beyond, &d, &v)) {
               continue;
             }
-            const bool split_forbids = std::any_of(b.groups.begin(), b.groups.end(), [&](size_t h) {
-              return forbidden.count({std::min(g, h), std::max(g, h)}) > 0;
-            });
+            const bool split_forbids =
+                !forbidden.empty() && std::any_of(b.groups.begin(), b.groups.end(), [&](size_t h) {
+                  return forbidden.count({std::min(g, h), std::max(g, h)}) > 0;
+                });
             if (split_forbids) continue;
             const int64_t first = sorted[b.members.front()]->id;
             if (chosen == tracks.size() ||
@@ -554,7 +576,7 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
     b.members.push_back(i);
     last_of[chosen] = i;
     if (slot_of[chosen].bucket != nullptr) TrackGrid::went_stale(slot_of[chosen], last_of);
-    slot_of[chosen] = s.heading_deg ? grid.add(chosen, i, s) : TrackGrid::Slot{};
+    slot_of[chosen] = s.heading_deg ? grid.add(chosen, i, s, mixes[i].types) : TrackGrid::Slot{};
     b.groups.insert(g);
     group_track.emplace(g, chosen);
   }
