@@ -637,7 +637,7 @@ PY
 }
 timed_agg month-day-oblast "bucket=day&group_by=oblast&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
 timed_agg month-day-oblast-kyiv "bucket=day&tz=Europe/Kyiv&group_by=oblast&from=2022-02-28T22:00:00Z&to=2022-03-31T21:00:00Z"
-timed_agg month-day-oblast-any "bucket=day&group_by=oblast,movement,status&status=any&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
+timed_agg month-day-oblast-any "bucket=day&group_by=oblast&status=any&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
 timed_agg month-day-oblast-movement "bucket=day&group_by=oblast,movement&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
 timed_agg month-week-oblast-type "bucket=week&group_by=oblast,equipment_type&from=2022-03-01T00:00:00Z&to=2022-04-01T00:00:00Z"
 timed_agg all-day-country "bucket=day&group_by=country&from=2022-01-01T00:00:00Z&to=2022-05-01T00:00:00Z"
