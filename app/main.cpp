@@ -11,6 +11,7 @@
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "pipeline/analyze.hpp"
+#include "pipeline/imagery_tasks.hpp"
 #include "pipeline/worker.hpp"
 #include "reports/build.hpp"
 #include "reports/demo.hpp"
@@ -85,6 +86,30 @@ cw::pipeline::WorkerOptions worker_options(const cw::Config& config) {
                                      config.fetch,    config.reports};
 }
 
+// The imagery routes' access to pipeline/imagery_tasks.hpp: the upload probe in the sandbox with
+// the pipeline's limits, tiles and tie points in this process.
+cw::server::ImageryBackend imagery_backend(const cw::Config& config) {
+  std::error_code ec;
+  std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
+  cw::pipeline::SandboxLimits limits;
+  limits.cpu_seconds = config.pipeline.cpu_seconds;
+  limits.address_space_bytes = static_cast<uint64_t>(config.pipeline.memory_mb) << 20;
+  limits.wall_timeout = std::chrono::seconds(config.pipeline.job_timeout_s);
+  using cw::server::Corners;
+  cw::server::ImageryBackend b;
+  b.probe = [self, limits](const std::string& path, const Corners& corners) {
+    return cw::pipeline::probe_imagery_sandboxed(self, {path, corners}, limits);
+  };
+  b.render_tile = [](const std::string& path, const Corners& corners, const cw::geo::TileId& t) {
+    return cw::pipeline::render_imagery_tile({path, corners}, t);
+  };
+  b.tie_points = [](const std::string& path, const Corners& corners, int w, int h,
+                    const nlohmann::json& points) {
+    return cw::pipeline::tie_point_footprint({path, corners}, w, h, points);
+  };
+  return b;
+}
+
 int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
               const std::string& port_file) {
   std::map<std::string, std::string> flags;
@@ -116,7 +141,8 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
   auto removed = media.remove_stale_temp_files(std::chrono::seconds(0));
   if (removed.ok() && *removed > 0)
     cw::log::info("removed unfinished uploads", {{"files", *removed}});
-  cw::server::Server server(*config, db, media, cw::server::make_router());
+  cw::server::Server server(*config, db, media, cw::server::make_router(),
+                            imagery_backend(*config));
   if (cw::Status s = server.bind(); !s.ok()) return fail(s.error().detail());
   cw::log::info("listening", {{"address", config->server.listen},
                               {"port", server.port()},
@@ -368,6 +394,44 @@ int cmd_analyze(const std::string& file, const std::string& out_dir, int max_fra
   return 0;
 }
 
+// Runs inside the sandbox, like `analyze`: one JSON document on stdout; exit 2 for input that
+// cannot give a result (the error's detail is the reason), 1 for anything else.
+int print_result(const cw::Result<nlohmann::json>& result) {
+  if (!result.ok()) {
+    nlohmann::json err = {{"error",
+                           {{"code", cw::code_name(result.error().code())},
+                            {"detail", result.error().detail()},
+                            {"field", result.error().field()}}}};
+    std::cout << err.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+    return result.error().code() == cw::Code::kUnprocessable ? 2 : 1;
+  }
+  std::cout << result->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
+  return 0;
+}
+
+int cmd_imagery_probe(const std::string& file, const std::string& corners) {
+  cw::log::init("warn");
+  cw::pipeline::ImageryFile f{file, std::nullopt};
+  if (!corners.empty()) {
+    auto c = cw::pipeline::parse_corners(nlohmann::json::parse(corners, nullptr, false));
+    if (!c.ok()) return print_result(c.error());
+    f.corners = *c;
+  }
+  return print_result(cw::pipeline::probe_imagery(f));
+}
+
+int cmd_imagery_task(bool compare, const std::string& spec_file, const std::string& out_dir) {
+  cw::log::init("warn");
+  std::ifstream in(spec_file);
+  auto spec = nlohmann::json::parse(in, nullptr, false);
+  if (!spec.is_object()) {
+    return print_result(cw::Error(cw::Code::kInvalidArgument, "the spec is not a JSON object"));
+  }
+  auto progress = cw::pipeline::progress_file_writer(out_dir + "/progress");
+  return print_result(compare ? cw::pipeline::compare_imagery(spec, out_dir, progress)
+                              : cw::pipeline::match_frame(spec, progress));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -444,6 +508,24 @@ int main(int argc, char** argv) {
   analyze->add_option("--max-frames", analyze_max_frames, "most frames kept")
       ->capture_default_str();
   analyze->callback([&] { rc = cmd_analyze(analyze_file, analyze_out, analyze_max_frames); });
+
+  auto* probe = app.add_subcommand(
+      "imagery-probe",
+      "read an imagery file's header and pixels and print JSON (run inside the sandbox)");
+  std::string probe_file, probe_corners;
+  probe->add_option("FILE", probe_file, "GeoTIFF, or PNG/JPEG with --corners")->required();
+  probe->add_option("--corners", probe_corners, "[[lat,lon] x 4]: TL, TR, BR, BL");
+  probe->callback([&] { rc = cmd_imagery_probe(probe_file, probe_corners); });
+  std::string task_spec, task_out;
+  for (bool compare : {true, false}) {
+    auto* task = app.add_subcommand(
+        compare ? "imagery-compare" : "imagery-match",
+        compare ? "register after onto before and detect changes (run inside the sandbox)"
+                : "match a video frame to imagery (run inside the sandbox)");
+    task->add_option("SPEC", task_spec, "JSON spec the worker writes")->required();
+    task->add_option("--out", task_out, "folder for outputs and the progress file")->required();
+    task->callback([&, compare] { rc = cmd_imagery_task(compare, task_spec, task_out); });
+  }
 
   auto* worker = app.add_subcommand("worker", "run media-processing workers only");
   int concurrency = 0;

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <condition_variable>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
 
@@ -13,9 +14,11 @@
 #include "common/random.hpp"
 #include "common/sha256.hpp"
 #include "pipeline/fetch.hpp"
+#include "pipeline/imagery_tasks.hpp"
 #include "pipeline/sandbox.hpp"
 #include "reports/webhook.hpp"
 #include "store/analysis.hpp"
+#include "store/imagery.hpp"
 #include "store/jobs.hpp"
 #include "store/reports.hpp"
 #include "store/submissions.hpp"
@@ -27,7 +30,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::vector<std::string> kKinds = {"process_media", "fetch_url", "deliver_report"};
+const std::vector<std::string> kKinds = {"process_media", "fetch_url", "deliver_report",
+                                         store::Imagery::kCompareJob, store::Imagery::kMatchJob};
 
 // Renews the lease every lease/3 while the child runs, on its own thread.
 class LeaseKeeper {
@@ -45,6 +49,55 @@ class LeaseKeeper {
           }
         }) {}
   ~LeaseKeeper() {
+    {
+      std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;
+  std::thread thread_;
+};
+
+// While a sandboxed imagery step runs: reads the percentage the child writes to its progress
+// file every second and records it (10..95 of the job), which renews the lease too; renews the
+// lease every lease/3 when nothing changed.
+class ProgressKeeper {
+ public:
+  ProgressKeeper(store::Database& db, int64_t job, std::string worker, std::chrono::seconds lease,
+                 std::string file)
+      : thread_([this, &db, job, worker = std::move(worker), lease, file = std::move(file)] {
+          store::Jobs jobs(db);
+          int last = -1;
+          auto renewed = std::chrono::steady_clock::now();
+          std::unique_lock lock(mu_);
+          while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) {
+            lock.unlock();
+            int percent = -1;
+            if (FILE* f = fopen(file.c_str(), "re")) {
+              if (fscanf(f, "%d", &percent) != 1) percent = -1;
+              fclose(f);
+            }
+            auto now = std::chrono::steady_clock::now();
+            if (percent >= 0 && percent <= 100 && percent != last) {
+              last = percent;
+              (void)jobs.progress(job, worker, 10 + percent * 85 / 100, lease);
+              renewed = now;
+            } else if (now - renewed >= lease / 3) {
+              if (Status s = jobs.renew(job, worker, lease); !s.ok()) {
+                log::warn("lease renewal failed", {{"job", job}, {"error", s.error().to_string()}});
+              }
+              renewed = now;
+            }
+            lock.lock();
+          }
+        }) {}
+  ~ProgressKeeper() {
     {
       std::lock_guard lock(mu_);
       done_ = true;
@@ -369,6 +422,133 @@ Status Worker::process_delivery(int64_t job_id, const std::string& worker_id,
   return jobs.complete(job_id, worker_id);
 }
 
+Status Worker::process_imagery(int64_t job_id, const std::string& worker_id, int attempts) {
+  store::Jobs jobs(db_);
+  store::Imagery imagery(db_);
+  const PipelineConfig& cfg = options_.pipeline;
+  auto fail = [&](const std::string& reason, bool permanent) -> Status {
+    log::warn("imagery job failed", {{"job", job_id}, {"reason", reason}});
+    int max = permanent ? attempts : cfg.max_attempts;
+    auto outcome =
+        jobs.fail(job_id, worker_id, reason, max, std::chrono::seconds(cfg.retry_backoff_s));
+    return outcome.ok() ? Status::Ok() : Status(outcome.error());
+  };
+  auto task = imagery.task_for_job(job_id);
+  if (!task.ok()) {
+    return task.error().code() == Code::kNotFound ? fail("the job has no imagery task", true)
+                                                  : fail(task.error().detail(), false);
+  }
+  // An imagery row as the child's spec: the stored original and, for an image, its corners.
+  auto file_of = [&](int64_t id) -> Result<nlohmann::json> {
+    auto row = imagery.get(id);
+    if (!row.ok()) return row.error();
+    auto path = media_.path_of(row->in.sha256);
+    if (!path.ok() || !media_.exists(row->in.sha256)) {
+      return Error(Code::kNotFound, fmt::format("the original of imagery {} is missing", id));
+    }
+    nlohmann::json f = {{"path", *path}};
+    if (row->in.corners) f["corners"] = corners_json(*row->in.corners);
+    return f;
+  };
+  const bool compare = task->kind == store::ImageryTaskKind::kCompare;
+  nlohmann::json spec;
+  if (compare) {
+    auto before = file_of(task->before_id);
+    if (!before.ok()) return fail(before.error().detail(), true);
+    auto after = file_of(task->after_id);
+    if (!after.ok()) return fail(after.error().detail(), true);
+    spec = {{"before", *before}, {"after", *after}};
+    if (task->area) {
+      nlohmann::json ring = nlohmann::json::array();
+      for (const auto& p : *task->area) ring.push_back({p.lat, p.lon});
+      spec["area"] = ring;
+    }
+  } else {
+    auto target = file_of(task->imagery_id);
+    if (!target.ok()) return fail(target.error().detail(), true);
+    auto analysis = store::Analyses(db_).get(task->media_sha256);
+    if (!analysis.ok()) return fail("the media has no analysis", true);
+    std::string name;
+    for (const auto& f : analysis->first["frames"]["frames"]) {
+      if (f.value("index", -1) == task->frame_index) name = f.value("file", "");
+    }
+    if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
+      return fail(fmt::format("the media has no frame {}", task->frame_index), true);
+    }
+    spec = {{"frame", options_.storage_root + "/derived/" + task->media_sha256 + "/" + name},
+            {"imagery", *target}};
+  }
+  (void)jobs.progress(job_id, worker_id, 5, std::chrono::seconds(cfg.lease_s));
+
+  // Outputs go to a fresh folder that replaces the task's only when the run succeeded.
+  std::string base = options_.storage_root + "/derived/imagery";
+  std::string final_dir = fmt::format("{}/task-{}", base, task->id);
+  std::string work = final_dir + ".tmp-" + random_hex(6);
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(base, ec)) {
+    if (entry.path().filename().string().rfind(fmt::format("task-{}.tmp-", task->id), 0) == 0) {
+      fs::remove_all(entry.path(), ec);
+    }
+  }
+  fs::create_directories(work, ec);
+  if (ec) return fail("cannot create the output folder: " + ec.message(), false);
+  struct RemoveDir {
+    std::string path;
+    ~RemoveDir() {
+      std::error_code e;
+      if (!path.empty()) fs::remove_all(path, e);
+    }
+  } cleanup{work};
+  {
+    std::ofstream f(work + "/spec.json");
+    f << spec.dump();
+    if (!f) return fail("cannot write the task spec", false);
+  }
+  SandboxLimits limits;
+  limits.cpu_seconds = cfg.cpu_seconds;
+  limits.address_space_bytes = static_cast<uint64_t>(cfg.memory_mb) << 20;
+  limits.wall_timeout = std::chrono::seconds(cfg.job_timeout_s);
+  limits.cancel = &stopping_;
+  Result<SandboxResult> run = [&] {
+    ProgressKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s),
+                          work + "/progress");
+    return run_sandboxed({options_.analyze_binary, compare ? "imagery-compare" : "imagery-match",
+                          work + "/spec.json", "--out", work},
+                         limits);
+  }();
+  if (!run.ok()) return fail("could not start the imagery step: " + run.error().detail(), false);
+  if (run->cancelled) {
+    log::info("job handed back", {{"job", job_id}});
+    return jobs.release(job_id, worker_id);
+  }
+  if (auto reason = failure_reason(*run, limits)) {
+    // Exit status 2: these images cannot give a result (registration refused, unreadable file);
+    // trying again will not help.
+    bool permanent = run->signal == 0 && !run->timed_out && run->exit_code == 2;
+    if (permanent) {
+      auto doc = nlohmann::json::parse(run->out, nullptr, false);
+      if (doc.is_object() && doc.contains("error")) reason = doc["error"].value("detail", *reason);
+    }
+    return fail(*reason, permanent);
+  }
+  auto result = nlohmann::json::parse(run->out, nullptr, false);
+  if (!result.is_object()) return fail("the imagery step printed no result", false);
+  fs::remove(work + "/spec.json", ec);
+  fs::remove(work + "/progress", ec);
+  fs::remove_all(final_dir, ec);
+  fs::rename(work, final_dir, ec);
+  if (ec) return fail("cannot store the outputs: " + ec.message(), false);
+  cleanup.path.clear();
+  if (Status s = imagery.save_result(task->id, result); !s.ok()) {
+    return fail("cannot save the result: " + s.error().detail(), false);
+  }
+  log::info("imagery task done", {{"job", job_id},
+                                  {"task", task->id},
+                                  {"kind", compare ? "compare" : "match"},
+                                  {"seconds", run->seconds}});
+  return jobs.complete(job_id, worker_id);
+}
+
 Result<bool> Worker::run_once(const std::string& worker_id) {
   store::Jobs jobs(db_);
   auto job = jobs.claim(worker_id, kKinds, std::chrono::seconds(options_.pipeline.lease_s));
@@ -377,7 +557,9 @@ Result<bool> Worker::run_once(const std::string& worker_id) {
   const store::Job& j = **job;
   Status s = j.kind == "fetch_url"        ? process_fetch(j.id, worker_id, j.payload, j.attempts)
              : j.kind == "deliver_report" ? process_delivery(j.id, worker_id, j.payload)
-                                          : process_media(j.id, worker_id, j.payload, j.attempts);
+             : j.kind == store::Imagery::kCompareJob || j.kind == store::Imagery::kMatchJob
+                 ? process_imagery(j.id, worker_id, j.attempts)
+                 : process_media(j.id, worker_id, j.payload, j.attempts);
   if (!s.ok()) {
     log::warn("job bookkeeping failed", {{"job", j.id}, {"error", s.error().to_string()}});
   }

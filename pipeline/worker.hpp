@@ -1,7 +1,8 @@
 // Media-processing workers: threads that claim jobs from the queue — `fetch_url` (download a
 // submission's media by URL, pipeline/fetch.hpp), `process_media` (analyse the original in a
-// sandboxed child, `convoywatch analyze`, and write the results) and `deliver_report` (POST a
-// built report to a configured webhook, signed as reports/webhook.hpp says). They wake on
+// sandboxed child, `convoywatch analyze`, and write the results), `deliver_report` (POST a
+// built report to a configured webhook, signed as reports/webhook.hpp says) and
+// `imagery_compare` / `imagery_match` (imagery_tasks.hpp, in a sandboxed child too). They wake on
 // LISTEN/NOTIFY and poll as a fallback; a running job's lease is renewed while it works, so a
 // worker that dies loses its job to another after the lease. stop() hands the jobs in progress back
 // (the child or the download is cut off, the job is queued again without counting the attempt) and
@@ -51,6 +52,10 @@ class Worker {
                        int attempts);
   Status process_fetch(int64_t job_id, const std::string& worker_id, const nlohmann::json& payload,
                        int attempts);
+  // Runs an imagery task (`imagery_compare`, `imagery_match`) in the sandboxed child
+  // (`convoywatch imagery-compare|imagery-match SPEC --out DIR`); its progress comes through a
+  // file in DIR; outputs go to <storage_root>/derived/imagery/task-<id>/.
+  Status process_imagery(int64_t job_id, const std::string& worker_id, int attempts);
   // POSTs a built report's JSON, signed, to one webhook URL; retried with backoff.
   Status process_delivery(int64_t job_id, const std::string& worker_id,
                           const nlohmann::json& payload);

@@ -9,6 +9,7 @@
 
 #include "common/config.hpp"
 #include "server/http.hpp"
+#include "server/imagery_backend.hpp"
 #include "store/database.hpp"
 #include "store/media_store.hpp"
 #include "store/users.hpp"
@@ -27,6 +28,7 @@ struct Services {
   Metrics& metrics;
   RateLimiter& rate_limiter;
   const Router& router;
+  const ImageryBackend& imagery;
 };
 
 struct RequestContext {

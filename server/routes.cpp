@@ -22,6 +22,7 @@ Router make_router() {
   add_observation_routes(router);
   add_report_routes(router);
   add_sun_routes(router);
+  add_imagery_routes(router);
   return router;
 }
 

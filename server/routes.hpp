@@ -22,6 +22,7 @@ void add_media_routes(Router& router);        // handlers_media.cpp: analysis, f
 void add_observation_routes(Router& router);  // handlers_observations.cpp: observations
 void add_report_routes(Router& router);       // handlers_reports.cpp: aggregates, convoys, reports
 void add_sun_routes(Router& router);          // handlers_sun.cpp: sun position and shadows
+void add_imagery_routes(Router& router);      // handlers_imagery.cpp: imagery, comparisons, matches
 
 // A near-duplicate link and a first-posting provenance as the API shows them.
 nlohmann::json link_json(const store::Link& link);

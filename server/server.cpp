@@ -57,13 +57,14 @@ bool malformed_body(const beast::error_code& ec) {
 }  // namespace
 
 struct Server::Impl {
-  Impl(const Config& c, store::Database& d, store::MediaStore& m, Router r)
+  Impl(const Config& c, store::Database& d, store::MediaStore& m, Router r, ImageryBackend i)
       : config(c),
         db(d),
         media(m),
         router(std::move(r)),
+        imagery(std::move(i)),
         limiter(c.server.rate_limit_per_minute, c.server.rate_limit_burst),
-        services{config, db, media, metrics, limiter, router},
+        services{config, db, media, metrics, limiter, router, imagery},
         ioc(c.server.io_threads),
         blocking(static_cast<size_t>(c.database.pool_size)),
         acceptor(ioc),
@@ -80,6 +81,7 @@ struct Server::Impl {
   store::Database& db;
   store::MediaStore& media;
   Router router;
+  ImageryBackend imagery;
   Metrics metrics;
   RateLimiter limiter;
   Services services;
@@ -569,8 +571,9 @@ void Server::Impl::check_drained() {
   drain_timer.async_wait([this](beast::error_code) { check_drained(); });
 }
 
-Server::Server(const Config& config, store::Database& db, store::MediaStore& media, Router router)
-    : impl_(std::make_unique<Impl>(config, db, media, std::move(router))) {}
+Server::Server(const Config& config, store::Database& db, store::MediaStore& media, Router router,
+               ImageryBackend imagery)
+    : impl_(std::make_unique<Impl>(config, db, media, std::move(router), std::move(imagery))) {}
 
 Server::~Server() = default;
 

@@ -10,6 +10,7 @@
 
 #include "common/config.hpp"
 #include "common/error.hpp"
+#include "server/imagery_backend.hpp"
 #include "server/router.hpp"
 #include "store/database.hpp"
 #include "store/media_store.hpp"
@@ -18,8 +19,9 @@ namespace cw::server {
 
 class Server {
  public:
-  // REQUIRES: router, db outlive the server.
-  Server(const Config& config, store::Database& db, store::MediaStore& media, Router router);
+  // REQUIRES: router, db outlive the server. `imagery` serves the imagery routes (503 without).
+  Server(const Config& config, store::Database& db, store::MediaStore& media, Router router,
+         ImageryBackend imagery = {});
   ~Server();
 
   // Binds the listening socket (port 0 picks a free one).
