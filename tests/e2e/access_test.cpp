@@ -11,6 +11,9 @@
 #include <thread>
 #include <tuple>
 
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
+
 #include "server/routes.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
@@ -171,9 +174,105 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
                    {"POST", "/api/v1/reports", json, R"({"kind":"daily","period":"2022-02-20"})"});
   ASSERT_EQ(report.status, 201) << report.body;
   std::string report_id = std::to_string(report.json()["id"].get<int>());
+  // Reference imagery: a fresh small PNG with corners per upload (the same bytes twice are 409),
+  // two of them uploaded by the analyst, a comparison of the two (it fails: noise does not
+  // register, which leaves it without overlay and mask) and a match of the org-private video's
+  // first frame.
+  int png_seed = 0;
+  auto imagery_form = [&]() {
+    cv::Mat noise(64, 64, CV_8UC3);
+    cv::RNG(++png_seed).fill(noise, cv::RNG::UNIFORM, 0, 255);
+    std::vector<uchar> png;
+    EXPECT_TRUE(cv::imencode(".png", noise, png));
+    const std::string b = "ImAgEs";
+    std::string body =
+        "--" + b +
+        "\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
+        R"({"captured_at":"2022-02-14T08:00:00Z","source":"Planet",)"
+        R"("corners":[[50.62,36.58],[50.62,36.6],[50.61,36.6],[50.61,36.58]]})"
+        "\r\n--" +
+        b + "\r\nContent-Disposition: form-data; name=\"file\"; filename=\"n.png\"\r\n\r\n" +
+        std::string(png.begin(), png.end()) + "\r\n--" + b + "--\r\n";
+    return Request{
+        "POST", "/api/v1/imagery", {{"Content-Type", "multipart/form-data; boundary=" + b}}, body};
+  };
+  std::vector<std::string> imagery_ids;
+  for (int i = 0; i < 2; ++i) {
+    auto up = as(token[kAnalyst], imagery_form());
+    ASSERT_EQ(up.status, 201) << up.body << server_->log();
+    imagery_ids.push_back(std::to_string(up.json()["id"].get<int>()));
+  }
+  const std::string compare_body =
+      R"({"before":)" + imagery_ids[0] + R"(,"after":)" + imagery_ids[1] + "}";
+  auto comparison = as(token[kAnalyst], {"POST", "/api/v1/imagery/compare", json, compare_body});
+  ASSERT_EQ(comparison.status, 202) << comparison.body;
+  const std::string comparison_url = comparison.json()["url"];
+  const std::string match_body = R"({"imagery_id":)" + imagery_ids[0] + "}";
+  auto match =
+      as(token[kAnalyst], {"POST", "/api/v1/media/" + sha + "/frames/0/match", json, match_body});
+  ASSERT_EQ(match.status, 202) << match.body;
+  const std::string match_url = match.json()["url"];
 
   //                                   none bad  revk contr anal admin other
   std::vector<Row> rows = {
+      {"POST", "/api/v1/imagery", imagery_form, {401, 401, 401, 403, 201, 201, 201}},
+      {"GET",
+       "/api/v1/imagery",
+       [] {
+         return Request{"GET", "/api/v1/imagery?bbox=36.5,50.5,36.7,50.7", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/imagery/{id}",
+       [&] {
+         return Request{"GET", "/api/v1/imagery/" + imagery_ids[0], {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/imagery/{id}/tiles/{z}/{x}/{y}.png",
+       [&] {
+         return Request{
+             "GET", "/api/v1/imagery/" + imagery_ids[0] + "/tiles/10/616/344.png", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"POST",
+       "/api/v1/imagery/compare",
+       [&] {
+         return Request{"POST", "/api/v1/imagery/compare", json, compare_body};
+       },
+       {401, 401, 401, 403, 202, 202, 202}},
+      {"GET",
+       "/api/v1/imagery/comparisons/{id}",
+       [&] {
+         return Request{"GET", comparison_url, {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      // The comparison has no result (its images do not register): 404 for whoever may ask.
+      {"GET",
+       "/api/v1/imagery/comparisons/{id}/overlay.png",
+       [&] {
+         return Request{"GET", comparison_url + "/overlay.png", {}, ""};
+       },
+       {401, 401, 401, 404, 404, 404, 404}},
+      {"GET",
+       "/api/v1/imagery/comparisons/{id}/mask.png",
+       [&] {
+         return Request{"GET", comparison_url + "/mask.png", {}, ""};
+       },
+       {401, 401, 401, 404, 404, 404, 404}},
+      {"POST",
+       "/api/v1/media/{sha256}/frames/{n}/match",
+       [&] {
+         return Request{"POST", "/api/v1/media/" + sha + "/frames/0/match", json, match_body};
+       },
+       {401, 401, 401, 403, 202, 202, 404}},
+      // A match tells where an org-private video was taken: not to another organisation.
+      {"GET",
+       "/api/v1/imagery/matches/{id}",
+       [&] {
+         return Request{"GET", match_url, {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 404}},
       {"GET",
        "/api/v1/sun",
        [] {
