@@ -11,10 +11,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <iostream>
 #include <random>
+#include <set>
 #include <thread>
 
 #include <opencv2/imgcodecs.hpp>
@@ -132,7 +134,9 @@ class ImageryE2eTest : public ::testing::Test {
         {{"metadata", "", metadata}, {"file", fs::path(file).filename(), read_file(file)}}, token);
   }
   // Polls a task until it is done or failed (up to `limit`).
-  nlohmann::json wait_task(const std::string& url, std::chrono::seconds limit = 300s) {
+  // `running_progress` collects the progress values seen while it ran.
+  nlohmann::json wait_task(const std::string& url, std::chrono::seconds limit = 300s,
+                           std::set<int>* running_progress = nullptr) {
     nlohmann::json t;
     auto until = std::chrono::steady_clock::now() + limit;
     int last_progress = -1;
@@ -142,7 +146,10 @@ class ImageryE2eTest : public ::testing::Test {
       t = r.json();
       int p = t.value("progress", 0);
       EXPECT_GE(p, std::max(0, last_progress)) << "progress went back: " << t.dump();
-      if (t["state"] == "running") last_progress = p;
+      if (t["state"] == "running") {
+        last_progress = p;
+        if (running_progress != nullptr) running_progress->insert(p);
+      }
       if (t["state"] == "done" || t["state"] == "failed") return t;
       std::this_thread::sleep_for(250ms);
     }
@@ -512,7 +519,12 @@ TEST_F(ImageryE2eTest, FrameOfAnAnalysedVideoIsMatchedOrRefused) {
   auto unrelated = call("POST", match_url, R"({"imagery_id":)" + graf.json()["id"].dump() + "}");
   ASSERT_EQ(unrelated.status, 202) << unrelated.body;
 
-  auto matched = wait_task(job.json()["url"], 600s);
+  std::set<int> progress;
+  auto matched = wait_task(job.json()["url"], 600s, &progress);
+  // The view simulation takes seconds: the child's progress reaches the job while it runs.
+  EXPECT_TRUE(
+      std::any_of(progress.begin(), progress.end(), [](int p) { return p > 10 && p < 100; }))
+      << "progress seen: " << nlohmann::json(progress).dump();
   ASSERT_EQ(matched["state"], "done") << matched.dump() << server_->log();
   const auto& r = matched["result"];
   std::cout << "match: " << r.dump()
