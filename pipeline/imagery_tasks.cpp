@@ -10,6 +10,7 @@
 
 #include <opencv2/imgcodecs.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -89,6 +90,39 @@ nlohmann::json footprint_result(const Footprint& fp, double kx, double ky) {
   out["footprint"] = fp.outline_geo.size() == 4 ? polygon_json(fp.outline_geo) : nlohmann::json();
   out["centre"] = fp.centre_geo ? point_json(*fp.centre_geo) : nlohmann::json();
   return out;
+}
+
+// The child's document has the shape probe_imagery() gives. The child parses untrusted bytes, so
+// the parent trusts nothing it prints: a wrong shape is an error, never an exception later.
+bool valid_probe_document(const nlohmann::json& d) {
+  auto positive_int = [&](const char* k) {
+    return d.contains(k) && d[k].is_number_integer() && d[k].get<int64_t>() > 0 &&
+           d[k].get<int64_t>() <= 1'000'000'000;
+  };
+  auto text = [&](const char* k, size_t max) {
+    return d.contains(k) && d[k].is_string() && d[k].get_ref<const std::string&>().size() <= max;
+  };
+  if (!d.is_object() || !positive_int("width") || !positive_int("height") ||
+      !positive_int("bands") || !text("driver", 64) || !text("data_type", 64) ||
+      !text("crs_wkt", 64 * 1024) || !d.contains("ground_resolution_m") ||
+      !d["ground_resolution_m"].is_number() || !d.contains("footprint") ||
+      !d["footprint"].is_array() || d["footprint"].size() < 3 || d["footprint"].size() > 10000) {
+    return false;
+  }
+  const double gsd = d["ground_resolution_m"].get<double>();
+  if (!std::isfinite(gsd) || gsd <= 0) return false;
+  for (const auto& p : d["footprint"]) {
+    if (!p.is_array() || p.size() != 2 || !p[0].is_number() || !p[1].is_number()) return false;
+    const double lat = p[0].get<double>(), lon = p[1].get<double>();
+    if (!(lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180)) return false;
+  }
+  if (!d.contains("geotransform")) return false;
+  const auto& gt = d["geotransform"];
+  if (gt.is_null()) return true;
+  if (!gt.is_array() || gt.size() != 6) return false;
+  return std::all_of(gt.begin(), gt.end(), [](const nlohmann::json& v) {
+    return v.is_number() && std::isfinite(v.get<double>());
+  });
 }
 
 }  // namespace
@@ -173,8 +207,11 @@ Result<nlohmann::json> probe_imagery_sandboxed(const std::string& binary, const 
     // A crash, a limit or a hang: the file is what did it.
     return Error(Code::kUnprocessable, "the file could not be read: " + *reason, "file");
   }
-  if (!doc.is_object() || !doc.contains("width") || !doc.contains("footprint")) {
-    return Error(Code::kInternal, "the imagery probe printed no result");
+  if (!valid_probe_document(doc)) {
+    return Error(Code::kInternal, "the imagery probe printed no valid result");
+  }
+  if (file.corners.has_value() != doc["geotransform"].is_null()) {
+    return Error(Code::kInternal, "the imagery probe described another kind of file");
   }
   return doc;
 }

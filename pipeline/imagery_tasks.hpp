@@ -51,7 +51,8 @@ Result<nlohmann::json> probe_imagery(const ImageryFile& file);
 
 // In the parent: runs `binary imagery-probe PATH [--corners JSON]` in the sandbox. A file the
 // child refuses, or one that crashes it, runs out of a limit or hangs it, is kUnprocessable
-// (field "file" or "corners") with the reason; kInternal when the child cannot start.
+// (field "file" or "corners") with the reason; kInternal when the child cannot start or prints a
+// document of another shape (its output is checked, not trusted).
 Result<nlohmann::json> probe_imagery_sandboxed(const std::string& binary, const ImageryFile& file,
                                                const SandboxLimits& limits);
 
