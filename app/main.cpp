@@ -60,6 +60,7 @@ cw::Result<cw::Config> load(const GlobalOptions& g, std::map<std::string, std::s
     flags[s.substr(0, eq)] = s.substr(eq + 1);
   }
   if (!g.log_level.empty()) flags["log.level"] = g.log_level;
+  src.flags = std::move(flags);
   auto config = cw::load_config(src);
   if (config.ok()) cw::log::init(config->log.level);
   return config;
