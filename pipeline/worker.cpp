@@ -33,62 +33,36 @@ namespace {
 const std::vector<std::string> kKinds = {"process_media", "fetch_url", "deliver_report",
                                          store::Imagery::kCompareJob, store::Imagery::kMatchJob};
 
-// Renews the lease every lease/3 while the child runs, on its own thread.
-class LeaseKeeper {
+// Keeps a running job's lease while its child runs, on its own thread: renews it every lease/3.
+// With a progress file (a sandboxed imagery step writes its percentage there), reads it every
+// second and records a new value as the job's progress (10..95), which renews the lease too.
+class JobKeeper {
  public:
-  LeaseKeeper(store::Database& db, int64_t job, std::string worker, std::chrono::seconds lease)
-      : thread_([this, &db, job, worker = std::move(worker), lease] {
+  JobKeeper(store::Database& db, int64_t job, std::string worker, std::chrono::seconds lease,
+            std::string progress_file = {})
+      : thread_([this, &db, job, worker = std::move(worker), lease,
+                 file = std::move(progress_file)] {
           store::Jobs jobs(db);
-          std::unique_lock lock(mu_);
-          while (!cv_.wait_for(lock, lease / 3, [this] { return done_; })) {
-            lock.unlock();
-            if (Status s = jobs.renew(job, worker, lease); !s.ok()) {
-              log::warn("lease renewal failed", {{"job", job}, {"error", s.error().to_string()}});
-            }
-            lock.lock();
-          }
-        }) {}
-  ~LeaseKeeper() {
-    {
-      std::lock_guard lock(mu_);
-      done_ = true;
-    }
-    cv_.notify_all();
-    thread_.join();
-  }
-
- private:
-  std::mutex mu_;
-  std::condition_variable cv_;
-  bool done_ = false;
-  std::thread thread_;
-};
-
-// While a sandboxed imagery step runs: reads the percentage the child writes to its progress
-// file every second and records it (10..95 of the job), which renews the lease too; renews the
-// lease every lease/3 when nothing changed.
-class ProgressKeeper {
- public:
-  ProgressKeeper(store::Database& db, int64_t job, std::string worker, std::chrono::seconds lease,
-                 std::string file)
-      : thread_([this, &db, job, worker = std::move(worker), lease, file = std::move(file)] {
-          store::Jobs jobs(db);
+          const auto third = std::chrono::milliseconds(lease) / 3;
+          const auto tick = file.empty() ? third : std::min(third, std::chrono::milliseconds(1000));
           int last = -1;
           auto renewed = std::chrono::steady_clock::now();
           std::unique_lock lock(mu_);
-          while (!cv_.wait_for(lock, std::chrono::seconds(1), [this] { return done_; })) {
+          while (!cv_.wait_for(lock, tick, [this] { return done_; })) {
             lock.unlock();
             int percent = -1;
-            if (FILE* f = fopen(file.c_str(), "re")) {
-              if (fscanf(f, "%d", &percent) != 1) percent = -1;
-              fclose(f);
+            if (!file.empty()) {
+              if (FILE* f = fopen(file.c_str(), "re")) {
+                if (fscanf(f, "%d", &percent) != 1) percent = -1;
+                fclose(f);
+              }
             }
             auto now = std::chrono::steady_clock::now();
             if (percent >= 0 && percent <= 100 && percent != last) {
               last = percent;
               (void)jobs.progress(job, worker, 10 + percent * 85 / 100, lease);
               renewed = now;
-            } else if (now - renewed >= lease / 3) {
+            } else if (file.empty() || now - renewed >= third) {
               if (Status s = jobs.renew(job, worker, lease); !s.ok()) {
                 log::warn("lease renewal failed", {{"job", job}, {"error", s.error().to_string()}});
               }
@@ -97,7 +71,7 @@ class ProgressKeeper {
             lock.lock();
           }
         }) {}
-  ~ProgressKeeper() {
+  ~JobKeeper() {
     {
       std::lock_guard lock(mu_);
       done_ = true;
@@ -105,6 +79,8 @@ class ProgressKeeper {
     cv_.notify_all();
     thread_.join();
   }
+  JobKeeper(const JobKeeper&) = delete;
+  JobKeeper& operator=(const JobKeeper&) = delete;
 
  private:
   std::mutex mu_;
@@ -163,7 +139,7 @@ Status Worker::process_media(int64_t job_id, const std::string& worker_id,
   limits.wall_timeout = std::chrono::seconds(cfg.job_timeout_s);
   limits.cancel = &stopping_;
   Result<SandboxResult> run = [&] {
-    LeaseKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s));
+    JobKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s));
     return run_sandboxed({options_.analyze_binary, "analyze", *path, "--out", work, "--max-frames",
                           std::to_string(cfg.max_frames)},
                          limits);
@@ -352,7 +328,7 @@ Status Worker::process_fetch(int64_t job_id, const std::string& worker_id,
   auto writer = media_.begin_write(store::TempKind::kFetch);
   if (!writer.ok()) return fail("cannot create a temp file: " + writer.error().detail(), false);
   Result<nlohmann::json> got = [&] {
-    LeaseKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s));
+    JobKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s));
     return download(url, **writer);
   }();
   if (!got.ok()) {
@@ -510,8 +486,7 @@ Status Worker::process_imagery(int64_t job_id, const std::string& worker_id, int
   limits.wall_timeout = std::chrono::seconds(cfg.job_timeout_s);
   limits.cancel = &stopping_;
   Result<SandboxResult> run = [&] {
-    ProgressKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s),
-                          work + "/progress");
+    JobKeeper keeper(db_, job_id, worker_id, std::chrono::seconds(cfg.lease_s), work + "/progress");
     return run_sandboxed({options_.analyze_binary, compare ? "imagery-compare" : "imagery-match",
                           work + "/spec.json", "--out", work},
                          limits);
