@@ -33,6 +33,24 @@ namespace {
 const std::vector<std::string> kKinds = {"process_media", "fetch_url", "deliver_report",
                                          store::Imagery::kCompareJob, store::Imagery::kMatchJob};
 
+// How a sandboxed analysis or imagery step failed, if it did. Exit status 2 means the input
+// itself cannot give a result (an unreadable file, a registration refused): permanent, with the
+// child's own reason when it printed one; crashes, limits and other exits may pass on a retry.
+struct ChildFailure {
+  std::string reason;
+  bool permanent = false;
+};
+std::optional<ChildFailure> child_failure(const SandboxResult& run, const SandboxLimits& limits) {
+  auto reason = failure_reason(run, limits);
+  if (!reason) return std::nullopt;
+  ChildFailure f{*reason, run.signal == 0 && !run.timed_out && run.exit_code == 2};
+  if (f.permanent) {
+    auto doc = nlohmann::json::parse(run.out, nullptr, false);
+    if (doc.is_object() && doc.contains("error")) f.reason = doc["error"].value("detail", f.reason);
+  }
+  return f;
+}
+
 // Keeps a running job's lease while its child runs, on its own thread: renews it every lease/3.
 // With a progress file (a sandboxed imagery step writes its percentage there), reads it every
 // second and records a new value as the job's progress (10..95), which renews the lease too.
@@ -155,15 +173,9 @@ Status Worker::process_media(int64_t job_id, const std::string& worker_id,
     (void)store::Analyses(db_).set_status(sha, "queued");
     return jobs.release(job_id, worker_id);
   }
-  if (auto reason = failure_reason(*run, limits)) {
+  if (auto failed = child_failure(*run, limits)) {
     fs::remove_all(work, ec);
-    // Exit status 2: the file itself cannot be analysed; trying again will not help.
-    bool permanent = run->signal == 0 && !run->timed_out && run->exit_code == 2;
-    if (permanent) {
-      auto doc = nlohmann::json::parse(run->out, nullptr, false);
-      if (doc.is_object() && doc.contains("error")) reason = doc["error"].value("detail", *reason);
-    }
-    return fail(*reason, permanent);
+    return fail(failed->reason, failed->permanent);
   }
   auto result = nlohmann::json::parse(run->out, nullptr, false);
   if (!result.is_object() || !result.contains("media")) {
@@ -496,16 +508,7 @@ Status Worker::process_imagery(int64_t job_id, const std::string& worker_id, int
     log::info("job handed back", {{"job", job_id}});
     return jobs.release(job_id, worker_id);
   }
-  if (auto reason = failure_reason(*run, limits)) {
-    // Exit status 2: these images cannot give a result (registration refused, unreadable file);
-    // trying again will not help.
-    bool permanent = run->signal == 0 && !run->timed_out && run->exit_code == 2;
-    if (permanent) {
-      auto doc = nlohmann::json::parse(run->out, nullptr, false);
-      if (doc.is_object() && doc.contains("error")) reason = doc["error"].value("detail", *reason);
-    }
-    return fail(*reason, permanent);
-  }
+  if (auto failed = child_failure(*run, limits)) return fail(failed->reason, failed->permanent);
   auto result = nlohmann::json::parse(run->out, nullptr, false);
   if (!result.is_object()) return fail("the imagery step printed no result", false);
   fs::remove(work + "/spec.json", ec);
