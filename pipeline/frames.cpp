@@ -68,6 +68,7 @@
 #include "pipeline/frames.hpp"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <condition_variable>
@@ -216,7 +217,9 @@ struct GreyPicture {
   bool video_range = false;  // luma in 16..235 (limited range, as most video), not 0..255
 };
 
-std::optional<GreyPicture> grey_picture(const AVFrame* frame, Scaler& scaler, cv::Mat& storage) {
+// The luma plane of a frame in an 8-bit YUV or grey format, shared with the frame (no copy);
+// nullopt for any other format.
+std::optional<GreyPicture> luma_plane(const AVFrame* frame) {
   const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(frame->format));
   if (desc != nullptr &&
       (desc->flags & (AV_PIX_FMT_FLAG_RGB | AV_PIX_FMT_FLAG_PAL | AV_PIX_FMT_FLAG_BITSTREAM |
@@ -232,6 +235,11 @@ std::optional<GreyPicture> grey_picture(const AVFrame* frame, Scaler& scaler, cv
         desc->nb_components >= 3 && !full_range_format && frame->color_range != AVCOL_RANGE_JPEG;
     return picture;
   }
+  return std::nullopt;
+}
+
+std::optional<GreyPicture> grey_picture(const AVFrame* frame, Scaler& scaler, cv::Mat& storage) {
+  if (std::optional<GreyPicture> picture = luma_plane(frame)) return picture;
   // `storage` only ever holds memory of its own, never a frame's (create() keeps a same-sized
   // buffer, which must not be a decoder's).
   storage.create(frame->height, frame->width, CV_8UC1);
@@ -409,6 +417,100 @@ double laplacian_variance(const cv::Mat& grey) {
   return stddev * stddev;
 }
 
+// The grey picture of a frame halved (2×2 means: OpenCV's fast area path on even sizes) while
+// its long side is over kBarScanLongSide: what the scene score (its tiny copy) and the signature
+// (bars, hash) are computed from, so that the decoded picture is read once. One per thread (it
+// reuses its buffers); the picture it returns is valid until the next call, and while the frame
+// is, when it is the frame's own luma plane.
+class FrameScanner {
+ public:
+  // nullopt when the frame cannot be converted to grey.
+  std::optional<GreyPicture> scan(const AVFrame* frame) {
+    std::optional<GreyPicture> picture = grey_picture(frame, grey_scaler_, grey_storage_);
+    if (!picture) return std::nullopt;
+    for (int i = 0; std::max(picture->grey.cols, picture->grey.rows) > kBarScanLongSide; i ^= 1) {
+      const cv::Mat& grey = picture->grey;
+      const cv::Mat even = grey(cv::Rect(0, 0, grey.cols & ~1, grey.rows & ~1));
+      cv::resize(even, halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0, cv::INTER_AREA);
+      picture->grey = halves_[i];
+    }
+    return picture;
+  }
+
+ private:
+  Scaler grey_scaler_;
+  cv::Mat grey_storage_;
+  cv::Mat halves_[2];
+};
+
+// The PDQ hash of a frame for the signature, from its scan (FrameScanner): bars trimmed, averaged
+// down to 64×64 (see the top of this file). Pure but for its reused buffers, so each thread that
+// hashes has one: the writer, and each thread of parallel decoding, which hashes the frames it
+// decodes so that it need not hold them for the writer.
+class SignatureHasher {
+ public:
+  explicit SignatureHasher(int rotation) : rotation_(rotation) {}
+
+  PdqResult hash(const GreyPicture& scan) {
+    cv::Mat content = scan.grey(content_rect(scan.grey));
+    // Halved again (2×2 means, cheap) while over kSignatureLongSide, before the float copy.
+    for (int i = 0; std::max(content.cols, content.rows) > kSignatureLongSide; i ^= 1) {
+      const cv::Mat even = content(cv::Rect(0, 0, content.cols & ~1, content.rows & ~1));
+      cv::resize(even, content_halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0,
+                 cv::INTER_AREA);
+      content = content_halves_[i];
+    }
+    return hash_block(content, scan.video_range);
+  }
+
+ private:
+  // PDQ of `content` averaged over 64×64 areas — PDQ's decimated size, reached directly: each
+  // cell is the mean of the same part of the picture at any resolution, where PDQ's own tent
+  // filter is sized from the picture's pixels (measured on opencv-doc's Megamind, a copy at half
+  // size: median 22 bits from the full-size frame's hash that way, 4 this way). Stretched from
+  // video range to full range (PDQ's quality score measures gradients), turned upright, and the
+  // four corners filled with the mean of the rest (kCornerFraction).
+  PdqResult hash_block(const cv::Mat& content, bool video_range) {
+    content.convertTo(content_float_, CV_32F);
+    cv::resize(content_float_, block_, cv::Size(kBlockSide, kBlockSide), 0, 0, cv::INTER_AREA);
+    if (video_range) {
+      block_.convertTo(block_, CV_32F, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
+      cv::min(cv::max(block_, 0.0), 255.0, block_);
+    }
+    int cols = content.cols;
+    int rows = content.rows;
+    if (rotation_ != 0) {
+      turn_upright(block_, upright_block_, rotation_);
+      std::swap(block_, upright_block_);
+      if (rotation_ != 180) std::swap(cols, rows);
+    }
+    const int side = corner_side(cols, rows);
+    const int w = static_cast<int>(std::lround(static_cast<double>(side) * kBlockSide / cols));
+    const int h = static_cast<int>(std::lround(static_cast<double>(side) * kBlockSide / rows));
+    if (w > 0 && h > 0 && 2 * w < kBlockSide && 2 * h < kBlockSide) {
+      const cv::Rect corners[] = {{0, 0, w, h},
+                                  {kBlockSide - w, 0, w, h},
+                                  {0, kBlockSide - h, w, h},
+                                  {kBlockSide - w, kBlockSide - h, w, h}};
+      double corner_sum = 0;
+      for (const cv::Rect& c : corners) corner_sum += cv::sum(block_(c))[0];
+      const double mean = (cv::sum(block_)[0] - corner_sum) /
+                          (static_cast<double>(kBlockSide * kBlockSide) - 4.0 * w * h);
+      for (const cv::Rect& c : corners) block_(c).setTo(cv::Scalar(mean));
+    }
+    CV_Assert(block_.isContinuous());
+    return pdq_hash_luma(std::span<const float>(block_.ptr<float>(), kBlockSide * kBlockSide),
+                         kBlockSide, kBlockSide);
+  }
+
+  int rotation_;
+  // Reused buffers (a fresh 1080p buffer a frame costs page faults).
+  cv::Mat content_halves_[2];
+  cv::Mat content_float_;
+  cv::Mat block_;
+  cv::Mat upright_block_;
+};
+
 struct Candidate {
   FramePtr frame;
   int64_t pts_ms = 0;
@@ -441,9 +543,13 @@ struct Job {
   cv::Mat tiny;                   // its 64×36 grey copy (candidates)
   bool signature = false;         // hash it for the signature, as a sample
   bool signature_extra = false;   // hash it for the signature, as an extra
+  // Hashed already by the decoding thread (parallel decoding): the hash, nullopt when the frame
+  // could not be converted. `frame` is then set only when the frame is a candidate.
+  std::optional<std::optional<PdqResult>> hash;
 };
 
 int64_t picture_bytes(const AVFrame* frame) {
+  if (frame == nullptr) return 0;
   int64_t bytes = 0;
   for (const AVBufferRef* buf : frame->buf) {
     if (buf != nullptr) bytes += static_cast<int64_t>(buf->size);
@@ -524,14 +630,21 @@ class Writer {
         opt_(options),
         rotation_(rotation),
         slot_ms_(std::max<int64_t>(slot_ms, 1)),
-        warnings_(warnings) {}
+        warnings_(warnings),
+        hasher_(rotation) {}
 
   // One frame handed over. Returns an error only for a failure to write.
   Status take(Job job) {
     if (job.signature || job.signature_extra) {
-      hash_for_signature(job.frame.get(), job.pts_ms, job.signature_extra);
+      const std::optional<PdqResult> pdq =
+          job.hash ? *job.hash : (job.frame ? hash(job.frame.get()) : std::nullopt);
+      if (pdq) {
+        add_to_signature(*pdq, job.pts_ms, job.signature_extra);
+      } else {
+        warnings_.add("a frame could not be converted to grey");
+      }
     }
-    if (!job.kind) return Status::Ok();
+    if (!job.kind || !job.frame) return Status::Ok();
     const FrameKind kind = *job.kind;
     const int64_t slot = job.pts_ms / slot_ms_;
     if (pending_ && slot != pending_slot_) {
@@ -608,28 +721,13 @@ class Writer {
     return laplacian_variance(picture->grey);
   }
 
-  void hash_for_signature(const AVFrame* frame, int64_t pts_ms, bool extra) {
-    const std::optional<GreyPicture> picture = grey_picture(frame, grey_scaler_, grey_storage_);
-    if (!picture) {
-      warnings_.add("a frame could not be converted to grey");
-      return;
-    }
-    // Halve (2×2 means: OpenCV's fast area path on even sizes) down to the scan size.
-    cv::Mat grey = picture->grey;
-    for (int i = 0; std::max(grey.cols, grey.rows) > kBarScanLongSide; i ^= 1) {
-      const cv::Mat even = grey(cv::Rect(0, 0, grey.cols & ~1, grey.rows & ~1));
-      cv::resize(even, halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0, cv::INTER_AREA);
-      grey = halves_[i];
-    }
-    cv::Mat content = grey(content_rect(grey));
-    // Halved again (2×2 means, cheap) while over kSignatureLongSide, before the float copy.
-    for (int i = 0; std::max(content.cols, content.rows) > kSignatureLongSide; i ^= 1) {
-      const cv::Mat even = content(cv::Rect(0, 0, content.cols & ~1, content.rows & ~1));
-      cv::resize(even, content_halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0,
-                 cv::INTER_AREA);
-      content = content_halves_[i];
-    }
-    const PdqResult pdq = hash_block(content, picture->video_range);
+  std::optional<PdqResult> hash(const AVFrame* frame) {
+    const std::optional<GreyPicture> scan = scanner_.scan(frame);
+    if (!scan) return std::nullopt;
+    return hasher_.hash(*scan);
+  }
+
+  void add_to_signature(const PdqResult& pdq, int64_t pts_ms, bool extra) {
     if (extra) {
       if (pdq.quality < kSignatureExtraMinQuality) return;
       if (last_signature_hash_ &&
@@ -639,45 +737,6 @@ class Writer {
     }
     last_signature_hash_ = pdq.hash;
     signature_.push_back(SignatureEntry{pts_ms, pdq.hash.to_hex(), pdq.quality, extra});
-  }
-
-  // PDQ of `content` averaged over 64×64 areas — PDQ's decimated size, reached directly: each
-  // cell is the mean of the same part of the picture at any resolution, where PDQ's own tent
-  // filter is sized from the picture's pixels (measured on opencv-doc's Megamind, a copy at half
-  // size: median 22 bits from the full-size frame's hash that way, 4 this way). Stretched from
-  // video range to full range (PDQ's quality score measures gradients), turned upright, and the
-  // four corners filled with the mean of the rest (kCornerFraction).
-  PdqResult hash_block(const cv::Mat& content, bool video_range) {
-    content.convertTo(content_float_, CV_32F);
-    cv::resize(content_float_, block_, cv::Size(kBlockSide, kBlockSide), 0, 0, cv::INTER_AREA);
-    if (video_range) {
-      block_.convertTo(block_, CV_32F, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
-      cv::min(cv::max(block_, 0.0), 255.0, block_);
-    }
-    int cols = content.cols;
-    int rows = content.rows;
-    if (rotation_ != 0) {
-      turn_upright(block_, upright_block_, rotation_);
-      std::swap(block_, upright_block_);
-      if (rotation_ != 180) std::swap(cols, rows);
-    }
-    const int side = corner_side(cols, rows);
-    const int w = static_cast<int>(std::lround(static_cast<double>(side) * kBlockSide / cols));
-    const int h = static_cast<int>(std::lround(static_cast<double>(side) * kBlockSide / rows));
-    if (w > 0 && h > 0 && 2 * w < kBlockSide && 2 * h < kBlockSide) {
-      const cv::Rect corners[] = {{0, 0, w, h},
-                                  {kBlockSide - w, 0, w, h},
-                                  {0, kBlockSide - h, w, h},
-                                  {kBlockSide - w, kBlockSide - h, w, h}};
-      double corner_sum = 0;
-      for (const cv::Rect& c : corners) corner_sum += cv::sum(block_(c))[0];
-      const double mean = (cv::sum(block_)[0] - corner_sum) /
-                          (static_cast<double>(kBlockSide * kBlockSide) - 4.0 * w * h);
-      for (const cv::Rect& c : corners) block_(c).setTo(cv::Scalar(mean));
-    }
-    CV_Assert(block_.isContinuous());
-    return pdq_hash_luma(std::span<const float>(block_.ptr<float>(), kBlockSide * kBlockSide),
-                         kBlockSide, kBlockSide);
   }
 
   Status close_slot() {
@@ -796,21 +855,51 @@ class Writer {
   std::vector<Kept> kept_;
   std::vector<SignatureEntry> signature_;
   std::optional<PdqHash> last_signature_hash_;  // the last one kept, sample or extra
+  FrameScanner scanner_;
+  SignatureHasher hasher_;
   Scaler grey_scaler_;
   Scaler bgr_scaler_;
   // Reused buffers (a fresh 1080p buffer a frame costs page faults).
   cv::Mat grey_storage_;
   cv::Mat bgr_;
   cv::Mat upright_;
-  cv::Mat halves_[2];
-  cv::Mat content_halves_[2];
-  cv::Mat content_float_;
-  cv::Mat block_;
-  cv::Mat upright_block_;
 };
 
 bool valid_size(int width, int height) {
   return width > 0 && height > 0 && width <= kMaxDimension && height <= kMaxDimension;
+}
+
+// `tiny` (kTinyH × kTinyW, 8-bit) = the means of the cells of the frame's scan (cut at whole
+// pixels), in full range. swscale's area filter from the decoded picture to GRAY8 gave the same
+// within 1, and cost 0.8 ms on every decoded 1080p frame, most of it cache misses on a picture
+// the decoder had just written; the scan is a quarter of the picture and is made anyway.
+void tiny_from_grey(const GreyPicture& picture, cv::Mat& tiny) {
+  const cv::Mat& grey = picture.grey;
+  const int cols = grey.cols;
+  const int rows = grey.rows;
+  std::array<int, kTinyW + 1> x_edge{};
+  for (int c = 0; c <= kTinyW; ++c) x_edge[c] = static_cast<int>(int64_t{c} * cols / kTinyW);
+  thread_local std::vector<uint32_t> column_sums;
+  column_sums.resize(static_cast<size_t>(cols));
+  for (int r = 0; r < kTinyH; ++r) {
+    const int y0 = static_cast<int>(int64_t{r} * rows / kTinyH);
+    const int y1 = static_cast<int>(int64_t{r + 1} * rows / kTinyH);
+    std::fill(column_sums.begin(), column_sums.end(), 0);
+    uint32_t* sums = column_sums.data();
+    for (int y = y0; y < y1; ++y) {  // ≤ kMaxDimension rows of ≤ 255: no overflow
+      const uint8_t* p = grey.ptr<uint8_t>(y);
+      for (int x = 0; x < cols; ++x) sums[x] += p[x];  // vectorised by the compiler
+    }
+    uint8_t* out = tiny.ptr<uint8_t>(r);
+    for (int c = 0; c < kTinyW; ++c) {
+      uint64_t sum = 0;
+      for (int x = x_edge[c]; x < x_edge[c + 1]; ++x) sum += sums[x];
+      const int64_t count = int64_t{x_edge[c + 1] - x_edge[c]} * (y1 - y0);
+      double mean = count > 0 ? static_cast<double>(sum) / static_cast<double>(count) : 0;
+      if (picture.video_range) mean = (mean - 16.0) * 255.0 / 219.0;
+      out[c] = cv::saturate_cast<uint8_t>(mean);
+    }
+  }
 }
 
 // A decoded frame as the decoding side describes it, in presentation order.
@@ -821,17 +910,27 @@ struct Decoded {
   bool keyframe = false;
   cv::Mat tiny;    // the 64×36 grey copy; empty when it could not be made (or the size is bad)
   FramePtr frame;  // parallel decoding: a reference to the picture when it may be picked
+  // Parallel decoding: the signature hash, when the frame may be a signature sample or extra
+  // (nullopt inside: it could not be converted).
+  std::optional<std::optional<PdqResult>> hash;
 };
 
-Decoded describe(const AVFrame* frame, int64_t pts_ms, Scaler& tiny_scaler) {
+// The frame's description; `scan` = its scan (FrameScanner), nullopt when it has none.
+Decoded describe(const AVFrame* frame, int64_t pts_ms, FrameScanner& scanner,
+                 std::optional<GreyPicture>& scan) {
   Decoded d;
   d.pts_ms = pts_ms;
   d.width = frame->width;
   d.height = frame->height;
   d.keyframe = frame->key_frame != 0 || frame->pict_type == AV_PICTURE_TYPE_I;
+  scan.reset();
   if (!valid_size(d.width, d.height)) return d;
-  cv::Mat tiny(kTinyH, kTinyW, CV_8UC1);
-  if (tiny_scaler.scale(frame, tiny, AV_PIX_FMT_GRAY8, SWS_AREA)) d.tiny = tiny;
+  scan = scanner.scan(frame);
+  if (scan) {
+    cv::Mat tiny(kTinyH, kTinyW, CV_8UC1);
+    tiny_from_grey(*scan, tiny);
+    d.tiny = tiny;
+  }
   return d;
 }
 
@@ -901,6 +1000,7 @@ class Extractor {
     job.pts_ms = pts_ms;
     job.signature = signature;
     job.signature_extra = extra && !signature;
+    job.hash = std::move(d.hash);
     if (scene || keyframe || sample) {
       job.kind = scene ? FrameKind::kScene : (keyframe ? FrameKind::kKeyframe : FrameKind::kSample);
       job.tiny = tiny;
@@ -910,7 +1010,7 @@ class Extractor {
       if (!job.frame) return Error(Code::kInternal, "out of memory holding a frame");
     } else if (d.frame) {
       job.frame = std::move(d.frame);
-    } else {
+    } else if (!job.hash) {
       return Status::Ok();  // not kept by the decoding thread: only for timestamps that go back
     }
     if (!queue_.push(std::move(job))) return wait();  // the writer failed
@@ -1058,21 +1158,25 @@ enum class ParallelOutcome {
 // Decodes the chunks on `threads` threads, each with its own input and a single-threaded decoder,
 // and hands every decoded frame, in presentation order, to the calling thread. A thread keeps a
 // reference only to the frames the Extractor may pick: keyframes, the first frame of a chunk and
-// of each sample, signature or signature extra interval, and frames that differ from the
-// previous one by at least scene_threshold — what it can tell without the frames before its chunk.
+// of each sample interval, and frames that differ from the previous one by at least
+// scene_threshold — what it can tell without the frames before its chunk. The first frame of a
+// chunk and of each signature or signature extra interval it hashes (SignatureHasher) and hands
+// over the hash, not the picture.
 // The file must decode cleanly: a decoding error, a message from FFmpeg, a timestamp that does not
 // rise or a chunk without a keyframe abandons the attempt, and the caller decodes the file in
 // order, as it always did, with the warnings that belong to it.
 class ParallelDecoder {
  public:
   ParallelDecoder(std::string path, const media::OpenOptions& open_options, int stream_index,
-                  std::vector<Chunk> chunks, int threads, const FramesOptions& options)
+                  std::vector<Chunk> chunks, int threads, const FramesOptions& options,
+                  int rotation)
       : path_(std::move(path)),
         open_options_(open_options),
         stream_index_(stream_index),
         chunks_(std::move(chunks)),
         threads_(std::clamp(threads, 1, static_cast<int>(chunks_.size()))),
         opt_(options),
+        rotation_(rotation),
         state_(chunks_.size()) {}
 
   // Runs the threads; `take` gets the frames on the calling thread. On kFailed, *error is set.
@@ -1134,13 +1238,16 @@ class ParallelDecoder {
 
   // One thread's input.
   struct Source {
+    explicit Source(int rotation) : hasher(rotation) {}
     std::unique_ptr<media::MediaInput> input;
     AVStream* st = nullptr;
     const AVCodec* codec = nullptr;
     int64_t start = 0;
     PacketPtr packet;
     FramePtr frame;
-    Scaler tiny_scaler;
+    FrameScanner scanner;
+    std::optional<GreyPicture> scan;
+    SignatureHasher hasher;
   };
 
   void abandon() {
@@ -1178,7 +1285,7 @@ class ParallelDecoder {
   void work_or_throw(int w) {
     media::LogCollector log;
     const media::LogScope log_scope(&log);
-    Source src;
+    Source src(rotation_);
     if (!open(src, log)) return abandon();
     log.flush();
     const size_t messages_at_open = log.messages().size();  // the main input logged them too
@@ -1257,19 +1364,30 @@ class ParallelDecoder {
         if (end_pts && pts >= *end_pts) return 1;
       }
       last_pts = pts;
-      Decoded d = describe(f, ms, src.tiny_scaler);
+      Decoded d = describe(f, ms, src.scanner, src.scan);
       bool keep = keyframe || previous_ms < 0;
+      bool hash = signature_interval > 0 && previous_ms < 0;
       if (!d.tiny.empty()) {
         keep = keep || ms / sample_interval != previous_ms / sample_interval ||
-               (signature_interval > 0 &&
-                ms / signature_interval != previous_ms / signature_interval) ||
-               (extra_interval > 0 && ms / extra_interval != previous_ms / extra_interval) ||
                (opt_.detect_scenes && !previous_tiny.empty() &&
                 mean_abs_diff(d.tiny, previous_tiny) >= opt_.scene_threshold);
+        hash = hash ||
+               (signature_interval > 0 &&
+                ms / signature_interval != previous_ms / signature_interval) ||
+               (extra_interval > 0 && ms / extra_interval != previous_ms / extra_interval);
         previous_tiny = d.tiny;
         previous_ms = ms;
       }
-      if (keep && valid_size(d.width, d.height)) {
+      if (!valid_size(d.width, d.height)) {
+        keep = false;
+        hash = false;
+      }
+      // Signature frames are hashed here, on all cores, and not held for the writer (most
+      // decoded frames are signature extras: holding them all grew the decoder's buffer pool).
+      if (hash) {
+        d.hash = src.scan ? std::optional<PdqResult>(src.hasher.hash(*src.scan)) : std::nullopt;
+      }
+      if (keep) {
         d.frame.reset(av_frame_clone(f));
         if (!d.frame) return -1;
       }
@@ -1322,6 +1440,7 @@ class ParallelDecoder {
   const std::vector<Chunk> chunks_;
   const int threads_;
   const FramesOptions& opt_;
+  const int rotation_;
   std::atomic<int64_t> packets_{0};
   std::mutex mutex_;
   std::condition_variable changed_;
@@ -1438,7 +1557,8 @@ Result<FramesResult> extract_frames(const std::string& path, const std::string& 
     const size_t warnings_before = result.warnings.size();
     const int used = std::min(threads, static_cast<int>(chunks.size()));
     Extractor extractor(out_dir, options, result.rotation_deg, slot_ms, warnings, log);
-    ParallelDecoder decoder(path, open_options, stream_index, std::move(chunks), used, options);
+    ParallelDecoder decoder(path, open_options, stream_index, std::move(chunks), used, options,
+                            result.rotation_deg);
     Status error;
     const ParallelOutcome outcome =
         decoder.run([&](Decoded d) { return extractor.take(std::move(d), nullptr); }, &error);
@@ -1458,7 +1578,8 @@ Result<FramesResult> extract_frames(const std::string& path, const std::string& 
   CodecPtr dec = std::move(*opened_decoder);
   // Declared after `dec`: its writer thread holds the decoder's pictures until it is joined.
   Extractor extractor(out_dir, options, result.rotation_deg, slot_ms, warnings, log);
-  Scaler tiny_scaler;
+  FrameScanner scanner;
+  std::optional<GreyPicture> scan;
 
   PacketPtr packet(av_packet_alloc());
   FramePtr frame(av_frame_alloc());
@@ -1482,7 +1603,7 @@ Result<FramesResult> extract_frames(const std::string& path, const std::string& 
       const int64_t pts = frame->best_effort_timestamp;
       const int64_t pts_ms =
           pts == AV_NOPTS_VALUE ? -1 : av_rescale_q(pts - start, st->time_base, {1, 1000});
-      Status s = extractor.take(describe(frame.get(), std::max<int64_t>(pts_ms, 0), tiny_scaler),
+      Status s = extractor.take(describe(frame.get(), std::max<int64_t>(pts_ms, 0), scanner, scan),
                                 frame.get());
       av_frame_unref(frame.get());
       if (!s.ok()) return s;
