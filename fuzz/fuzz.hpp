@@ -33,6 +33,7 @@ void observation_import(std::string_view data);
 void submission_meta(std::string_view data);
 void request_bodies(std::string_view data);
 void query(std::string_view data);
+void cron(std::string_view data);
 
 }  // namespace cw::fuzz
 

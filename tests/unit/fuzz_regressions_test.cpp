@@ -33,6 +33,7 @@ const std::vector<Target>& all_targets() {
       {"submission_meta", submission_meta},
       {"request_bodies", request_bodies},
       {"query", query},
+      {"cron", cron},
   };
   return v;
 }
