@@ -25,3 +25,253 @@ bench_args() {
     esac
   done
 }
+
+# ---- helpers for the scripts that start servers --------------------------------------------
+BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+
+# free_port: a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# stats "v1 v2 ...": prints "median min max" of the numbers (3 decimals).
+stats() {
+  tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '
+    { v[NR] = $1 }
+    END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+          printf "%.3f %.3f %.3f\n", m, v[1], v[NR] }'
+}
+
+# bench_build TARGET...: brings the Release build in CW_BUILD_DIR (default build/release) up to
+# date for TARGET...; sets BUILD to that folder.
+bench_build() {
+  BUILD="${CW_BUILD_DIR:-$BENCH_ROOT/build/release}"
+  log "bringing the Release build in $BUILD up to date ($*)"
+  if [[ ! -f $BUILD/build.ninja ]]; then
+    cmake -S "$BENCH_ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCW_TESTS=OFF >/dev/null
+  fi
+  local build_log
+  build_log="$(mktemp)"
+  cmake --build "$BUILD" -j2 --target "$@" >"$build_log" 2>&1 ||
+    { tail -n 40 "$build_log" >&2; rm -f -- "$build_log"; die "the Release build failed"; }
+  rm -f -- "$build_log"
+}
+
+# ensure_nginx: sets NGINX to the nginx binary; installs the `nginx` package when it is missing
+# (root only) with `apt-get install -y --no-install-recommends nginx`, keeping its post-install
+# from starting the system nginx on port 80 (Debian's policy-rc.d, unless a policy is already
+# set; POLICY_RC names the file while it exists, for the caller's clean-up).
+POLICY_RC=""
+ensure_nginx() {
+  if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
+    [[ $EUID -eq 0 ]] || die "nginx is missing and only root can install it (apt-get install nginx)"
+    log "installing nginx (apt-get install -y --no-install-recommends nginx)"
+    if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+      POLICY_RC=/usr/sbin/policy-rc.d
+      printf '#!/bin/sh\n# %s: no service starts while it installs nginx\nexit 101\n' "bench/$BENCH_NAME" >"$POLICY_RC"
+      chmod 755 "$POLICY_RC"
+    fi
+    local apt_log
+    apt_log="$(mktemp)"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx >"$apt_log" 2>&1; then
+      apt-get update >>"$apt_log" 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx >>"$apt_log" 2>&1 ||
+        { cat "$apt_log" >&2; rm -f -- "$apt_log"; die "could not install nginx"; }
+    fi
+    rm -f -- "$apt_log"
+    if [[ -n $POLICY_RC ]]; then
+      rm -f -- "$POLICY_RC"
+      POLICY_RC=""
+    fi
+  fi
+  NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+}
+
+# bench_machine: "Debian …, N cores (CPU model), M GiB".
+bench_machine() {
+  local pretty cpu mem
+  pretty="$(. /etc/os-release && echo "$PRETTY_NAME")"
+  cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  mem="$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1024 / 1024 }' /proc/meminfo)"
+  echo "$pretty, $(nproc) cores ($cpu), $mem GiB"
+}
+
+# bench_commit: the short commit of the tree, "with uncommitted changes" when there are some.
+bench_commit() {
+  local c
+  c="$(git -C "$BENCH_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  if [[ -n "$(git -C "$BENCH_ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    c+=" with uncommitted changes"
+  fi
+  echo "$c"
+}
+
+# ---- clean-up on exit and on signals (bench_traps) -----------------------------------------
+# A script that calls bench_traps gets, on exit, on INT, TERM and HUP alike: its function
+# bench_cleanup_hook run when it has one; every process started with bench_spawn stopped (last
+# first: TERM, KILL after BENCH_GRACE seconds, then reaped); the cluster of bench_pg_start
+# stopped and removed; the paths in BENCH_TMP removed. Further signals are ignored while it
+# cleans up. Long commands run with bench_spawn + bench_wait rather than in the foreground:
+# bash runs a trap only after the foreground command ends, but interrupts `wait` at once.
+BENCH_PIDS=()
+BENCH_TMP=()
+BENCH_PG_DIR=""
+BENCH_LAST=""
+BENCH_GRACE="${BENCH_GRACE:-15}"
+
+# bench_spawn COMMAND...: runs COMMAND in the background (redirections apply to it); its pid is
+# BENCH_LAST and it is stopped on exit.
+bench_spawn() {
+  "$@" &
+  BENCH_LAST=$!
+  BENCH_PIDS+=("$BENCH_LAST")
+}
+
+# bench_wait PID: waits for PID (interruptible by signals); returns its exit status.
+bench_wait() {
+  local rc=0
+  wait "$1" || rc=$?
+  return "$rc"
+}
+
+# bench_alive PID: true while PID runs (a zombie is not running).
+bench_alive() {
+  local state
+  state="$(sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | cut -d' ' -f1)" || return 1
+  [[ -n $state && $state != Z ]]
+}
+
+# bench_stop PID [SIGNAL] [GRACE]: sends SIGNAL (TERM), KILL after GRACE seconds
+# (BENCH_GRACE), and reaps PID when it is our child.
+bench_stop() {
+  local pid="$1" sig="${2:-TERM}" grace="${3:-$BENCH_GRACE}" i
+  if bench_alive "$pid"; then
+    kill -"$sig" "$pid" 2>/dev/null || true
+    for ((i = 0; i < grace * 10; i++)); do
+      bench_alive "$pid" || break
+      sleep 0.1
+    done
+    if bench_alive "$pid"; then
+      log "pid $pid did not stop after $sig within $grace s: KILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+bench_exit() {
+  local rc=$? i
+  trap '' INT TERM HUP
+  set +e
+  if declare -F bench_cleanup_hook >/dev/null; then bench_cleanup_hook; fi
+  for ((i = ${#BENCH_PIDS[@]} - 1; i >= 0; i--)); do
+    bench_stop "${BENCH_PIDS[i]}"
+  done
+  if [[ -n $BENCH_PG_DIR ]]; then
+    if ! CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" stop >/dev/null 2>&1 &&
+      [[ -f $BENCH_PG_DIR/postmaster.pid ]]; then
+      kill -QUIT "$(head -n 1 "$BENCH_PG_DIR/postmaster.pid")" 2>/dev/null # immediate shutdown
+      sleep 1
+    fi
+    rm -rf -- "$BENCH_PG_DIR"
+  fi
+  [[ -n $POLICY_RC ]] && rm -f -- "$POLICY_RC"
+  for i in "${BENCH_TMP[@]}"; do
+    rm -rf -- "$i"
+  done
+  exit "$rc"
+}
+
+bench_traps() {
+  trap bench_exit EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  trap 'exit 129' HUP
+}
+
+# ---- a private cluster and server ----------------------------------------------------------
+# bench_pg_start DIR_PARENT: a private PostgreSQL cluster (scripts/pg) under DIR_PARENT, migrated
+# by BIN, with the reference geodata loaded (observations are derived against it); sets DB_URL.
+bench_pg_start() {
+  BENCH_PG_DIR="$(mktemp -d "$1/cw-bench-pg.XXXXXX")"
+  CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" start >/dev/null 2>&1 || die "the private PostgreSQL did not start"
+  DB_URL="$(CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" url)"
+  CONVOYWATCH_DATABASE_URL="$DB_URL" "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
+  CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" geodata load \
+    --dir "$BENCH_ROOT/data/geodata" >/dev/null 2>&1 || die "convoywatch geodata load failed"
+}
+
+# bench_psql ARGS...: psql on the cluster's database, quiet, stopping at the first error.
+bench_psql() {
+  CW_PG_DIR="$BENCH_PG_DIR" PGOPTIONS='-c client_min_messages=warning' \
+    "$BENCH_ROOT/scripts/pg" psql -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# bench_user NAME ROLE: adds a user of organisation "bench"; prints its token.
+bench_user() {
+  local token
+  token="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name "$1" --org bench --role "$2")"
+  [[ $token == cw_* ]] || die "convoywatch user add printed no token for $1"
+  echo "$token"
+}
+
+# bench_server WORK [NAME=VALUE...]: starts `BIN serve` on a free loopback port with the
+# cluster, the media store WORK/media, log level warn, the report scheduler off and the
+# settings given (CONVOYWATCH_… environment); log in WORK/server.log. Sets SERVER_PID and
+# SERVER_PORT.
+bench_server() {
+  local work="$1" i
+  shift
+  mkdir -p "$work/media"
+  bench_spawn env CONVOYWATCH_DATABASE_URL="$DB_URL" \
+    CONVOYWATCH_STORAGE_ROOT="$work/media" \
+    CONVOYWATCH_SERVER_LISTEN=127.0.0.1:0 \
+    CONVOYWATCH_REPORTS_SCHEDULER=false \
+    CONVOYWATCH_LOG_LEVEL=warn \
+    "$@" "$BIN" serve --port-file "$work/server.port" >"$work/server.log" 2>&1
+  SERVER_PID=$BENCH_LAST
+  for ((i = 0; i < 100; i++)); do
+    [[ -s $work/server.port ]] && break
+    bench_alive "$SERVER_PID" || { cat "$work/server.log" >&2; die "convoywatch serve exited"; }
+    sleep 0.1
+  done
+  SERVER_PORT="$(<"$work/server.port")"
+  curl -fsS -o /dev/null "http://127.0.0.1:$SERVER_PORT/healthz" || die "the server does not answer /healthz"
+}
+
+# bench_seed_observations N TOKEN: N observations by bulk import (POST
+# /api/v1/observations/import, CSV), deterministic: points over 35.5–38.5° E, 49.5–51.5° N
+# (Belgorod, Kharkiv, Kupiansk), observed 2022-01-01 … 2022-04-30, 1–3 kinds of vehicles.
+# Prints "FIRST_ID LAST_ID".
+bench_seed_observations() {
+  local n="$1" token="$2" csv resp code
+  csv="$(mktemp)"
+  resp="$(mktemp)"
+  awk -v n="$n" 'BEGIN {
+    srand(20220224)
+    split("tank ifv apc truck fuel_truck mlrs sp_artillery engineering", types, " ")
+    split("exact vicinity locality region", precs, " ")
+    print "observed_at,lat,lon,location_precision,heading_deg,equipment,markings"
+    for (i = 0; i < n; i++) {
+      t = 1640995200 + int(rand() * 119 * 86400)
+      k = 1 + int(rand() * 3); eq = ""; delete used
+      for (j = 0; j < k; j++) {
+        ty = types[1 + int(rand() * 8)]
+        if (ty in used) continue
+        used[ty] = 1
+        eq = eq (eq == "" ? "" : ";") ty ":" (1 + int(rand() * 20))
+      }
+      heading = (rand() < 0.2) ? "" : int(rand() * 360)
+      printf "%s,%.5f,%.5f,%s,%s,%s,%s\n", strftime("%Y-%m-%dT%H:%M:%SZ", t, 1),
+        49.5 + rand() * 2, 35.5 + rand() * 3, precs[1 + int(rand() * 4)], heading, eq,
+        (rand() < 0.3) ? "Z" : ""
+    }
+  }' >"$csv"
+  code="$(curl -sS -o "$resp" -w '%{http_code}' -H "Authorization: Bearer $token" \
+    -H 'Content-Type: text/csv' --data-binary "@$csv" \
+    "http://127.0.0.1:$SERVER_PORT/api/v1/observations/import")"
+  [[ $code == 201 ]] || { head -c 2000 "$resp" >&2; rm -f -- "$csv" "$resp"; die "the seed import answered $code"; }
+  python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["imported"] == int(sys.argv[2]), r; print(r["first_id"], r["last_id"])' "$resp" "$n" ||
+    { rm -f -- "$csv" "$resp"; die "the seed import did not take $n rows"; }
+  rm -f -- "$csv" "$resp"
+}

@@ -44,7 +44,6 @@ PG_DIR=""
 SERVER_PID=""
 NGINX_PID=""
 SAMPLER_PID=""
-POLICY_RC=""
 cleanup() {
   local rc=$?
   set +e
@@ -76,43 +75,13 @@ log "load average at start: $LOAD_START"
 for tool in openssl curl ffmpeg python3 dd; do
   command -v "$tool" >/dev/null || die "$tool is missing; run scripts/setup"
 done
-if ! command -v nginx >/dev/null && [[ ! -x /usr/sbin/nginx ]]; then
-  [[ $EUID -eq 0 ]] || die "nginx is missing and only root can install it (apt-get install nginx)"
-  log "installing nginx (apt-get install -y --no-install-recommends nginx)"
-  # The package's post-install would start the system nginx on port 80: keep it from starting
-  # anything while we install (Debian's policy-rc.d mechanism), unless a policy is already set.
-  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
-    POLICY_RC=/usr/sbin/policy-rc.d
-    printf '#!/bin/sh\n# bench/upload.sh: no service starts while it installs nginx\nexit 101\n' >"$POLICY_RC"
-    chmod 755 "$POLICY_RC"
-  fi
-  apt_log="$(mktemp)"
-  if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx >"$apt_log" 2>&1; then
-    apt-get update >>"$apt_log" 2>&1 || true
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx >>"$apt_log" 2>&1 ||
-      { cat "$apt_log" >&2; rm -f -- "$apt_log"; die "could not install nginx"; }
-  fi
-  rm -f -- "$apt_log"
-  if [[ -n $POLICY_RC ]]; then
-    rm -f -- "$POLICY_RC"
-    POLICY_RC=""
-  fi
-fi
-NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+ensure_nginx # lib.sh: installs the nginx package when it is missing
 "$NGINX" -V 2>&1 | grep -q -- '--with-http_dav_module' || die "$NGINX has no dav module (nginx-light?); install the nginx package"
 
 if [[ -n ${CW_BIN:-} ]]; then
   BIN="$CW_BIN"
 else
-  BUILD="$ROOT/build/release"
-  log "bringing the Release build in $BUILD up to date"
-  if [[ ! -f $BUILD/build.ninja ]]; then
-    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCW_TESTS=OFF >/dev/null
-  fi
-  build_log="$(mktemp)"
-  cmake --build "$BUILD" -j2 --target convoywatch >"$build_log" 2>&1 ||
-    { tail -n 40 "$build_log" >&2; rm -f -- "$build_log"; die "the Release build failed"; }
-  rm -f -- "$build_log"
+  bench_build convoywatch
   BIN="$BUILD/app/convoywatch"
 fi
 [[ -x $BIN ]] || die "no convoywatch binary at $BIN"
@@ -138,9 +107,6 @@ free_kib="$(df -Pk -- "$WORK" | awk 'NR == 2 { print $4 }')"
 MEDIA="$WORK/media"
 mkdir -p "$MEDIA" "$WORK/nginx/root/put" "$WORK/nginx/body" "$WORK/conc"
 
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
 
 # ---- PostgreSQL, the server, nginx ---------------------------------------------------------
@@ -310,13 +276,6 @@ for ((r = 0; r < RUNS; r++)); do
   done
 done
 
-# stats "t1 t2 ...": prints "median min max".
-stats() {
-  tr ' ' '\n' <<<"$1" | awk 'NF' | sort -g | awk '
-    { v[NR] = $1 }
-    END { m = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
-          printf "%.3f %.3f %.3f\n", m, v[1], v[NR] }'
-}
 declare -A MED=() MIN=() MAX=()
 for runner in "${RUNNERS[@]}"; do
   read -r "MED[$runner]" "MIN[$runner]" "MAX[$runner]" < <(stats "${TIMES[$runner]}")
