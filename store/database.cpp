@@ -1,6 +1,8 @@
 // Connection pool and the mapping of database failures to error values.
 #include "store/database.hpp"
 
+#include <sys/socket.h>
+
 #include <fmt/format.h>
 
 #include "store/internal/pool.hpp"
@@ -19,7 +21,117 @@ std::string with_connect_timeout(const std::string& url, int seconds) {
   return url + fmt::format(" connect_timeout={}", seconds);
 }
 
+constexpr int kNoStatementTimeoutPatienceMs = 30000;
+constexpr int kPatienceGraceMs = 1000;
+
 }  // namespace
+
+QueryWatchdog::QueryWatchdog(const DatabaseConfig& config)
+    : probe_url_(with_connect_timeout(config.url, config.connect_timeout_s)),
+      patience_(std::chrono::milliseconds((config.statement_timeout_ms > 0
+                                               ? config.statement_timeout_ms
+                                               : kNoStatementTimeoutPatienceMs) +
+                                          kPatienceGraceMs)),
+      thread_([this] { run(); }) {}
+
+QueryWatchdog::~QueryWatchdog() {
+  {
+    const std::lock_guard lock(mu_);
+    stopping_ = true;
+  }
+  changed_.notify_all();
+  thread_.join();
+}
+
+uint64_t QueryWatchdog::watch(int fd) {
+  uint64_t id = 0;
+  {
+    const std::lock_guard lock(mu_);
+    id = next_id_++;
+    watches_[id] = Watch{fd, Clock::now() + patience_, false};
+  }
+  changed_.notify_all();
+  return id;
+}
+
+bool QueryWatchdog::unwatch(uint64_t id) {
+  const std::lock_guard lock(mu_);
+  const auto it = watches_.find(id);
+  if (it == watches_.end()) return false;
+  const bool fired = it->second.fired;
+  watches_.erase(it);  // under mu_: the watchdog never touches this fd again
+  return fired;
+}
+
+void QueryWatchdog::lift(uint64_t id) {
+  const std::lock_guard lock(mu_);
+  if (const auto it = watches_.find(id); it != watches_.end()) {
+    it->second.check_at = Clock::time_point::max();
+  }
+}
+
+bool QueryWatchdog::server_answers() const {
+  try {
+    pqxx::connection probe(probe_url_);
+    return probe.is_open();
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+void QueryWatchdog::run() {
+  std::unique_lock lock(mu_);
+  while (!stopping_) {
+    Clock::time_point next = Clock::time_point::max();
+    for (const auto& [id, w] : watches_) {
+      if (!w.fired) next = std::min(next, w.check_at);
+    }
+    if (next == Clock::time_point::max()) {
+      changed_.wait(lock);
+      continue;
+    }
+    if (Clock::now() < next) {
+      changed_.wait_until(lock, next);
+      continue;
+    }
+    // A use has run past its patience: is the server there at all? (Not under the lock: the
+    // probe takes up to connect_timeout, and watch/unwatch must not wait for it.)
+    lock.unlock();
+    const bool answers = server_answers();
+    lock.lock();
+    const Clock::time_point now = Clock::now();
+    int cut = 0;
+    for (auto& [id, w] : watches_) {
+      if (w.fired || w.check_at > now) continue;
+      if (answers) {
+        w.check_at = now + patience_;  // long, not stuck: look again later
+      } else {
+        ::shutdown(w.fd, SHUT_RDWR);  // libpq's pending read or write fails now
+        w.fired = true;
+        ++cut;
+      }
+    }
+    if (cut > 0) {
+      log::warn("database did not answer; cut off the queries waiting for it",
+                {{"queries", cut},
+                 {"waited_ms",
+                  std::chrono::duration_cast<std::chrono::milliseconds>(patience_).count()}});
+    }
+  }
+}
+
+Error unanswered_error(const Database::Impl& impl) {
+  return Error(Code::kUnavailable,
+               fmt::format("the database did not answer within {} s; retry shortly",
+                           std::chrono::duration_cast<std::chrono::seconds>(
+                               impl.watchdog.patience() +
+                               std::chrono::seconds(impl.config.connect_timeout_s))
+                               .count()));
+}
+
+void lift_query_deadline(Database& db) {
+  if (internal::current_watch != 0) db.impl().watchdog.lift(internal::current_watch);
+}
 
 Database::Database(DatabaseConfig config)
     : config_(std::move(config)), impl_(std::make_unique<Impl>(config_)) {}
@@ -29,9 +141,16 @@ Database::~Database() = default;
 std::unique_ptr<pqxx::connection> Database::Impl::open() {
   auto conn = std::make_unique<pqxx::connection>(
       with_connect_timeout(config.url, config.connect_timeout_s));
-  pqxx::nontransaction tx(*conn);
-  tx.exec0(fmt::format("SET statement_timeout = {}", config.statement_timeout_ms));
-  tx.exec0("SET TIME ZONE 'UTC'");
+  const uint64_t watch = watchdog.watch(conn->sock());
+  try {
+    pqxx::nontransaction tx(*conn);
+    tx.exec0(fmt::format("SET statement_timeout = {}", config.statement_timeout_ms));
+    tx.exec0("SET TIME ZONE 'UTC'");
+  } catch (...) {
+    if (watchdog.unwatch(watch)) throw pqxx::broken_connection("the database did not answer");
+    throw;
+  }
+  if (watchdog.unwatch(watch)) throw pqxx::broken_connection("the database did not answer");
   return conn;
 }
 

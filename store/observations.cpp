@@ -375,6 +375,7 @@ Result<std::pair<int64_t, int64_t>> Observations::import(const Principal& who,
     // meant for requests, would make any large import fail however often it is retried. The
     // import is bounded by the route's body limit instead.
     tx.exec0("SET LOCAL statement_timeout = 0");
+    lift_query_deadline(db_);
     tx.exec0(
         "CREATE TEMP TABLE observations_in (line int, submission_id text, observed_us text, "
         "time_precision text, lat text, lon text, location_precision text, heading text, "

@@ -8,8 +8,10 @@
 #include <condition_variable>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <thread>
 #include <type_traits>
 
 #include "common/log.hpp"
@@ -17,10 +19,58 @@
 
 namespace cw::store {
 
+// Query deadlines. A slow statement ends by the server's statement_timeout, but a server that stops
+// answering altogether (a frozen process, a network that drops packets while the kernel keeps the
+// TCP connection up) would hold the calling thread, and the client's request, for as long as it
+// is gone. Every use of a pooled connection is watched: once it has run longer than
+// statement_timeout (30 s when there is none) plus a second, the watchdog thread opens a fresh
+// connection to see whether the server answers (within connect_timeout). If it does, the work is
+// merely long and is left alone (looked at again after the same time); if it does not, the
+// watchdog shuts down the socket of every connection that has waited that long, so libpq fails
+// the call at once (broken_connection) and with_connection answers kUnavailable (503). A
+// connection whose socket was shut down is never reused.
+class QueryWatchdog {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  explicit QueryWatchdog(const DatabaseConfig& config);
+  ~QueryWatchdog();
+  QueryWatchdog(const QueryWatchdog&) = delete;
+  QueryWatchdog& operator=(const QueryWatchdog&) = delete;
+
+  // Starts watching the socket `fd` of a connection in use; the id for unwatch() and lift().
+  uint64_t watch(int fd);
+  // Stops watching; true when the watchdog shut the socket down (the connection is dead).
+  bool unwatch(uint64_t id);
+  // No deadline for this use any more (work that lifted statement_timeout on purpose).
+  void lift(uint64_t id);
+  // How long a use runs before the watchdog checks on the server.
+  Clock::duration patience() const { return patience_; }
+
+ private:
+  struct Watch {
+    int fd = -1;
+    Clock::time_point check_at;  // Clock::time_point::max(): lifted
+    bool fired = false;
+  };
+  void run();
+  bool server_answers() const;
+
+  const std::string probe_url_;
+  const Clock::duration patience_;
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::map<uint64_t, Watch> watches_;  // guarded by mu_
+  uint64_t next_id_ = 1;               // guarded by mu_
+  bool stopping_ = false;              // guarded by mu_
+  std::thread thread_;                 // last: starts once the rest is built
+};
+
 struct Database::Impl {
-  explicit Impl(DatabaseConfig c) : config(std::move(c)) {}
+  explicit Impl(DatabaseConfig c) : config(std::move(c)), watchdog(config) {}
 
   DatabaseConfig config;
+  QueryWatchdog watchdog;
   mutable std::mutex mu;
   std::condition_variable cv;
   std::deque<std::unique_ptr<pqxx::connection>> idle;
@@ -36,6 +86,18 @@ struct Database::Impl {
 // client's fault.
 Error map_db_exception(std::exception_ptr e, const char* what);
 
+// The error of a use the watchdog cut off.
+Error unanswered_error(const Database::Impl& impl);
+
+// Lifts the deadline of the connection this thread is using inside with_connection (for work that
+// sets statement_timeout to 0 on purpose, such as a bulk import). No effect outside one.
+void lift_query_deadline(Database& db);
+
+namespace internal {
+// The watch of the with_connection call running on this thread (0: none).
+inline thread_local uint64_t current_watch = 0;
+}  // namespace internal
+
 // Runs fn(pqxx::connection&) on a pooled connection. A connection found dead when first used is
 // replaced once; errors come back as values.
 template <typename Fn>
@@ -46,19 +108,31 @@ auto with_connection(Database& db, Fn&& fn) -> std::invoke_result_t<Fn, pqxx::co
     auto acquired = impl.acquire(&reused);
     if (!acquired.ok()) return acquired.error();
     std::unique_ptr<pqxx::connection> conn = std::move(acquired.value());
+    const uint64_t watch = impl.watchdog.watch(conn->sock());
+    const uint64_t outer_watch = internal::current_watch;
+    internal::current_watch = watch;
+    const auto stop_watching = [&] {
+      internal::current_watch = outer_watch;
+      return impl.watchdog.unwatch(watch);
+    };
     try {
       auto result = fn(*conn);
-      impl.release(std::move(conn));
+      const bool cut = stop_watching();
+      impl.release(cut ? nullptr : std::move(conn));
       return result;
     } catch (const pqxx::broken_connection&) {
+      const bool cut = stop_watching();
       impl.release(nullptr);
+      if (cut) return unanswered_error(impl);
       // An idle connection may have died while it sat in the pool (server restart): nothing was
       // done on it, so trying once more on a fresh one is safe.
       if (reused && attempt == 0) continue;
       return map_db_exception(std::current_exception(), "query");
     } catch (...) {
-      bool alive = conn && conn->is_open();
+      const bool cut = stop_watching();
+      bool alive = !cut && conn && conn->is_open();
       impl.release(alive ? std::move(conn) : nullptr);
+      if (cut) return unanswered_error(impl);
       return map_db_exception(std::current_exception(), "query");
     }
   }

@@ -4,11 +4,15 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <stdexcept>
 
 #include "tests/support/process.hpp"
@@ -66,6 +70,7 @@ PrivateCluster::PrivateCluster(bool durable) : durable_(durable) {
 }
 
 PrivateCluster::~PrivateCluster() {
+  thaw();
   stop();
   run_command({"/bin/rm", "-rf", "--", dir_});
 }
@@ -86,6 +91,45 @@ bool PrivateCluster::start(std::string* log) {
   CommandResult r = run_command({pg_script(), "start"}, env());
   if (log != nullptr) *log = r.out + r.err;
   return r.exit_code == 0;
+}
+
+std::vector<pid_t> PrivateCluster::processes() const {
+  std::vector<pid_t> pids;
+  std::ifstream pid_file(dir_ + "/postmaster.pid");
+  pid_t postmaster = 0;
+  if (!(pid_file >> postmaster) || postmaster <= 0) return pids;
+  pids.push_back(postmaster);
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream stat(entry.path() / "stat");
+    std::string line;
+    if (!std::getline(stat, line)) continue;
+    // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+    const size_t close = line.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(line.substr(close + 1));
+    std::string state;
+    pid_t ppid = 0;
+    if (rest >> state >> ppid && ppid == postmaster) pids.push_back(std::stoi(name));
+  }
+  return pids;
+}
+
+bool PrivateCluster::freeze() {
+  const std::vector<pid_t> pids = processes();
+  if (pids.empty()) return false;
+  bool all = true;
+  for (pid_t pid : pids) all = kill(pid, SIGSTOP) == 0 && all;  // the postmaster first
+  return all;
+}
+
+bool PrivateCluster::thaw() {
+  const std::vector<pid_t> pids = processes();
+  bool all = !pids.empty();
+  for (pid_t pid : pids) all = kill(pid, SIGCONT) == 0 && all;
+  return all;
 }
 
 }  // namespace cw::test

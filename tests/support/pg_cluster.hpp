@@ -8,8 +8,11 @@
 // Not thread-safe; one owner.
 #pragma once
 
+#include <sys/types.h>
+
 #include <map>
 #include <string>
+#include <vector>
 
 namespace cw::test {
 
@@ -31,9 +34,17 @@ class PrivateCluster {
   // output of scripts/pg goes to *log when given. True on success.
   bool stop(std::string* log = nullptr);
   bool start(std::string* log = nullptr);
+  // SIGSTOP / SIGCONT to the postmaster and every process it started: a database that stops
+  // answering without closing anything (the kernel still accepts connections and acknowledges
+  // what is sent). A process that froze is thawed by the destructor. True when signalled.
+  bool freeze();
+  bool thaw();
 
  private:
   std::map<std::string, std::string> env() const;
+
+  // The postmaster's pid and those of its children (from postmaster.pid and /proc).
+  std::vector<pid_t> processes() const;
 
   std::string dir_;
   std::string url_;
