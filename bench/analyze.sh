@@ -4,6 +4,9 @@
 # ffmpeg commands on the same file, in the same run:
 #   peer   ffmpeg -i CLIP -vf fps=1 -q:v 2 OUT/out%03d.jpg          one JPEG a second
 #   floor  ffmpeg -skip_frame nokey -i CLIP -vsync 0 -f null -      decoding the keyframes only
+#   refs   ffmpeg -threads 1 -skip_frame noref -skip_loop_filter nokey -i CLIP -vsync 0 -f null -
+#          what the analysis must decode: every frame others refer to, deblocking keyframes only
+#          (one thread; its CPU time is what counts, the analysis spreads that work over the cores)
 # Goal (issue "Speed of convoywatch analyze"): analyze ≤ 0.5 × peer on the 1080p30 clip; the
 # ratio to the floor, a 720p and a 720×1280 portrait clip are reported as well.
 #
@@ -99,7 +102,7 @@ FRAMES_1080="$(probe "${CLIP[1080p]}" nb_frames)"
 PROFILE_1080="$(probe "${CLIP[1080p]}" profile)"
 
 # ---- the runners, alternating ----------------------------------------------------------------
-RUNNERS=(analyze peer floor)
+RUNNERS=(analyze peer floor refs)
 declare -A WALL=() CPU=() KEPT=() SIGS=() JPEGS=()
 TIMEFORMAT='%3R %3U %3S'
 # run_one CASE RUNNER: times one run (wall clock, and user + system CPU of the command).
@@ -124,6 +127,10 @@ print(len(f["frames"]), len(f["signature"]))' "$WORK/analyze.json")
     floor)
       timing="$({ time ffmpeg -nostdin -v error -skip_frame nokey -i "${CLIP[$c]}" -vsync 0 -f null - 2>"$WORK/err"; } 2>&1)" ||
         { cat "$WORK/err" >&2; die "the floor ffmpeg failed on the $c clip"; }
+      ;;
+    refs)
+      timing="$({ time ffmpeg -nostdin -v error -threads 1 -skip_frame noref -skip_loop_filter nokey -i "${CLIP[$c]}" -vsync 0 -f null - 2>"$WORK/err"; } 2>&1)" ||
+        { cat "$WORK/err" >&2; die "the refs ffmpeg failed on the $c clip"; }
       ;;
   esac
   read -r wall user sys <<<"$timing"
@@ -175,7 +182,8 @@ BIN_TEXT="${BIN#"$ROOT"/}"
 # shellcheck disable=SC2016 # the backquotes are Markdown
 declare -A NAMES=([analyze]='`convoywatch analyze CLIP --out DIR`'
   [peer]='peer: `ffmpeg -i CLIP -vf fps=1 -q:v 2 DIR/out%03d.jpg`'
-  [floor]='floor: `ffmpeg -skip_frame nokey -i CLIP -vsync 0 -f null -`')
+  [floor]='floor: `ffmpeg -skip_frame nokey -i CLIP -vsync 0 -f null -`'
+  [refs]='refs: `ffmpeg -threads 1 -skip_frame noref -skip_loop_filter nokey -i CLIP -vsync 0 -f null -`')
 
 report() {
   echo "Command: \`bench/analyze.sh\` (with \`bench/run\`), $(date -u +%Y-%m-%d), commit $COMMIT, binary \`$BIN_TEXT\`; ffmpeg $FFMPEG_VERSION."
@@ -196,13 +204,14 @@ report() {
     done
   done
   echo
-  echo "| clip | analyze / peer | analyze / floor | CPU: analyze / peer | analyze wrote | peer wrote |"
-  echo "|---|---|---|---|---|---|"
+  echo "| clip | analyze / peer | analyze / floor | CPU: analyze / peer | CPU: refs / peer | analyze wrote | peer wrote |"
+  echo "|---|---|---|---|---|---|---|"
   for c in "${CASES[@]}"; do
-    echo "| $c | **$(ratio "${MED[$c,analyze]}" "${MED[$c,peer]}")** | $(ratio "${MED[$c,analyze]}" "${MED[$c,floor]}") | $(ratio "${CPU_MED[$c,analyze]}" "${CPU_MED[$c,peer]}") | ${KEPT[$c]} frames, ${SIGS[$c]} signature hashes | ${JPEGS[$c]} JPEGs |"
+    echo "| $c | **$(ratio "${MED[$c,analyze]}" "${MED[$c,peer]}")** | $(ratio "${MED[$c,analyze]}" "${MED[$c,floor]}") | $(ratio "${CPU_MED[$c,analyze]}" "${CPU_MED[$c,peer]}") | $(ratio "${CPU_MED[$c,refs]}" "${CPU_MED[$c,peer]}") | ${KEPT[$c]} frames, ${SIGS[$c]} signature hashes | ${JPEGS[$c]} JPEGs |"
   done
   echo
   echo "- goal, 1080p: analyze ≤ 0.5 × peer: ${MED[1080p,analyze]} / ${MED[1080p,peer]} = **$R_PEER_1080** ($GOAL)"
+  echo "- decoding what the analysis needs (refs) alone, 1080p: ${CPU_MED[1080p,refs]} s of CPU; spread evenly over $(nproc) cores that alone is $(awk -v c="${CPU_MED[1080p,refs]}" -v n="$(nproc)" -v p="${MED[1080p,peer]}" 'BEGIN { printf "%.2f", c / n / p }') × the peer's wall clock"
 }
 report
 if [[ -n $MARKDOWN ]]; then
