@@ -9,7 +9,8 @@
 //   keyframes (skip_loop_filter = AVDISCARD_NONKEY) decodes in ~3.3 s.
 // - So a single pass decodes that cheap stream (see Threads below). Keyframes
 //   come out of it bit-exact, so a separate keyframe-only pass would only re-read the file. Every
-//   decoded frame is scored on a 64×36 grey copy (sws_scale, area filter): the mean absolute
+//   decoded frame is halved into a grey scan (FrameScanner: 2×2 means while the long side is over
+//   kBarScanLongSide) and scored on a 64×36 copy of the scan (cell means): the mean absolute
 //   difference to the previous decoded frame, a scene change when it is a peak (above
 //   scene_threshold and scene_ratio × the recent average).
 // - Candidates are keyframes, scene changes, and the first frame at or after each
@@ -34,28 +35,31 @@
 //   that may be picked are held, for a few chunks ahead at most (kAheadBytes): bounded memory.
 //   On 2 cores the 60 s 1080p clip takes ~2.8 s instead of ~3.9 s, for less CPU time. (After
 //   some seeks FFmpeg 5.1's Matroska demuxer flags a packet as corrupt: such files fall back.)
-//   Everything done per candidate — sharpness, slot choice, colour conversion, JPEGs, signature
-//   hashes — runs on a writer thread fed through a small bounded queue of frame references
-//   (kQueueFrames, kQueueBytes), so encoding a JPEG does not stall decoding. The writer keeps the
-//   order of work of one thread: the output is byte for byte what one thread writes.
+//   Everything done per candidate — sharpness, slot choice, colour conversion, JPEGs — and the
+//   signature's bookkeeping run on a writer thread fed through a small bounded queue of frame
+//   references (kQueueFrames, kQueueBytes), so encoding a JPEG does not stall decoding. The
+//   writer keeps the order of work of one thread: the output is byte for byte what one thread
+//   writes.
 // - Signature: the first decoded frame at or after each signature_interval is hashed with PDQ
-//   on the writer thread (a sample), and between samples the first at or after each
-//   signature_extra_interval (an extra, kept when its quality is usable and it is more than
-//   kSignatureExtraMinBits from the hash kept before it). Extras are there because a copy cut at
-//   a fraction of a second samples other instants: measured on opencv-doc's Megamind (fast cuts,
-//   24 fps), its frames 0.5 s apart are a median 80 bits apart, so its cuts found 9-38 % of
-//   their samples among the source's samples, and 100 % among its samples and extras. Bars
-//   (letterbox, pillarbox) are found on a grey copy halved down to at most 1024 px: from each
-//   side, lines that are nearly uniform (standard deviation ≤ kBarMaxStddev, leaving out the
-//   line's ends, where a logo may sit) and close to the outermost line's level are bars, at most
-//   40% a side; when both opposite sides are bars all the way to the limit the frame is uniform
-//   along that axis and nothing is trimmed (a blank frame is hashed as it is, and gets a low
-//   quality). The search starts again inside the bars it found (a coloured pad around a film's
-//   black letterbox), kMaxBarLevels times at most. The rest is averaged down to PDQ's 64×64
-//   (area means, so that a copy at another size gives the same cells), stretched from video
-//   range to full range (PDQ's quality score measures gradients), turned upright, its corners
-//   filled with its mean (where logos go) and hashed (pdq_hash_luma). About 1 ms a 1080p frame,
-//   most of it the first halving. Hashing the decoded luma plane skips a full-size RGB
+//   (a sample), and between samples the first at or after each signature_extra_interval (an extra,
+//   kept when its quality is usable and it is more than kSignatureExtraMinBits from the hash kept
+//   before it). Extras are there because a copy cut at a fraction of a second samples other
+//   instants: measured on opencv-doc's Megamind (fast cuts, 24 fps), its frames 0.5 s apart are a
+//   median 80 bits apart, so its cuts found 9-38 % of their samples among the source's samples, and
+//   100 % among its samples and extras. Bars (letterbox, pillarbox) are found on a grey copy halved
+//   down to at most 1024 px: from each side, lines that are nearly uniform (standard deviation ≤
+//   kBarMaxStddev, leaving out the line's ends, where a logo may sit) and close to the outermost
+//   line's level are bars, at most 40% a side; when both opposite sides are bars all the way to the
+//   limit the frame is uniform along that axis and nothing is trimmed (a blank frame is hashed as
+//   it is, and gets a low quality). The search starts again inside the bars it found (a coloured
+//   pad around a film's black letterbox), kMaxBarLevels times at most. The rest is averaged down to
+//   PDQ's 64×64 (area means, so that a copy at another size gives the same cells), stretched from
+//   video range to full range (PDQ's quality score measures gradients), turned upright, its corners
+//   filled with its mean (where logos go) and hashed (pdq_hash_luma). With parallel decoding the
+//   decoding threads hash the frames from their scans and hand over only the hash (an extra every
+//   60 ms means nearly every decoded frame: holding them all for the writer grew the decoder's
+//   buffer pool to 600 MiB on a 60 s 1080p clip); decoding in order, the writer hashes them.
+//   Hashing the decoded luma plane skips a full-size RGB
 //   conversion; PDQ's own luma from RGB uses the BT.601 weights, which is what Y is for SD video
 //   and close to it for HD (BT.709). These hashes are close to, not bit-identical with, PDQ
 //   hashes of the frame as an RGB picture: compare signatures with signatures.
