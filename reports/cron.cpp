@@ -202,9 +202,12 @@ Seconds day_start(const date::time_zone* zone, sys_days d) { return to_instant(z
 // 0 = Sunday.
 unsigned weekday_of(sys_days d) { return std::chrono::weekday{d}.c_encoding(); }
 
-// Nine years cover the longest wait a valid schedule has (Feb 29 across 2100, which is not a
-// leap year); parse_cron rejects schedules that can never fire.
-constexpr int kMaxSearchDays = 9 * 366 + 1;
+// The longest wait a valid schedule has is 12 years: with both day fields given and the day of
+// the month in its star form (`*/31`: the 1st), a day must match both (cronie's rule), and the 1st
+// of December falls on a Friday in 2197 and next in 2209 (2200 is not a leap year). A date alone
+// waits at most 8 years (Feb 29 across 2100); a weekday alone a week. Counted over 1970-2400.
+// parse_cron rejects schedules that can never fire.
+constexpr int kMaxSearchDays = 13 * 366;
 
 Result<Seconds> next_after_in(const CronSchedule& s, Seconds t, const date::time_zone* zone) {
   const LocalSeconds start = zone->to_local(t);

@@ -236,6 +236,21 @@ TEST(CronTest, ImpossibleDayIsFineUnderTheOrRule) {
   EXPECT_EQ(*next, utc(2022, 2, 21));
 }
 
+TEST(CronTest, TwelveYearsIsTheLongestWait) {
+  // The day of the month in its star form makes both day fields count (cronie): the 1st of
+  // December on a Friday, which comes in 2197 and then not before 2209.
+  const CronSchedule s = must_parse("0 0 */31 12 fri");
+  auto next = next_after(s, utc(2197, 12, 2), "UTC");
+  ASSERT_TRUE(next.ok()) << next.error().detail();
+  EXPECT_EQ(*next, utc(2209, 12, 1));
+  // Found by the cron fuzz target: Sundays in March on the 1st, 8th, 15th, 22nd or 29th, after
+  // 12 March 2027: next on 1 March 2037, ten years on.
+  const CronSchedule march = must_parse("5-20/5 2,15 */7 3 0,0");
+  auto then = next_after(march, utc(2027, 3, 12, 6, 57), "UTC");
+  ASSERT_TRUE(then.ok()) << then.error().detail();
+  EXPECT_EQ(*then, utc(2037, 3, 1, 2, 5));
+}
+
 TEST(CronTest, UnknownTimeZoneIsAnError) {
   const CronSchedule s = must_parse("0 6 * * *");
   for (const char* tz : {"Mars/Olympus", "", "europe/kyiv", "UTC+3"}) {
