@@ -202,12 +202,11 @@ Seconds day_start(const date::time_zone* zone, sys_days d) { return to_instant(z
 // 0 = Sunday.
 unsigned weekday_of(sys_days d) { return std::chrono::weekday{d}.c_encoding(); }
 
-// The longest wait a valid schedule has is 12 years: with both day fields given and the day of
-// the month in its star form (`*/31`: the 1st), a day must match both (cronie's rule), and the 1st
-// of December falls on a Friday in 2197 and next in 2209 (2200 is not a leap year). A date alone
-// waits at most 8 years (Feb 29 across 2100); a weekday alone a week. Counted over 1970-2400.
-// parse_cron rejects schedules that can never fire.
-constexpr int kMaxSearchDays = 13 * 366;
+// The longest wait a valid schedule has is 40 years. When both day fields are given and one is in
+// its star form (`*/2`), a day must match both (cronie's rule), so `0 0 29 2 */7` fires only on a
+// 29 February that is a Sunday: 2280 and next 2320 (2300 is not a leap year). Counted over
+// 1970-2400 for every date and weekday. parse_cron rejects schedules that can never fire.
+constexpr int kMaxSearchDays = 40 * 366 + 7;
 
 Result<Seconds> next_after_in(const CronSchedule& s, Seconds t, const date::time_zone* zone) {
   const LocalSeconds start = zone->to_local(t);

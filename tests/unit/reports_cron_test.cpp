@@ -236,19 +236,24 @@ TEST(CronTest, ImpossibleDayIsFineUnderTheOrRule) {
   EXPECT_EQ(*next, utc(2022, 2, 21));
 }
 
-TEST(CronTest, TwelveYearsIsTheLongestWait) {
-  // The day of the month in its star form makes both day fields count (cronie): the 1st of
-  // December on a Friday, which comes in 2197 and then not before 2209.
-  const CronSchedule s = must_parse("0 0 */31 12 fri");
-  auto next = next_after(s, utc(2197, 12, 2), "UTC");
+TEST(CronTest, FortyYearsIsTheLongestWait) {
+  // A day field in its star form makes both day fields count (cronie): 29 February on a Sunday,
+  // which comes in 2280 and then not before 2320.
+  const CronSchedule s = must_parse("0 0 29 2 */7");
+  auto next = next_after(s, utc(2280, 3, 1), "UTC");
   ASSERT_TRUE(next.ok()) << next.error().detail();
-  EXPECT_EQ(*next, utc(2209, 12, 1));
-  // Found by the cron fuzz target: Sundays in March on the 1st, 8th, 15th, 22nd or 29th, after
-  // 12 March 2027: next on 1 March 2037, ten years on.
+  EXPECT_EQ(*next, utc(2320, 2, 29));
+  // Found by the cron fuzz target (each answered "found no firing"): Sundays in March on the 1st,
+  // 8th, 15th, 22nd or 29th, ten years on; 29 February on a Sunday, Tuesday, Thursday or
+  // Saturday, sixteen years on.
   const CronSchedule march = must_parse("5-20/5 2,15 */7 3 0,0");
   auto then = next_after(march, utc(2027, 3, 12, 6, 57), "UTC");
   ASSERT_TRUE(then.ok()) << then.error().detail();
   EXPECT_EQ(*then, utc(2037, 3, 1, 2, 5));
+  const CronSchedule leap = must_parse("1\t0 29 2 */2");
+  auto leap_next = next_after(leap, utc(2032, 6, 27, 17, 36), "UTC");
+  ASSERT_TRUE(leap_next.ok()) << leap_next.error().detail();
+  EXPECT_EQ(*leap_next, utc(2048, 2, 29, 0, 1));
 }
 
 TEST(CronTest, UnknownTimeZoneIsAnError) {
