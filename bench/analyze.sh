@@ -57,21 +57,7 @@ for f in Megamind.avi vtest.avi; do
   [[ -f $DATA/$f ]] || die "$DATA/$f is missing: install opencv-doc (scripts/setup)"
 done
 
-if [[ -n ${CW_BIN:-} ]]; then
-  BIN="$CW_BIN"
-else
-  BUILD="$ROOT/build/release"
-  log "bringing the Release build in $BUILD up to date"
-  if [[ ! -f $BUILD/build.ninja ]]; then
-    cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCW_TESTS=OFF >/dev/null
-  fi
-  build_log="$(mktemp)"
-  cmake --build "$BUILD" -j2 --target convoywatch >"$build_log" 2>&1 ||
-    { tail -n 40 "$build_log" >&2; rm -f -- "$build_log"; die "the Release build failed"; }
-  rm -f -- "$build_log"
-  BIN="$BUILD/app/convoywatch"
-fi
-[[ -x $BIN ]] || die "no convoywatch binary at $BIN"
+bench_convoywatch
 
 mkdir -p -- "$BENCH_DIR"
 WORK="$(mktemp -d "$BENCH_DIR/cw-bench-analyze.XXXXXX")"

@@ -52,13 +52,7 @@ for tool in curl python3 wrk; do
   command -v "$tool" >/dev/null || die "$tool is missing; run scripts/setup"
 done
 ensure_nginx
-if [[ -n ${CW_BIN:-} ]]; then
-  BIN="$CW_BIN"
-else
-  bench_build convoywatch
-  BIN="$BUILD/app/convoywatch"
-fi
-[[ -x $BIN ]] || die "no convoywatch binary at $BIN"
+bench_convoywatch
 
 mkdir -p -- "$BENCH_DIR"
 WORK="$(mktemp -d "$BENCH_DIR/cw-bench-http.XXXXXX")"

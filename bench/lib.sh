@@ -57,6 +57,18 @@ bench_build() {
   rm -f -- "$build_log"
 }
 
+# bench_convoywatch: sets BIN to $CW_BIN when it is given, else to the Release build's
+# convoywatch, brought up to date first (bench_build).
+bench_convoywatch() {
+  if [[ -n ${CW_BIN:-} ]]; then
+    BIN="$CW_BIN"
+  else
+    bench_build convoywatch
+    BIN="$BUILD/app/convoywatch"
+  fi
+  [[ -x $BIN ]] || die "no convoywatch binary at $BIN"
+}
+
 # ensure_nginx: sets NGINX to the nginx binary; installs the `nginx` package when it is missing
 # (root only) with `apt-get install -y --no-install-recommends nginx`, keeping its post-install
 # from starting the system nginx on port 80 (Debian's policy-rc.d, unless a policy is already

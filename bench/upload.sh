@@ -78,13 +78,7 @@ done
 ensure_nginx # lib.sh: installs the nginx package when it is missing
 "$NGINX" -V 2>&1 | grep -q -- '--with-http_dav_module' || die "$NGINX has no dav module (nginx-light?); install the nginx package"
 
-if [[ -n ${CW_BIN:-} ]]; then
-  BIN="$CW_BIN"
-else
-  bench_build convoywatch
-  BIN="$BUILD/app/convoywatch"
-fi
-[[ -x $BIN ]] || die "no convoywatch binary at $BIN"
+bench_convoywatch
 
 # ---- page cache ----------------------------------------------------------------------------
 COLD=0
