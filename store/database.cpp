@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include <string_view>
+
 #include <fmt/format.h>
 
 #include "store/internal/pool.hpp"
@@ -63,19 +65,15 @@ bool QueryWatchdog::unwatch(uint64_t id) {
   return fired;
 }
 
-void QueryWatchdog::lift(uint64_t id) {
-  const std::lock_guard lock(mu_);
-  if (const auto it = watches_.find(id); it != watches_.end()) {
-    it->second.check_at = Clock::time_point::max();
-  }
-}
-
 bool QueryWatchdog::server_answers() const {
   try {
     pqxx::connection probe(probe_url_);
     return probe.is_open();
-  } catch (const std::exception&) {
-    return false;
+  } catch (const std::exception& e) {
+    // A refusal sent by the server itself (too many clients, starting up, authentication) is an
+    // answer: the server is there, the long work is only long. A timeout, a refused or reset TCP
+    // connection is not.
+    return std::string_view(e.what()).find("FATAL:") != std::string_view::npos;
   }
 }
 
@@ -127,10 +125,6 @@ Error unanswered_error(const Database::Impl& impl) {
                                impl.watchdog.patience() +
                                std::chrono::seconds(impl.config.connect_timeout_s))
                                .count()));
-}
-
-void lift_query_deadline(Database& db) {
-  if (internal::current_watch != 0) db.impl().watchdog.lift(internal::current_watch);
 }
 
 Database::Database(DatabaseConfig config)

@@ -376,9 +376,9 @@ Result<std::pair<int64_t, int64_t>> Observations::import(const Principal& who,
   return in_transaction(db_, [&](pqxx::work& tx) -> Result<std::pair<int64_t, int64_t>> {
     // One statement derives every row (~0.25–2 ms each), so [database] statement_timeout_ms,
     // meant for requests, would make any large import fail however often it is retried. The
-    // import is bounded by the route's body limit instead.
+    // import is bounded by the route's body limit instead; the pool's watchdog leaves long work
+    // alone while the server answers its probe, and cuts it off only if the server is gone.
     tx.exec0("SET LOCAL statement_timeout = 0");
-    lift_query_deadline(db_);
     tx.exec0(
         "CREATE TEMP TABLE observations_in (line int, submission_id text, observed_us text, "
         "time_precision text, lat text, lon text, location_precision text, heading text, "

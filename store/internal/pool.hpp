@@ -38,19 +38,17 @@ class QueryWatchdog {
   QueryWatchdog(const QueryWatchdog&) = delete;
   QueryWatchdog& operator=(const QueryWatchdog&) = delete;
 
-  // Starts watching the socket `fd` of a connection in use; the id for unwatch() and lift().
+  // Starts watching the socket `fd` of a connection in use; the id for unwatch().
   uint64_t watch(int fd);
   // Stops watching; true when the watchdog shut the socket down (the connection is dead).
   bool unwatch(uint64_t id);
-  // No deadline for this use any more (work that lifted statement_timeout on purpose).
-  void lift(uint64_t id);
   // How long a use runs before the watchdog checks on the server.
   Clock::duration patience() const { return patience_; }
 
  private:
   struct Watch {
     int fd = -1;
-    Clock::time_point check_at;  // Clock::time_point::max(): lifted
+    Clock::time_point check_at;
     bool fired = false;
   };
   void run();
@@ -89,15 +87,6 @@ Error map_db_exception(std::exception_ptr e, const char* what);
 // The error of a use the watchdog cut off.
 Error unanswered_error(const Database::Impl& impl);
 
-// Lifts the deadline of the connection this thread is using inside with_connection (for work that
-// sets statement_timeout to 0 on purpose, such as a bulk import). No effect outside one.
-void lift_query_deadline(Database& db);
-
-namespace internal {
-// The watch of the with_connection call running on this thread (0: none).
-inline thread_local uint64_t current_watch = 0;
-}  // namespace internal
-
 // Runs fn(pqxx::connection&) on a pooled connection. A connection found dead when first used is
 // replaced once; errors come back as values.
 template <typename Fn>
@@ -109,12 +98,7 @@ auto with_connection(Database& db, Fn&& fn) -> std::invoke_result_t<Fn, pqxx::co
     if (!acquired.ok()) return acquired.error();
     std::unique_ptr<pqxx::connection> conn = std::move(acquired.value());
     const uint64_t watch = impl.watchdog.watch(conn->sock());
-    const uint64_t outer_watch = internal::current_watch;
-    internal::current_watch = watch;
-    const auto stop_watching = [&] {
-      internal::current_watch = outer_watch;
-      return impl.watchdog.unwatch(watch);
-    };
+    const auto stop_watching = [&] { return impl.watchdog.unwatch(watch); };
     try {
       auto result = fn(*conn);
       const bool cut = stop_watching();
