@@ -119,6 +119,8 @@ const std::vector<KeyDef>& key_table() {
               0, 1000000, "requests per minute per API token (0 = no limit)"),
       int_key("server", "rate_limit_burst", &C::server, &ServerConfig::rate_limit_burst, 1, 1000000,
               "requests a token may send at once before the per-minute rate applies"),
+      int_key("server", "read_cache_mb", &C::server, &ServerConfig::read_cache_mb, 0, 65536,
+              "memory for answers kept while the database says nothing changed (0 = off)"),
       string_key("server", "public_url", &C::server, &ServerConfig::public_url,
                  "external base URL used in Location headers (empty = relative)"),
       string_key("database", "url", &C::database, &DatabaseConfig::url,

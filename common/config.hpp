@@ -30,6 +30,7 @@ struct ServerConfig {
   std::vector<std::string> cors_origins;
   int rate_limit_per_minute = 600;
   int rate_limit_burst = 120;
+  int read_cache_mb = 64;
   std::string public_url;
 };
 

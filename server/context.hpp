@@ -19,6 +19,7 @@ namespace cw::server {
 class Metrics;
 class RateLimiter;
 class Router;
+struct ReadCaches;
 
 // Long-lived dependencies, shared by all requests (each is thread-safe).
 struct Services {
@@ -29,6 +30,7 @@ struct Services {
   RateLimiter& rate_limiter;
   const Router& router;
   const ImageryBackend& imagery;
+  ReadCaches* caches = nullptr;  // null when [server] read_cache_mb = 0
 };
 
 struct RequestContext {

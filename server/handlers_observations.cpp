@@ -3,12 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
+#include <map>
 
 #include "common/sha256.hpp"
 #include "server/json_body.hpp"
+#include "server/metrics.hpp"
 #include "server/observation_io.hpp"
 #include "server/pagination.hpp"
 #include "server/problem.hpp"
+#include "server/read_cache.hpp"
 #include "server/request_bodies.hpp"
 #include "server/routes.hpp"
 #include "store/analysis.hpp"
@@ -59,10 +63,8 @@ std::string next_link(const RequestContext& ctx, const std::string& cursor) {
   return out;
 }
 
-Result<Reply> list_observations(RequestContext& ctx) {
-  auto format = pick_format(ctx);
-  if (!format.ok()) return format.error();
-  bool json = *format == Format::kJson;
+Result<Reply> render_list(RequestContext& ctx, Format format) {
+  bool json = format == Format::kJson;
   auto filter = parse_observation_filter(ctx.query, json ? 50 : 10000,
                                          json ? store::kMaxListLimit : store::kMaxExportRows);
   if (!filter.ok()) return filter.error();
@@ -74,7 +76,7 @@ Result<Reply> list_observations(RequestContext& ctx) {
   if (more) rows->pop_back();
   std::string cursor = more ? encode_cursor(rows->back().id) : std::string();
   Reply reply;
-  switch (*format) {
+  switch (format) {
     case Format::kJson: {
       nlohmann::json items = nlohmann::json::array();
       for (const auto& o : *rows) items.push_back(store::to_json(o));
@@ -104,6 +106,42 @@ Result<Reply> list_observations(RequestContext& ctx) {
     link.insert(0, 1, '<');
     link.append(">; rel=\"next\"");
     reply.headers.set(http::field::link, link);
+  }
+  return reply;
+}
+
+// The list cache's key: the format and every query parameter, each length-prefixed (decoded
+// values may hold any separator).
+std::string list_cache_key(Format format, const std::multimap<std::string, std::string>& query) {
+  std::string key(1, static_cast<char>('0' + static_cast<int>(format)));
+  for (const auto& [k, v] : query) {
+    fmt::format_to(std::back_inserter(key), "{}:{}{}:{}", k.size(), k, v.size(), v);
+  }
+  return key;
+}
+
+// A page is the same for every caller (observations have no visibility rules), so it is kept
+// until an observation, or a name it shows, changes (server/read_cache.hpp).
+Result<Reply> list_observations(RequestContext& ctx) {
+  auto format = pick_format(ctx);
+  if (!format.ok()) return format.error();
+  ReadCaches* caches = ctx.services.caches;
+  const uint64_t version =
+      caches ? caches->feed.version(store::ChangeFeed::Topic::kObservations) : 0;
+  std::string key;
+  if (version != 0) {
+    key = list_cache_key(*format, ctx.query);
+    auto hit = caches->lists.get(key, version);
+    ctx.services.metrics.cache_lookup("lists", hit.has_value());
+    if (hit) return std::move(*hit);
+  } else if (caches) {
+    ctx.services.metrics.cache_lookup("lists", false);
+  }
+  Result<Reply> reply = render_list(ctx, *format);
+  if (version != 0 && reply.ok()) {
+    size_t header_bytes = 0;
+    for (const auto& field : reply->headers) header_bytes += field.value().size() + 32;
+    caches->lists.put(key, *reply, version, reply->body.size() + header_bytes);
   }
   return reply;
 }

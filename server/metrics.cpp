@@ -30,6 +30,14 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   pool_in_use_ = &pool.Add({{"state", "in_use"}});
   pool_idle_ = &pool.Add({{"state", "idle"}});
   pool_capacity_ = &pool.Add({{"state", "capacity"}});
+  auto& cache = prometheus::BuildCounter()
+                    .Name("convoywatch_read_cache_lookups_total")
+                    .Help("Look-ups in the read caches, by cache and result")
+                    .Register(*registry_);
+  token_hits_ = &cache.Add({{"cache", "tokens"}, {"result", "hit"}});
+  token_misses_ = &cache.Add({{"cache", "tokens"}, {"result", "miss"}});
+  list_hits_ = &cache.Add({{"cache", "lists"}, {"result", "hit"}});
+  list_misses_ = &cache.Add({{"cache", "lists"}, {"result", "miss"}});
 }
 
 Metrics::~Metrics() = default;
@@ -44,6 +52,14 @@ void Metrics::request_finished(const std::string& route, const std::string& meth
   static const prometheus::Histogram::BucketBoundaries kBuckets = {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
   latency_->Add({{"route", route}}, kBuckets).Observe(seconds);
+}
+
+void Metrics::cache_lookup(std::string_view cache, bool hit) {
+  if (cache == "tokens") {
+    (hit ? token_hits_ : token_misses_)->Increment();
+  } else {
+    (hit ? list_hits_ : list_misses_)->Increment();
+  }
 }
 
 std::string Metrics::render(const store::PoolStats& pool) {

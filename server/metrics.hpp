@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "store/database.hpp"
 
@@ -27,6 +28,9 @@ class Metrics {
   // `route` is the pattern ("/api/v1/users/{id}"), never the raw path, to bound cardinality.
   void request_finished(const std::string& route, const std::string& method, int status,
                         double seconds);
+  // A look-up in a read cache (server/read_cache.hpp): `cache` is "tokens" or "lists"; a miss
+  // includes the feed not vouching for anything.
+  void cache_lookup(std::string_view cache, bool hit);
   // Prometheus text exposition format 0.0.4.
   std::string render(const store::PoolStats& pool);
 
@@ -38,6 +42,10 @@ class Metrics {
   prometheus::Gauge* pool_in_use_;
   prometheus::Gauge* pool_idle_;
   prometheus::Gauge* pool_capacity_;
+  prometheus::Counter* token_hits_;
+  prometheus::Counter* token_misses_;
+  prometheus::Counter* list_hits_;
+  prometheus::Counter* list_misses_;
 };
 
 }  // namespace cw::server

@@ -7,8 +7,11 @@
 
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "common/sha256.hpp"
+#include "server/metrics.hpp"
 #include "server/problem.hpp"
 #include "server/rate_limit.hpp"
+#include "server/read_cache.hpp"
 
 namespace cw::server {
 
@@ -44,6 +47,28 @@ std::string join_methods(const std::vector<http::verb>& methods) {
   return out;
 }
 
+// Who the token is: from the token cache while the change feed vouches for it, else from the
+// database (and then kept). Refusals are not kept: a flood of made-up tokens must not fill it.
+Result<store::Principal> authenticate(RequestContext& ctx, const std::string& token) {
+  ReadCaches* caches = ctx.services.caches;
+  const uint64_t version = caches ? caches->feed.version(store::ChangeFeed::Topic::kAccess) : 0;
+  std::string key;
+  if (version != 0) {
+    const Sha256Digest digest = Sha256::digest(token);
+    key.assign(reinterpret_cast<const char*>(digest.data()), digest.size());
+    auto hit = caches->tokens.get(key, version);
+    ctx.services.metrics.cache_lookup("tokens", hit.has_value());
+    if (hit) return std::move(*hit);
+  } else if (caches) {
+    ctx.services.metrics.cache_lookup("tokens", false);
+  }
+  Result<store::Principal> who = store::Users(ctx.services.db).authenticate(token);
+  if (version != 0 && who.ok()) {
+    caches->tokens.put(key, *who, version, who->user_name.size() + who->org_name.size());
+  }
+  return who;
+}
+
 }  // namespace
 
 std::optional<Reply> admit(const Route& route, RequestContext& ctx) {
@@ -55,8 +80,7 @@ std::optional<Reply> admit(const Route& route, RequestContext& ctx) {
   }
   std::string token(auth.substr(7));
   while (!token.empty() && token.front() == ' ') token.erase(0, 1);
-  store::Users users(ctx.services.db);
-  Result<store::Principal> who = users.authenticate(token);
+  Result<store::Principal> who = authenticate(ctx, token);
   if (!who.ok()) {
     if (who.error().code() == Code::kUnauthenticated) return unauthenticated(who.error().detail());
     return problem(who.error());

@@ -22,6 +22,7 @@
 #include "server/middleware.hpp"
 #include "server/problem.hpp"
 #include "server/rate_limit.hpp"
+#include "server/read_cache.hpp"
 #include "server/routes.hpp"
 
 namespace cw::server {
@@ -64,7 +65,11 @@ struct Server::Impl {
         router(std::move(r)),
         imagery(std::move(i)),
         limiter(c.server.rate_limit_per_minute, c.server.rate_limit_burst),
-        services{config, db, media, metrics, limiter, router, imagery},
+        feed(c.server.read_cache_mb > 0 ? std::make_unique<store::ChangeFeed>(d) : nullptr),
+        caches(feed ? std::make_unique<ReadCaches>(
+                          *feed, static_cast<size_t>(c.server.read_cache_mb) << 20)
+                    : nullptr),
+        services{config, db, media, metrics, limiter, router, imagery, caches.get()},
         ioc(c.server.io_threads),
         blocking(static_cast<size_t>(c.database.pool_size)),
         acceptor(ioc),
@@ -84,6 +89,8 @@ struct Server::Impl {
   ImageryBackend imagery;
   Metrics metrics;
   RateLimiter limiter;
+  std::unique_ptr<store::ChangeFeed> feed;  // with the caches: null when read_cache_mb = 0
+  std::unique_ptr<ReadCaches> caches;
   Services services;
   net::io_context ioc;
   net::thread_pool blocking;
@@ -414,6 +421,12 @@ class Session : public std::enable_shared_from_this<Session> {
   void send(Reply reply) {
     ctx_.reset();
     status_ = static_cast<int>(reply.status);
+    // A change this server committed is seen by the next read at once, before the client can
+    // ask again (the database's notification of it may take a moment longer).
+    if (srv_.caches && status_ / 100 == 2 && method_ != "GET" && method_ != "HEAD" &&
+        method_ != "OPTIONS") {
+      srv_.caches->feed.touch();
+    }
     bool keep = keep_alive_ && !close_after_ && !srv_.draining;
     if (reply.file && !head_) {
       auto res = std::make_shared<http::response<FileRangeBody>>(reply.status, 11);

@@ -6,7 +6,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
+#include <functional>
+#include <iostream>
+#include <sstream>
+#include <thread>
 
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
@@ -208,6 +213,84 @@ TEST_F(ObservationsE2eTest, ImportIsAllOrNothingWithErrorsPerLine) {
   EXPECT_TRUE(next.json()["next_cursor"].is_null());
   EXPECT_EQ(call(contributor_, "POST", "/api/v1/observations/import", good, "text/plain").status,
             415);
+}
+
+// The read caches (server/read_cache.hpp) under a real server: a page asked for twice is served
+// from memory; a change through this server shows in the very next page, one by another process
+// within the database's notification; a token revoked by another process stops working as fast.
+TEST_F(ObservationsE2eTest, ListPagesAndTokensAreCachedUntilTheDatabaseSaysOtherwise) {
+  auto lookups = [this](const std::string& cache, const std::string& result) {
+    auto m = http_request(server_->port(), "GET", "/metrics");
+    EXPECT_EQ(m.status, 200);
+    std::istringstream lines(m.body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("convoywatch_read_cache_lookups_total{", 0) == 0 &&
+          line.find("cache=\"" + cache + "\"") != std::string::npos &&
+          line.find("result=\"" + result + "\"") != std::string::npos) {
+        return std::stod(line.substr(line.rfind(' ') + 1));
+      }
+    }
+    ADD_FAILURE() << "no " << cache << "/" << result << " counter in /metrics";
+    return -1.0;
+  };
+  auto notes_of_first = [this](const std::string& token) {
+    auto page = call(token, "GET", "/api/v1/observations?status=any&limit=5");
+    EXPECT_EQ(page.status, 200) << page.body;
+    auto doc = page.json();
+    if (!doc.is_object() || doc["items"].empty()) return std::string("<no items>");
+    return doc["items"][0].value("notes", std::string("<none>"));
+  };
+  auto created = call(contributor_, "POST", "/api/v1/observations", kBelgorodColumn);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string self =
+      "/api/v1/observations/" + std::to_string(created.json()["id"].get<int>());
+  auto waited = [](const std::function<bool()>& done) {
+    const auto start = std::chrono::steady_clock::now();
+    while (!done()) {
+      if (std::chrono::steady_clock::now() - start > std::chrono::seconds(5)) return -1.0;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  // The server's feed listens within moments of the start; from then on a page asked for twice
+  // is a hit.
+  const double before = lookups("lists", "hit");
+  EXPECT_GE(waited([&] {
+              EXPECT_EQ(notes_of_first(contributor_), "column on the M-2 heading south");
+              return lookups("lists", "hit") > before;
+            }),
+            0)
+      << "no page was ever served from the cache";
+  const double hits = lookups("lists", "hit");
+  const double token_hits = lookups("tokens", "hit");
+  // The same page again, by another caller: from memory, and the same.
+  EXPECT_EQ(notes_of_first(analyst_), "column on the M-2 heading south");
+  EXPECT_EQ(lookups("lists", "hit"), hits + 1);
+  EXPECT_EQ(notes_of_first(contributor_), "column on the M-2 heading south");
+  EXPECT_EQ(lookups("lists", "hit"), hits + 2);
+  EXPECT_GE(lookups("tokens", "hit"), token_hits + 1);
+
+  // Through this server: the very next page has it.
+  auto patched = call(contributor_, "PATCH", self, R"({"notes": "patched through the API"})",
+                      "application/merge-patch+json");
+  ASSERT_EQ(patched.status, 200) << patched.body;
+  EXPECT_EQ(notes_of_first(contributor_), "patched through the API");
+
+  // By another process: shown once its notification is in (polled for at most 5 s).
+  db_.exec("UPDATE observations SET notes = 'changed by another process'");
+  const double seen_after =
+      waited([&] { return notes_of_first(contributor_) == "changed by another process"; });
+  EXPECT_GE(seen_after, 0) << "the change never showed";
+  std::cout << "[ cache ] a change by another process showed after " << seen_after << " s\n";
+
+  // A token revoked by another process (the CLI) is refused as soon as its notification is in.
+  ASSERT_EQ(call(analyst2_, "GET", "/api/v1/me").status, 200);
+  ASSERT_EQ(run_convoywatch({"user", "revoke", "anna"}, env_).exit_code, 0);
+  const double refused_after =
+      waited([&] { return call(analyst2_, "GET", "/api/v1/me").status == 401; });
+  EXPECT_GE(refused_after, 0) << "the revoked token kept working";
+  std::cout << "[ cache ] a token revoked by another process was refused after " << refused_after
+            << " s\n";
 }
 
 TEST_F(ObservationsE2eTest, GeolocatingASubmissionWithHints) {
