@@ -147,7 +147,7 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
   if (cw::Status s = server.bind(); !s.ok()) return fail(s.error().detail());
   cw::log::info("listening", {{"address", config->server.listen},
                               {"port", server.port()},
-                              {"io_threads", config->server.io_threads},
+                              {"io_threads", cw::io_threads_for(config->server)},
                               {"pool_size", config->database.pool_size}});
   if (!port_file.empty()) {
     std::error_code ec;

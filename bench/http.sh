@@ -17,7 +17,9 @@
 # Environment: RUNS (5) timed runs per runner and route; DURATION (15s) of each wrk run;
 #              CONNECTIONS (64) and THREADS (2) of wrk; SEED_ROWS (5000) observations;
 #              CW_BENCH_DIR (/var/tmp) where the cluster and the files go;
-#              CW_BIN a prebuilt convoywatch (else the Release build is brought up to date).
+#              CW_BIN a prebuilt convoywatch (else the Release build is brought up to date);
+#              READ_CACHE_MB (64, the shipped value) the server's [server] read_cache_mb: 0
+#              measures the list without its cache (every request asks PostgreSQL).
 # The server runs with its shipped settings except: rate limit off (wrk would measure 429s),
 # pipeline workers 0 and the report scheduler off (nothing else runs), log level warn (nginx's
 # access log is off too). nginx: worker_processes auto, access_log off, keepalive_requests
@@ -33,6 +35,7 @@ DURATION="${DURATION:-15s}"
 CONNECTIONS="${CONNECTIONS:-64}"
 THREADS="${THREADS:-2}"
 SEED_ROWS="${SEED_ROWS:-5000}"
+READ_CACHE_MB="${READ_CACHE_MB:-64}"
 BENCH_DIR="${CW_BENCH_DIR:-/var/tmp}"
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -42,6 +45,7 @@ bench_traps
 for v in RUNS CONNECTIONS THREADS SEED_ROWS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer"
 done
+[[ $READ_CACHE_MB =~ ^[0-9]+$ ]] || die "READ_CACHE_MB must be a whole number"
 [[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "DURATION must be like 15s, 2m or 15"
 
 LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -61,7 +65,8 @@ BENCH_TMP+=("$WORK")
 # ---- PostgreSQL, the server, the seed ------------------------------------------------------
 bench_pg_start "$BENCH_DIR"
 TOKEN="$(bench_user bench contributor)"
-bench_server "$WORK" CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE=0 CONVOYWATCH_PIPELINE_WORKERS=0
+bench_server "$WORK" CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE=0 CONVOYWATCH_PIPELINE_WORKERS=0 \
+  CONVOYWATCH_SERVER_READ_CACHE_MB="$READ_CACHE_MB"
 log "seeding $SEED_ROWS observations"
 read -r SEED_FIRST SEED_LAST < <(bench_seed_observations "$SEED_ROWS" "$TOKEN")
 bench_psql -c 'VACUUM (ANALYZE) observations'
@@ -222,7 +227,8 @@ report() {
   echo "\`wrk -t$THREADS -c$CONNECTIONS -d$DURATION --latency\` on loopback; $RUNS runs per runner and route,"
   echo "alternating (each round starts with the next runner), after 2 s of warm-up each. nginx serves the"
   echo "server's response body as a static file (${BYTES[healthz]} and ${BYTES[list]} bytes, same Content-Type). The"
-  echo "list: $SEED_ROWS imported observations, the list's first page of 20, with a token. Median (min–max)."
+  echo "list: $SEED_ROWS imported observations, the list's first page of 20, with a token; the server's"
+  echo "read_cache_mb = $READ_CACHE_MB ($([[ $READ_CACHE_MB == 0 ]] && echo "no cache: every request asks PostgreSQL" || echo "the page and the token are answered from memory while nothing changes")). Median (min–max)."
   echo
   echo "| route | runner | requests/s | p50 ms | p99 ms |"
   echo "|---|---|---|---|---|"

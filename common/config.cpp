@@ -9,6 +9,7 @@
 #include <charconv>
 #include <filesystem>
 #include <functional>
+#include <thread>
 #include <variant>
 
 extern char** environ;
@@ -96,8 +97,8 @@ const std::vector<KeyDef>& key_table() {
   static const std::vector<KeyDef> table = {
       string_key("server", "listen", &C::server, &ServerConfig::listen,
                  "address:port to listen on (port 0 picks a free port)"),
-      int_key("server", "io_threads", &C::server, &ServerConfig::io_threads, 1, 256,
-              "threads running the HTTP I/O event loop"),
+      int_key("server", "io_threads", &C::server, &ServerConfig::io_threads, 0, 256,
+              "threads running the HTTP I/O event loop (0 = half the cores, at least 1)"),
       int_key("server", "max_upload_bytes", &C::server, &ServerConfig::max_upload_bytes, 1,
               int64_t{1} << 50, "largest accepted video upload in bytes (413 beyond)"),
       int_key("server", "max_json_bytes", &C::server, &ServerConfig::max_json_bytes, 1024,
@@ -485,6 +486,11 @@ std::string render_config(const Config& config, bool redact_secrets) {
     out += fmt::format("# {}\n{} = {}\n", d.comment, d.key, render_value(v));
   }
   return out;
+}
+
+int io_threads_for(const ServerConfig& server) {
+  if (server.io_threads > 0) return server.io_threads;
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency() / 2));
 }
 
 }  // namespace cw

@@ -19,7 +19,7 @@ namespace cw {
 
 struct ServerConfig {
   std::string listen = "127.0.0.1:8080";
-  int io_threads = 2;
+  int io_threads = 0;  // 0: half the cores, at least one (io_threads_for)
   int64_t max_upload_bytes = int64_t{4} << 30;
   int64_t max_json_bytes = int64_t{1} << 20;
   int header_limit_bytes = 16 * 1024;
@@ -33,6 +33,10 @@ struct ServerConfig {
   int read_cache_mb = 64;
   std::string public_url;
 };
+
+// The I/O threads `serve` runs: io_threads, or when it is 0 half the machine's cores (at least
+// one), leaving the rest to PostgreSQL and the pool that does the blocking work.
+int io_threads_for(const ServerConfig& server);
 
 struct DatabaseConfig {
   std::string url = "postgresql:///convoywatch";

@@ -70,7 +70,7 @@ struct Server::Impl {
                           *feed, static_cast<size_t>(c.server.read_cache_mb) << 20)
                     : nullptr),
         services{config, db, media, metrics, limiter, router, imagery, caches.get()},
-        ioc(c.server.io_threads),
+        ioc(io_threads_for(c.server)),
         blocking(static_cast<size_t>(c.database.pool_size)),
         acceptor(ioc),
         signals(ioc, SIGINT, SIGTERM),
@@ -478,6 +478,8 @@ class Session : public std::enable_shared_from_this<Session> {
     double seconds = std::chrono::duration<double>(SteadyClock::now() - begin_).count();
     std::string route = route_ ? route_->pattern : "unmatched";
     srv_.metrics.request_finished(route, method_, status, seconds);
+    // Its fields are a JSON object built for nothing when the level is above info.
+    if (!log::enabled(log::Level::kInfo)) return;
     log::info("request", {{"request_id", request_id_},
                           {"remote", remote_},
                           {"method", method_},
@@ -635,7 +637,7 @@ void Server::run() {
   impl.do_accept();
   impl.schedule_maintenance(std::chrono::seconds(0));
   std::vector<std::thread> threads;
-  for (int i = 1; i < impl.config.server.io_threads; ++i)
+  for (int i = 1; i < io_threads_for(impl.config.server); ++i)
     threads.emplace_back([&impl] { impl.ioc.run(); });
   impl.ioc.run();
   for (auto& t : threads) t.join();

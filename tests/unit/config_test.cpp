@@ -70,7 +70,7 @@ TEST(ConfigTest, FileErrorsNameKeyAndLine) {
       {"[server]\n\nio_threads = \"two\"\n", ":3: [server] io_threads expects a integer"},
       {"[nosuch]\nkey = 1\n", "unknown key [nosuch] key"},
       {"toplevel = 1\n", "unknown key \"toplevel\""},
-      {"[server]\nio_threads = 0\n", ":2: [server] io_threads = 0 is out of range"},
+      {"[server]\nio_threads = -1\n", ":2: [server] io_threads = -1 is out of range"},
       {"[log]\nlevel = \"loud\"\n", "[log] level must be one of"},
       {"[server]\nlisten = \n", ":2:"},  // TOML syntax error, with its line
       {"[server]\ncors_origins = [1, 2]\n", "cors_origins expects a string list"},
