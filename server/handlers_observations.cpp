@@ -125,25 +125,15 @@ std::string list_cache_key(Format format, const std::multimap<std::string, std::
 Result<Reply> list_observations(RequestContext& ctx) {
   auto format = pick_format(ctx);
   if (!format.ok()) return format.error();
-  ReadCaches* caches = ctx.services.caches;
-  const uint64_t version =
-      caches ? caches->feed.version(store::ChangeFeed::Topic::kObservations) : 0;
-  std::string key;
-  if (version != 0) {
-    key = list_cache_key(*format, ctx.query);
-    auto hit = caches->lists.get(key, version);
-    ctx.services.metrics.cache_lookup("lists", hit.has_value());
-    if (hit) return std::move(*hit);
-  } else if (caches) {
-    ctx.services.metrics.cache_lookup("lists", false);
-  }
-  Result<Reply> reply = render_list(ctx, *format);
-  if (version != 0 && reply.ok()) {
-    size_t header_bytes = 0;
-    for (const auto& field : reply->headers) header_bytes += field.value().size() + 32;
-    caches->lists.put(key, *reply, version, reply->body.size() + header_bytes);
-  }
-  return reply;
+  return read_through(
+      ctx.services.caches, &ReadCaches::lists, store::ChangeFeed::Topic::kObservations,
+      ctx.services.metrics, "lists", [&] { return list_cache_key(*format, ctx.query); },
+      [&] { return render_list(ctx, *format); },
+      [](const Reply& r) {
+        size_t bytes = r.body.size();
+        for (const auto& field : r.headers) bytes += field.value().size() + 32;
+        return bytes;
+      });
 }
 
 nlohmann::json observation_with_history(const store::Observation& o,

@@ -50,23 +50,15 @@ std::string join_methods(const std::vector<http::verb>& methods) {
 // Who the token is: from the token cache while the change feed vouches for it, else from the
 // database (and then kept). Refusals are not kept: a flood of made-up tokens must not fill it.
 Result<store::Principal> authenticate(RequestContext& ctx, const std::string& token) {
-  ReadCaches* caches = ctx.services.caches;
-  const uint64_t version = caches ? caches->feed.version(store::ChangeFeed::Topic::kAccess) : 0;
-  std::string key;
-  if (version != 0) {
-    const Sha256Digest digest = Sha256::digest(token);
-    key.assign(reinterpret_cast<const char*>(digest.data()), digest.size());
-    auto hit = caches->tokens.get(key, version);
-    ctx.services.metrics.cache_lookup("tokens", hit.has_value());
-    if (hit) return std::move(*hit);
-  } else if (caches) {
-    ctx.services.metrics.cache_lookup("tokens", false);
-  }
-  Result<store::Principal> who = store::Users(ctx.services.db).authenticate(token);
-  if (version != 0 && who.ok()) {
-    caches->tokens.put(key, *who, version, who->user_name.size() + who->org_name.size());
-  }
-  return who;
+  return read_through(
+      ctx.services.caches, &ReadCaches::tokens, store::ChangeFeed::Topic::kAccess,
+      ctx.services.metrics, "tokens",
+      [&token] {
+        const Sha256Digest digest = Sha256::digest(token);
+        return std::string(reinterpret_cast<const char*>(digest.data()), digest.size());
+      },
+      [&] { return store::Users(ctx.services.db).authenticate(token); },
+      [](const store::Principal& p) { return p.user_name.size() + p.org_name.size(); });
 }
 
 }  // namespace

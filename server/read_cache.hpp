@@ -14,9 +14,12 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 
+#include "common/error.hpp"
 #include "server/http.hpp"
+#include "server/metrics.hpp"
 #include "store/change_feed.hpp"
 #include "store/users.hpp"
 
@@ -103,5 +106,29 @@ struct ReadCaches {
   // Format and query string -> the whole reply of GET /api/v1/observations.
   VersionedCache<Reply> lists;
 };
+
+// The one way through a read cache: `load()` answered from `cache` under the current version of
+// `topic` when it can be, else asked and (when ok) kept with the size `bytes_of` gives it. The
+// key is made only when the feed vouches (for tokens it costs a SHA-256). Without caches it is
+// load(). Every look-up is counted in /metrics under `name`.
+template <typename Value, typename MakeKey, typename Load, typename BytesOf>
+Result<Value> read_through(ReadCaches* caches, VersionedCache<Value> ReadCaches::*cache,
+                           store::ChangeFeed::Topic topic, Metrics& metrics, std::string_view name,
+                           MakeKey make_key, Load load, BytesOf bytes_of) {
+  if (caches == nullptr) return load();
+  const uint64_t version = caches->feed.version(topic);
+  if (version == 0) {
+    metrics.cache_lookup(name, false);
+    return load();
+  }
+  const std::string key = make_key();
+  VersionedCache<Value>& store = caches->*cache;
+  std::optional<Value> hit = store.get(key, version);
+  metrics.cache_lookup(name, hit.has_value());
+  if (hit) return std::move(*hit);
+  Result<Value> loaded = load();
+  if (loaded.ok()) store.put(key, *loaded, version, bytes_of(*loaded));
+  return loaded;
+}
 
 }  // namespace cw::server
