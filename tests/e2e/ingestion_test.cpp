@@ -7,6 +7,10 @@
 #include <chrono>
 #include <filesystem>
 #include <thread>
+#include <vector>
+
+#include <opencv2/core.hpp>
+#include <opencv2/imgcodecs.hpp>
 
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
@@ -531,7 +535,14 @@ TEST(PipelineE2eTest, UploadedClipIsAnalysedAndItsFramesCanBeDownloaded) {
   EXPECT_EQ(http_request(server.port(), "GET", frames.json()["items"][0]["url"], h304).status, 304);
   auto thumb = http_request(server.port(), "GET", frames.json()["items"][0]["thumb_url"], auth);
   EXPECT_EQ(thumb.status, 200);
-  EXPECT_LT(thumb.body.size(), jpg.body.size() + 1);
+  // Both decode; the thumbnail is at most 320 px on its long side (this 320×240 clip's own size).
+  const auto decode = [](const std::string& body) {
+    return cv::imdecode(std::vector<uint8_t>(body.begin(), body.end()), cv::IMREAD_COLOR);
+  };
+  const cv::Mat full = decode(jpg.body);
+  const cv::Mat small = decode(thumb.body);
+  EXPECT_EQ(full.size(), cv::Size(320, 240));
+  EXPECT_EQ(small.size(), cv::Size(320, 240));
   EXPECT_EQ(http_request(server.port(), "GET", "/api/v1/media/" + sha + "/contact-sheet.jpg", auth)
                 .status,
             200);
