@@ -104,6 +104,7 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "pipeline/jfif.hpp"
 #include "pipeline/media_input.hpp"
 #include "pipeline/pdq.hpp"
 #include "pipeline/probe.hpp"
@@ -167,12 +168,39 @@ class Scaler {
         sws_getCachedContext(ctx_, src->width, src->height, static_cast<AVPixelFormat>(src->format),
                              dst.cols, dst.rows, dst_format, flags, nullptr, nullptr, nullptr);
     if (ctx_ == nullptr) return false;
+    if (dst_format == AV_PIX_FMT_BGR24) set_colour_matrix(src);
     uint8_t* planes[4] = {dst.data, nullptr, nullptr, nullptr};
     int strides[4] = {static_cast<int>(dst.step[0]), 0, 0, 0};
     return sws_scale(ctx_, src->data, src->linesize, 0, src->height, planes, strides) == dst.rows;
   }
 
  private:
+  // A YUV source's colours as its frame states them (BT.709 or BT.601 weights, limited or full
+  // range), to full-range RGB with BT.601's, as JfifPicture does: swscale alone would take every
+  // source for BT.601.
+  void set_colour_matrix(const AVFrame* src) {
+    const AVPixFmtDescriptor* desc = av_pix_fmt_desc_get(static_cast<AVPixelFormat>(src->format));
+    if (desc == nullptr || (desc->flags & AV_PIX_FMT_FLAG_RGB) != 0 || desc->nb_components < 3) {
+      return;
+    }
+    int* inv_table = nullptr;
+    int* table = nullptr;
+    int src_range = 0;
+    int dst_range = 0;
+    int brightness = 0;
+    int contrast = 0;
+    int saturation = 0;
+    if (sws_getColorspaceDetails(ctx_, &inv_table, &src_range, &table, &dst_range, &brightness,
+                                 &contrast, &saturation) < 0) {
+      return;
+    }
+    const int space = src->colorspace == AVCOL_SPC_BT709 ? SWS_CS_ITU709 : SWS_CS_DEFAULT;
+    src_range = src_range != 0 || src->color_range == AVCOL_RANGE_JPEG ? 1 : 0;
+    sws_setColorspaceDetails(ctx_, sws_getCoefficients(space), src_range,
+                             sws_getCoefficients(SWS_CS_DEFAULT), dst_range, brightness, contrast,
+                             saturation);
+  }
+
   SwsContext* ctx_ = nullptr;
 };
 
@@ -750,33 +778,46 @@ class Writer {
       ++dropped_duplicates_;
       return Status::Ok();
     }
+    // 8-bit 4:2:0 goes into the JPEG as it is (JfifPicture); other formats through BGR.
     const AVFrame* f = c.frame.get();
-    bgr_.create(f->height, f->width, CV_8UC3);
-    if (!bgr_scaler_.scale(f, bgr_, AV_PIX_FMT_BGR24, SWS_BILINEAR | SWS_ACCURATE_RND)) {
-      warnings_.add("a frame could not be converted to colour");
-      return Status::Ok();
+    const bool planes = jfif_.assign(f, rotation_);
+    cv::Mat bgr;
+    if (!planes) {
+      bgr_.create(f->height, f->width, CV_8UC3);
+      if (!bgr_scaler_.scale(f, bgr_, AV_PIX_FMT_BGR24, SWS_BILINEAR | SWS_ACCURATE_RND)) {
+        warnings_.add("a frame could not be converted to colour");
+        return Status::Ok();
+      }
+      bgr = bgr_;
+      if (rotation_ != 0) {
+        turn_upright(bgr_, upright_, rotation_);
+        bgr = upright_;
+      }
     }
     c.frame.reset();
-    cv::Mat bgr = bgr_;
-    if (rotation_ != 0) {
-      turn_upright(bgr_, upright_, rotation_);
-      bgr = upright_;
-    }
 
     Kept k;
     k.pts_ms = c.pts_ms;
     k.kind = c.kind;
-    k.width = bgr.cols;
-    k.height = bgr.rows;
+    k.width = planes ? jfif_.width() : bgr.cols;
+    k.height = planes ? jfif_.height() : bgr.rows;
     k.sharpness = c.sharpness;
     k.file = fmt::format("frame_{:03d}.jpg", written_);
     k.thumb = fmt::format("thumb_{:03d}.jpg", written_);
     ++written_;
-    const double scale = static_cast<double>(opt_.thumb_long_side) / std::max(bgr.cols, bgr.rows);
-    const cv::Size thumb_size(std::max(1, static_cast<int>(std::lround(bgr.cols * scale))),
-                              std::max(1, static_cast<int>(std::lround(bgr.rows * scale))));
-    cv::resize(bgr, k.thumb_image, thumb_size, 0, 0, scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-    if (Status s = write_jpeg(k.file, bgr); !s.ok()) return s;
+    const double scale = static_cast<double>(opt_.thumb_long_side) / std::max(k.width, k.height);
+    const cv::Size thumb_size(std::max(1, static_cast<int>(std::lround(k.width * scale))),
+                              std::max(1, static_cast<int>(std::lround(k.height * scale))));
+    if (planes) {
+      jfif_.bgr(thumb_size, k.thumb_image);
+      if (Status s = jfif_.write((out_dir_ / k.file).string(), opt_.jpeg_quality); !s.ok()) {
+        return s;
+      }
+    } else {
+      cv::resize(bgr, k.thumb_image, thumb_size, 0, 0,
+                 scale < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
+      if (Status s = write_jpeg(k.file, bgr); !s.ok()) return s;
+    }
     if (Status s = write_jpeg(k.thumb, k.thumb_image); !s.ok()) return s;
     last_kept_tiny_ = c.tiny;
     kept_.push_back(std::move(k));
@@ -863,6 +904,7 @@ class Writer {
   SignatureHasher hasher_;
   Scaler grey_scaler_;
   Scaler bgr_scaler_;
+  JfifPicture jfif_;
   // Reused buffers (a fresh 1080p buffer a frame costs page faults).
   cv::Mat grey_storage_;
   cv::Mat bgr_;

@@ -197,6 +197,30 @@ TEST(FramesTest, PortraitClipIsSavedUpright) {
   EXPECT_LT(corner(240 - 24, 320 - 24), 50);
 }
 
+// A clip coded with BT.709's weights (as HD phone video is) keeps its colours: pure red, which
+// used to come out as R ≈ 230 when every frame was taken for BT.601.
+TEST(FramesTest, Bt709ClipKeepsItsColours) {
+  TempDir dir;
+  ASSERT_TRUE(ffmpeg(dir,
+                     "-f lavfi -i color=c=red:size=320x240:rate=25:duration=1 -vf "
+                     "format=rgb24,scale=out_color_matrix=bt709:out_range=tv,format=yuv420p "
+                     "-colorspace bt709 -color_primaries bt709 -color_trc bt709" +
+                         kX264,
+                     "red.mp4"));
+  const std::string out = dir.out("red");
+  const auto r = extract_frames((dir / "red.mp4").string(), out);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_FALSE(r->frames.empty());
+  for (const std::string& file : {r->frames[0].file, r->frames[0].thumb}) {
+    const cv::Mat bgr = cv::imread((fs::path(out) / file).string(), cv::IMREAD_COLOR);
+    ASSERT_FALSE(bgr.empty()) << file;
+    const cv::Scalar mean = cv::mean(bgr(cv::Rect(bgr.cols / 4, bgr.rows / 4, 16, 16)));
+    EXPECT_GT(mean[2], 245) << file;
+    EXPECT_LT(mean[1], 10) << file;
+    EXPECT_LT(mean[0], 10) << file;
+  }
+}
+
 TEST(FramesTest, BlurredVideoIsLessSharp) {
   TempDir dir;
   ASSERT_TRUE(
