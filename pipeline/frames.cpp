@@ -18,8 +18,9 @@
 //   when longer); each slot keeps one candidate, preferring scene > keyframe > sample, then the
 //   sharper. Sharpness (variance of the Laplacian of the full grey picture) is measured on
 //   candidates only. When a slot closes its winner is compared with the last kept frame (64×36
-//   mean abs difference, near-duplicates dropped), then converted to BGR (SWS_BILINEAR |
-//   SWS_ACCURATE_RND), turned upright and written. Only one pending frame is held in memory.
+//   mean abs difference, near-duplicates dropped), then turned upright and written: 8-bit 4:2:0
+//   straight from its planes (JfifPicture, jfif.hpp), other formats through BGR (swscale,
+//   SWS_BILINEAR | SWS_ACCURATE_RND). Only one pending frame is held in memory.
 // - If more than max_frames are kept (the container understated its duration, or gave none),
 //   every other one is dropped — the better of each pair stays — and the slot length doubles.
 //   Files are renumbered in time order at the end.
@@ -28,12 +29,15 @@
 //   instead of 3.4 s for the clip above, for more CPU time. Pieces of the timeline that start at
 //   keyframes do not depend on each other, though: ParallelDecoder decodes chunks of 4–15 s on
 //   one thread a core (at most 4), each with its own input and a single-threaded decoder, and
-//   hands the frames over in order, so scoring and picking are unchanged. It needs the
+//   hands the frames over in order, so scoring and picking are unchanged. A thread takes the
+//   next chunk when it is free, and the chunks shorten towards the end, so that the threads
+//   finish together; a chunk of H.264 stops in front of the IDR picture where the next begins
+//   rather than decode it too (H.264 shows nothing before an IDR that comes after it). It needs the
 //   container's keyframe index (MP4, MOV, Matroska, AVI) and a clean decode; anything irregular
 //   (an error, a message from FFmpeg, a timestamp that goes back, a chunk without a keyframe)
 //   gives it up, and the file is decoded in one pass as before, warnings and all. Only frames
 //   that may be picked are held, for a few chunks ahead at most (kAheadBytes): bounded memory.
-//   On 2 cores the 60 s 1080p clip takes ~2.8 s instead of ~3.9 s, for less CPU time. (After
+//   Figures for bench/analyze.sh's 60 s 1080p clip are in bench/README.md. (After
 //   some seeks FFmpeg 5.1's Matroska demuxer flags a packet as corrupt: such files fall back.)
 //   Everything done per candidate — sharpness, slot choice, colour conversion, JPEGs — and the
 //   signature's bookkeeping run on a writer thread fed through a small bounded queue of frame
@@ -46,23 +50,23 @@
 //   before it). Extras are there because a copy cut at a fraction of a second samples other
 //   instants: measured on opencv-doc's Megamind (fast cuts, 24 fps), its frames 0.5 s apart are a
 //   median 80 bits apart, so its cuts found 9-38 % of their samples among the source's samples, and
-//   100 % among its samples and extras. Bars (letterbox, pillarbox) are found on a grey copy halved
-//   down to at most 1024 px: from each side, lines that are nearly uniform (standard deviation ≤
-//   kBarMaxStddev, leaving out the line's ends, where a logo may sit) and close to the outermost
-//   line's level are bars, at most 40% a side; when both opposite sides are bars all the way to the
-//   limit the frame is uniform along that axis and nothing is trimmed (a blank frame is hashed as
-//   it is, and gets a low quality). The search starts again inside the bars it found (a coloured
-//   pad around a film's black letterbox), kMaxBarLevels times at most. The rest is averaged down to
-//   PDQ's 64×64 (area means, so that a copy at another size gives the same cells), stretched from
-//   video range to full range (PDQ's quality score measures gradients), turned upright, its corners
-//   filled with its mean (where logos go) and hashed (pdq_hash_luma). With parallel decoding the
-//   decoding threads hash the frames from their scans and hand over only the hash (an extra every
-//   60 ms means nearly every decoded frame: holding them all for the writer grew the decoder's
-//   buffer pool to 600 MiB on a 60 s 1080p clip); decoding in order, the writer hashes them.
-//   Hashing the decoded luma plane skips a full-size RGB
-//   conversion; PDQ's own luma from RGB uses the BT.601 weights, which is what Y is for SD video
-//   and close to it for HD (BT.709). These hashes are close to, not bit-identical with, PDQ
-//   hashes of the frame as an RGB picture: compare signatures with signatures.
+//   100 % among its samples and extras. Bars (letterbox, pillarbox) are found on the scan (a grey
+//   copy halved down to at most 512 px): from each side, lines that are nearly uniform (standard
+//   deviation ≤ kBarMaxStddev, leaving out the line's ends, where a logo may sit) and close to the
+//   outermost line's level are bars, at most 40% a side; when both opposite sides are bars all the
+//   way to the limit the frame is uniform along that axis and nothing is trimmed (a blank frame is
+//   hashed as it is, and gets a low quality). The search starts again inside the bars it found (a
+//   coloured pad around a film's black letterbox), kMaxBarLevels times at most. The rest is
+//   averaged down to PDQ's 64×64 (area means from its integral image, so that a copy at another
+//   size gives the same cells), stretched from video range to full range (PDQ's quality score
+//   measures gradients), turned upright, its corners filled with its mean (where logos go) and
+//   hashed (pdq_hash_luma). With parallel decoding the decoding threads hash the frames from their
+//   scans and hand over only the hash (an extra every 60 ms means nearly every decoded frame:
+//   holding them all for the writer grew the decoder's buffer pool to 600 MiB on a 60 s 1080p
+//   clip); decoding in order, the writer hashes them. Hashing the decoded luma plane skips a
+//   full-size RGB conversion; PDQ's own luma from RGB uses the BT.601 weights, which is what Y is
+//   for SD video and close to it for HD (BT.709). These hashes are close to, not bit-identical
+//   with, PDQ hashes of the frame as an RGB picture: compare signatures with signatures.
 // - Sharpness is computed in one pass over the luma plane (laplacian_variance: the same value,
 //   to the bit, as cv::Laplacian + cv::meanStdDev, ~7× faster); the buffers of the writer are
 //   reused from frame to frame.
@@ -122,10 +126,9 @@ constexpr size_t kSceneHistory = 16;  // scores in the recent average
 // bytes of pictures (one frame always fits). Enough to ride out one JPEG encode.
 constexpr size_t kQueueFrames = 4;
 constexpr int64_t kQueueBytes = int64_t{256} << 20;
-// Signature: bars are searched on a grey copy of at most kBarScanLongSide px; the trimmed
-// picture is halved while over kSignatureLongSide px, then averaged down to kBlockSide².
-constexpr int kBarScanLongSide = 1024;
-constexpr int kSignatureLongSide = 512;
+// Signature: bars are searched on the scan, a grey copy of at most kBarScanLongSide px; the
+// trimmed picture is averaged down to kBlockSide².
+constexpr int kBarScanLongSide = 512;
 constexpr int kBlockSide = 64;             // PDQ's decimated size
 constexpr double kMaxBarFraction = 0.4;    // never more than this much of a side
 constexpr double kBarMaxStddev = 6.0;      // a bar line is this uniform (grey levels)…
@@ -449,6 +452,58 @@ double laplacian_variance(const cv::Mat& grey) {
   return stddev * stddev;
 }
 
+// The means of `grey` (8-bit, at least side × side) over a side × side grid of equal areas,
+// as floats: what cv::resize(INTER_AREA) gives for a reduction (to float rounding), from the
+// integral image — the integral of a picture of constant pixels is bilinear inside each pixel,
+// so at a cell's fractional corners it is the bilinear interpolation of the integral image. 0.03
+// ms for 480 × 270 to 64 × 64 where converting to float and resizing took 0.18 ms, on nearly
+// every decoded frame (the signature).
+void area_means(const cv::Mat& grey, int side, cv::Mat& integral, cv::Mat& out) {
+  // 32-bit sums: the scans hashed are at most kBarScanLongSide² · 255 < 2³¹.
+  CV_Assert(int64_t{grey.cols} * grey.rows * 255 < (int64_t{1} << 31));
+  cv::integral(grey, integral, CV_32S);
+  out.create(side, side, CV_32F);
+  const double sx = static_cast<double>(grey.cols) / side;
+  const double sy = static_cast<double>(grey.rows) / side;
+  thread_local std::vector<int> x_index;
+  thread_local std::vector<double> x_frac;
+  thread_local std::vector<double> above;
+  thread_local std::vector<double> below;
+  const size_t n = static_cast<size_t>(side) + 1;
+  x_index.resize(n);
+  x_frac.resize(n);
+  above.resize(n);
+  below.resize(n);
+  for (int j = 0; j <= side; ++j) {
+    const double x = std::min(j * sx, static_cast<double>(grey.cols));
+    x_index[j] = std::min(static_cast<int>(x), grey.cols - 1);
+    x_frac[j] = x - x_index[j];
+  }
+  // The integral at every column edge of the grid, on the line at height y.
+  const auto line_at = [&](double y, std::vector<double>& line) {
+    const int yi = std::min(static_cast<int>(y), grey.rows - 1);
+    const double fy = y - yi;
+    const int* a = integral.ptr<int>(yi);
+    const int* b = integral.ptr<int>(yi + 1);
+    for (size_t j = 0; j < n; ++j) {
+      const int x = x_index[j];
+      const double top = a[x] + x_frac[j] * (a[x + 1] - a[x]);
+      const double bottom = b[x] + x_frac[j] * (b[x + 1] - b[x]);
+      line[j] = top + fy * (bottom - top);
+    }
+  };
+  const double scale = 1.0 / (sx * sy);
+  line_at(0, above);
+  for (int k = 0; k < side; ++k) {
+    line_at(std::min((k + 1) * sy, static_cast<double>(grey.rows)), below);
+    float* o = out.ptr<float>(k);
+    for (int j = 0; j < side; ++j) {
+      o[j] = static_cast<float>((below[j + 1] - below[j] - above[j + 1] + above[j]) * scale);
+    }
+    std::swap(above, below);
+  }
+}
+
 // The grey picture of a frame halved (2×2 means: OpenCV's fast area path on even sizes) while
 // its long side is over kBarScanLongSide: what the scene score (its tiny copy) and the signature
 // (bars, hash) are computed from, so that the decoded picture is read once. One per thread (it
@@ -484,15 +539,7 @@ class SignatureHasher {
   explicit SignatureHasher(int rotation) : rotation_(rotation) {}
 
   PdqResult hash(const GreyPicture& scan) {
-    cv::Mat content = scan.grey(content_rect(scan.grey));
-    // Halved again (2×2 means, cheap) while over kSignatureLongSide, before the float copy.
-    for (int i = 0; std::max(content.cols, content.rows) > kSignatureLongSide; i ^= 1) {
-      const cv::Mat even = content(cv::Rect(0, 0, content.cols & ~1, content.rows & ~1));
-      cv::resize(even, content_halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0,
-                 cv::INTER_AREA);
-      content = content_halves_[i];
-    }
-    return hash_block(content, scan.video_range);
+    return hash_block(scan.grey(content_rect(scan.grey)), scan.video_range);
   }
 
  private:
@@ -503,8 +550,12 @@ class SignatureHasher {
   // video range to full range (PDQ's quality score measures gradients), turned upright, and the
   // four corners filled with the mean of the rest (kCornerFraction).
   PdqResult hash_block(const cv::Mat& content, bool video_range) {
-    content.convertTo(content_float_, CV_32F);
-    cv::resize(content_float_, block_, cv::Size(kBlockSide, kBlockSide), 0, 0, cv::INTER_AREA);
+    if (content.cols >= kBlockSide && content.rows >= kBlockSide) {
+      area_means(content, kBlockSide, integral_, block_);
+    } else {  // smaller than the block: OpenCV's INTER_AREA enlarges it
+      content.convertTo(content_float_, CV_32F);
+      cv::resize(content_float_, block_, cv::Size(kBlockSide, kBlockSide), 0, 0, cv::INTER_AREA);
+    }
     if (video_range) {
       block_.convertTo(block_, CV_32F, 255.0 / 219.0, -16.0 * 255.0 / 219.0);
       cv::min(cv::max(block_, 0.0), 255.0, block_);
@@ -536,8 +587,8 @@ class SignatureHasher {
   }
 
   int rotation_;
-  // Reused buffers (a fresh 1080p buffer a frame costs page faults).
-  cv::Mat content_halves_[2];
+  // Reused buffers (a fresh buffer a frame costs page faults).
+  cv::Mat integral_;
   cv::Mat content_float_;
   cv::Mat block_;
   cv::Mat upright_block_;
@@ -1161,8 +1212,6 @@ int decode_threads(const FramesOptions& options) {
 std::vector<Chunk> plan_chunks(AVStream* st, int64_t start, int64_t duration_ms, int threads) {
   const int entries = avformat_index_get_entries_count(st);
   if (threads < 2 || entries <= 0 || duration_ms <= 0) return {};
-  // About four chunks a thread, so that they finish close together.
-  const int64_t target = std::clamp(duration_ms / (4 * threads), kChunkMinMs, kChunkMaxMs);
   std::vector<Chunk> chunks{Chunk{}};
   int64_t chunk_start_ms = 0;
   for (int i = 0; i < entries; ++i) {
@@ -1170,8 +1219,13 @@ std::vector<Chunk> plan_chunks(AVStream* st, int64_t start, int64_t duration_ms,
     if (e == nullptr || (e->flags & AVINDEX_KEYFRAME) == 0 || e->timestamp == AV_NOPTS_VALUE) {
       continue;
     }
+    // About four chunks a thread, shorter towards the end (a quarter of what is left a thread),
+    // so that the threads, each taking the next chunk when it is free, finish close together.
+    const int64_t target = std::clamp(
+        std::min(duration_ms / (4 * threads), (duration_ms - chunk_start_ms) / (2 * threads)),
+        kChunkMinMs, kChunkMaxMs);
     const int64_t ms = av_rescale_q(e->timestamp - start, st->time_base, {1, 1000});
-    if (ms < chunk_start_ms + target || ms > duration_ms - target / 2) continue;
+    if (ms < chunk_start_ms + target || ms > duration_ms - kChunkMinMs / 2) continue;
     chunks.push_back(Chunk{e->timestamp, ms - kChunkMarginMs});
     chunk_start_ms = ms;
   }
@@ -1193,6 +1247,39 @@ Result<CodecPtr> open_decoder(const AVStream* st, const AVCodec* codec, bool key
   dec->skip_loop_filter = AVDISCARD_NONKEY;
   if (const int rc = avcodec_open2(dec.get(), codec, nullptr); rc < 0) return input.failure(rc);
   return dec;
+}
+
+// Whether `packet` of an H.264 stream starts with an IDR picture (its first slice is NAL unit
+// type 5), in the length-prefixed form of MP4 and Matroska (avcC extradata) or in Annex B. No
+// picture after an IDR in decoding order is shown before it (H.264 has no leading pictures at an
+// IDR: the decoded picture buffer is emptied there), so a decoder that has shown everything
+// before an IDR needs nothing from it.
+bool h264_idr(const AVCodecParameters* par, const AVPacket* packet) {
+  if (par->codec_id != AV_CODEC_ID_H264 || packet->data == nullptr) return false;
+  const uint8_t* p = packet->data;
+  const uint8_t* end = p + packet->size;
+  // The type of the first slice (types 1–5) at or after `nal`; 0 when there is none.
+  const auto slice_type = [](int type) { return type >= 1 && type <= 5; };
+  if (par->extradata != nullptr && par->extradata_size >= 7 && par->extradata[0] == 1) {
+    const int length_size = (par->extradata[4] & 3) + 1;
+    while (end - p > length_size) {
+      uint64_t length = 0;
+      for (int i = 0; i < length_size; ++i) length = length << 8 | p[i];
+      p += length_size;
+      if (length == 0 || length > static_cast<uint64_t>(end - p)) return false;
+      const int type = p[0] & 0x1f;
+      if (slice_type(type)) return type == 5;
+      p += length;
+    }
+    return false;
+  }
+  for (; end - p > 3; ++p) {  // Annex B: 00 00 01 before each NAL unit
+    if (p[0] != 0 || p[1] != 0 || p[2] != 1) continue;
+    const int type = p[3] & 0x1f;
+    if (slice_type(type)) return type == 5;
+    p += 2;
+  }
+  return false;
 }
 
 enum class ParallelOutcome {
@@ -1228,7 +1315,7 @@ class ParallelDecoder {
   // Runs the threads; `take` gets the frames on the calling thread. On kFailed, *error is set.
   ParallelOutcome run(const std::function<Status(Decoded)>& take, Status* error) {
     std::vector<std::thread> threads;
-    for (int w = 0; w < threads_; ++w) threads.emplace_back([this, w] { work(w); });
+    for (int w = 0; w < threads_; ++w) threads.emplace_back([this] { work(); });
     try {
       return hand_over(take, error, threads);
     } catch (...) {  // from `take`: stop the threads before the exception leaves
@@ -1320,26 +1407,30 @@ class ParallelDecoder {
     return src.packet && src.frame;
   }
 
-  void work(int w) {
+  void work() {
     try {
-      work_or_throw(w);
+      work_or_throw();
     } catch (const std::exception&) {  // cv::Exception, std::bad_alloc: decode in order instead
       abandon();
     }
   }
 
-  void work_or_throw(int w) {
+  void work_or_throw() {
     media::LogCollector log;
     const media::LogScope log_scope(&log);
     Source src(rotation_);
     if (!open(src, log)) return abandon();
     log.flush();
     const size_t messages_at_open = log.messages().size();  // the main input logged them too
-    for (int c = w; c < static_cast<int>(chunks_.size()); c += threads_) {
+    for (;;) {
+      int c = 0;
       {
+        // The next chunk not taken, whichever thread is free first: chunks take unequal times.
         // Bounded memory: at most threads_ + 1 chunks ahead of the reading thread, and beyond the
         // next threads_ only while the pictures held are few. Never for the chunk it waits on.
         std::unique_lock lock(mutex_);
+        if (abandoned_ || next_chunk_ >= static_cast<int>(chunks_.size())) return;
+        c = next_chunk_++;
         changed_.wait(lock, [&] {
           return abandoned_ || consumer_chunk_ >= c - threads_ + 1 ||
                  (consumer_chunk_ >= c - threads_ && held_bytes_ <= kAheadBytes);
@@ -1350,6 +1441,20 @@ class ParallelDecoder {
       log.flush();
       if (log.messages().size() != messages_at_open) return abandon();
     }
+  }
+
+  // Whether chunk c (not the last) can stop decoding in front of src.packet: an H.264 IDR
+  // picture at or after the start of chunk c + 1, which that chunk decodes. Otherwise the chunk
+  // decodes on until a frame at or after that start comes out, which costs that keyframe and a
+  // frame or two more (~25 ms a chunk for 1080p). Learns end_pts (waiting for chunk c + 1 to
+  // start) once a keyframe is near it.
+  bool ends_before(const Source& src, int c, std::optional<int64_t>& end_pts) {
+    const AVPacket* packet = src.packet.get();
+    if ((packet->flags & AV_PKT_FLAG_KEY) == 0 || packet->pts == AV_NOPTS_VALUE) return false;
+    const int64_t ms = av_rescale_q(packet->pts - src.start, src.st->time_base, {1, 1000});
+    if (ms < chunks_[c + 1].lower_ms) return false;
+    if (!end_pts) end_pts = wait_for_start(c + 1);
+    return end_pts && packet->pts >= *end_pts && h264_idr(src.st->codecpar, packet);
   }
 
   std::optional<int64_t> wait_for_start(int c) {
@@ -1463,8 +1568,13 @@ class ParallelDecoder {
       if (rc == AVERROR_EOF) break;
       if (rc < 0) return false;
       int sent = 0;
-      if (src.packet->stream_index == stream_index_)
+      if (src.packet->stream_index == stream_index_) {
+        if (!last && ends_before(src, c, end_pts)) {  // then drain what is left, below
+          av_packet_unref(src.packet.get());
+          break;
+        }
         sent = avcodec_send_packet(dec, src.packet.get());
+      }
       av_packet_unref(src.packet.get());
       if (sent < 0) return false;
       if ((r = drain()) != 0) break;
@@ -1492,6 +1602,7 @@ class ParallelDecoder {
   std::condition_variable changed_;
   std::vector<ChunkState> state_;  // guarded by mutex_
   int consumer_chunk_ = 0;         // guarded by mutex_
+  int next_chunk_ = 0;             // the next chunk a thread takes; guarded by mutex_
   int64_t held_bytes_ = 0;         // pictures in state_[].records; guarded by mutex_
   bool abandoned_ = false;         // guarded by mutex_
 };

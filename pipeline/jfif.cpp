@@ -88,32 +88,36 @@ Transform transform_for(Weights from, bool full_range) {
 uint8_t clamp8(int32_t v) { return static_cast<uint8_t>(std::clamp(v, 0, 255)); }
 
 // Converts the planes of a w × h 4:2:0 picture into y, cb, cr (allocated, at least that size).
-void convert(const AVFrame* f, const Transform& t, cv::Mat& y, cv::Mat& cb, cv::Mat& cr) {
+// `t` by value: its fields stay in registers (stores through uint8_t* may alias a reference).
+// Built twice, for AVX2 and for any x86-64 (SSE2 has no 32-bit multiply), chosen at load time.
+__attribute__((target_clones("avx2", "default"))) void convert(const AVFrame* f, const Transform t, cv::Mat& y, cv::Mat& cb, cv::Mat& cr) {
   const int w = f->width;
   const int h = f->height;
   const int cw = (w + 1) / 2;
   const int ch = (h + 1) / 2;
-  thread_local std::vector<int32_t> offset;  // a·cb + b·cr, one a luma column
+  thread_local std::vector<int32_t> chroma_offset;  // a·cb + b·cr, one a chroma column
+  thread_local std::vector<int32_t> offset;         // the same, one a luma column
+  chroma_offset.resize(static_cast<size_t>(cw));
   offset.resize(static_cast<size_t>(cw) * 2);
   for (int j = 0; j < ch; ++j) {
     const uint8_t* in_cb = f->data[1] + static_cast<ptrdiff_t>(j) * f->linesize[1];
     const uint8_t* in_cr = f->data[2] + static_cast<ptrdiff_t>(j) * f->linesize[2];
     uint8_t* out_cb = cb.ptr<uint8_t>(j);
     uint8_t* out_cr = cr.ptr<uint8_t>(j);
-    int32_t* off = offset.data();
-    for (int i = 0; i < cw; ++i) {
+    int32_t* c_off = chroma_offset.data();
+    for (int i = 0; i < cw; ++i) {  // vectorised by the compiler, as are the loops below
       const int32_t u = in_cb[i] - 128;
       const int32_t v = in_cr[i] - 128;
-      off[2 * i] = off[2 * i + 1] = t.a * u + t.b * v;
+      c_off[i] = t.a * u + t.b * v;
       out_cb[i] = clamp8(128 + ((t.cb_cb * u + t.cb_cr * v + kHalf) >> kShift));
       out_cr[i] = clamp8(128 + ((t.cr_cb * u + t.cr_cr * v + kHalf) >> kShift));
     }
+    int32_t* off = offset.data();
+    for (int x = 0; x < 2 * cw; ++x) off[x] = c_off[x / 2];
     for (int r = 2 * j; r < std::min(2 * j + 2, h); ++r) {
       const uint8_t* in = f->data[0] + static_cast<ptrdiff_t>(r) * f->linesize[0];
       uint8_t* out = y.ptr<uint8_t>(r);
-      for (int x = 0; x < w; ++x) {  // vectorised by the compiler
-        out[x] = clamp8((t.ky * in[x] + off[x] + t.y_bias) >> kShift);
-      }
+      for (int x = 0; x < w; ++x) out[x] = clamp8((t.ky * in[x] + off[x] + t.y_bias) >> kShift);
     }
   }
 }
