@@ -51,22 +51,23 @@
 //   instants: measured on opencv-doc's Megamind (fast cuts, 24 fps), its frames 0.5 s apart are a
 //   median 80 bits apart, so its cuts found 9-38 % of their samples among the source's samples, and
 //   100 % among its samples and extras. Bars (letterbox, pillarbox) are found on the scan (a grey
-//   copy halved down to at most 512 px): from each side, lines that are nearly uniform (standard
-//   deviation ≤ kBarMaxStddev, leaving out the line's ends, where a logo may sit) and close to the
-//   outermost line's level are bars, at most 40% a side; when both opposite sides are bars all the
-//   way to the limit the frame is uniform along that axis and nothing is trimmed (a blank frame is
-//   hashed as it is, and gets a low quality). The search starts again inside the bars it found (a
-//   coloured pad around a film's black letterbox), kMaxBarLevels times at most. The rest is
-//   averaged down to PDQ's 64×64 (area means from its integral image, so that a copy at another
-//   size gives the same cells), stretched from video range to full range (PDQ's quality score
-//   measures gradients), turned upright, its corners filled with its mean (where logos go) and
-//   hashed (pdq_hash_luma). With parallel decoding the decoding threads hash the frames from their
-//   scans and hand over only the hash (an extra every 60 ms means nearly every decoded frame:
-//   holding them all for the writer grew the decoder's buffer pool to 600 MiB on a 60 s 1080p
-//   clip); decoding in order, the writer hashes them. Hashing the decoded luma plane skips a
-//   full-size RGB conversion; PDQ's own luma from RGB uses the BT.601 weights, which is what Y is
-//   for SD video and close to it for HD (BT.709). These hashes are close to, not bit-identical
-//   with, PDQ hashes of the frame as an RGB picture: compare signatures with signatures.
+//   copy halved down to at most 1024 px): from each side, looking at lines only until content,
+//   lines that are nearly uniform (standard deviation ≤ kBarMaxStddev, leaving out the line's ends,
+//   where a logo may sit) and close to the outermost line's level are bars, at most 40% a side;
+//   when both opposite sides are bars all the way to the limit the frame is uniform along that axis
+//   and nothing is trimmed (a blank frame is hashed as it is, and gets a low quality). The search
+//   starts again inside the bars it found (a coloured pad around a film's black letterbox),
+//   kMaxBarLevels times at most. The rest is averaged down to PDQ's 64×64 (area means from its
+//   integral image, so that a copy at another size gives the same cells), stretched from video
+//   range to full range (PDQ's quality score measures gradients), turned upright, its corners
+//   filled with its mean (where logos go) and hashed (pdq_hash_luma). With parallel decoding the
+//   decoding threads hash the frames from their scans and hand over only the hash (an extra every
+//   60 ms means nearly every decoded frame: holding them all for the writer grew the decoder's
+//   buffer pool to 600 MiB on a 60 s 1080p clip); decoding in order, the writer hashes them.
+//   Hashing the decoded luma plane skips a full-size RGB conversion; PDQ's own luma from RGB uses
+//   the BT.601 weights, which is what Y is for SD video and close to it for HD (BT.709). These
+//   hashes are close to, not bit-identical with, PDQ hashes of the frame as an RGB picture: compare
+//   signatures with signatures.
 // - Sharpness is computed in one pass over the luma plane (laplacian_variance: the same value,
 //   to the bit, as cv::Laplacian + cv::meanStdDev, ~7× faster); the buffers of the writer are
 //   reused from frame to frame.
@@ -127,8 +128,9 @@ constexpr size_t kSceneHistory = 16;  // scores in the recent average
 constexpr size_t kQueueFrames = 4;
 constexpr int64_t kQueueBytes = int64_t{256} << 20;
 // Signature: bars are searched on the scan, a grey copy of at most kBarScanLongSide px; the
-// trimmed picture is averaged down to kBlockSide².
-constexpr int kBarScanLongSide = 512;
+// trimmed picture is halved while over kSignatureLongSide px, then averaged down to kBlockSide².
+constexpr int kBarScanLongSide = 1024;
+constexpr int kSignatureLongSide = 512;
 constexpr int kBlockSide = 64;             // PDQ's decimated size
 constexpr double kMaxBarFraction = 0.4;    // never more than this much of a side
 constexpr double kBarMaxStddev = 6.0;      // a bar line is this uniform (grey levels)…
@@ -306,54 +308,66 @@ int bar_corner(int cols, int rows) {
   return static_cast<int>(std::lround(corner_side(cols, rows) * kBarCornerShare));
 }
 
-// Of the rows, over the columns between the corners (a logo in a corner does not make the rows of
-// a bar look like content).
-std::vector<LineStats> row_stats(const cv::Mat& grey) {
-  std::vector<LineStats> rows(static_cast<size_t>(grey.rows));
-  int skip = bar_corner(grey.cols, grey.rows);
-  if (2 * skip >= grey.cols) skip = 0;
-  for (int r = 0; r < grey.rows; ++r) {
-    const uint8_t* p = grey.ptr<uint8_t>(r);
-    uint32_t sum = 0;  // ≤ 1024 × 255² per row: fits
+// The lines of one axis of a picture, each one's statistics worked out when the bar search asks
+// for it: the search stops at the first line of content from each side, usually the first or
+// second, so nothing else of the picture is read.
+// Rows are measured over the columns between the corners (a logo in a corner does not make the
+// rows of a bar look like content); columns over rows [top, bottom) less the corners' rows at
+// both ends.
+class Lines {
+ public:
+  static Lines rows(const cv::Mat& grey) {
+    int skip = bar_corner(grey.cols, grey.rows);
+    if (2 * skip >= grey.cols) skip = 0;
+    return Lines(grey, true, skip, grey.cols - skip, grey.rows);
+  }
+  static Lines columns(const cv::Mat& grey, int top, int bottom) {
+    if (const int skip = bar_corner(grey.cols, bottom - top); bottom - top > 2 * skip) {
+      top += skip;
+      bottom -= skip;
+    }
+    return Lines(grey, false, top, bottom, grey.cols);
+  }
+
+  int count() const { return count_; }
+
+  LineStats operator[](int i) const {
+    uint32_t sum = 0;  // ≤ kBarScanLongSide · 255² per line: fits
     uint32_t sum_sq = 0;
-    for (int c = skip; c < grey.cols - skip; ++c) {
-      sum += p[c];
-      sum_sq += static_cast<uint32_t>(p[c]) * p[c];
+    if (rows_) {
+      const uint8_t* p = grey_.ptr<uint8_t>(i);
+      for (int c = from_; c < to_; ++c) {
+        sum += p[c];
+        sum_sq += static_cast<uint32_t>(p[c]) * p[c];
+      }
+    } else {
+      for (int r = from_; r < to_; ++r) {
+        const uint32_t v = grey_.ptr<uint8_t>(r)[i];
+        sum += v;
+        sum_sq += v * v;
+      }
     }
-    rows[static_cast<size_t>(r)] = line_stats(sum, sum_sq, grey.cols - 2 * skip);
+    return line_stats(sum, sum_sq, to_ - from_);
   }
-  return rows;
-}
 
-// Of the columns, over rows [top, bottom) less the corners' rows at both ends.
-std::vector<LineStats> column_stats(const cv::Mat& grey, int top, int bottom) {
-  if (const int skip = bar_corner(grey.cols, bottom - top); bottom - top > 2 * skip) {
-    top += skip;
-    bottom -= skip;
-  }
-  std::vector<uint32_t> sum(static_cast<size_t>(grey.cols), 0);
-  std::vector<uint32_t> sum_sq(static_cast<size_t>(grey.cols), 0);
-  for (int r = top; r < bottom; ++r) {
-    const uint8_t* p = grey.ptr<uint8_t>(r);
-    for (int c = 0; c < grey.cols; ++c) {
-      sum[static_cast<size_t>(c)] += p[c];
-      sum_sq[static_cast<size_t>(c)] += static_cast<uint32_t>(p[c]) * p[c];
-    }
-  }
-  std::vector<LineStats> columns(static_cast<size_t>(grey.cols));
-  for (size_t c = 0; c < columns.size(); ++c) {
-    columns[c] = line_stats(sum[c], sum_sq[c], bottom - top);
-  }
-  return columns;
-}
+ private:
+  Lines(const cv::Mat& grey, bool rows, int from, int to, int count)
+      : grey_(grey), rows_(rows), from_(from), to_(to), count_(count) {}
 
-// How many lines from one side (lines[0] outermost, in `step`s inwards) form a bar: each nearly
-// uniform and close to the outermost line's level. nullopt when all of the first `limit` lines
-// do: no content found on that side within the limit.
-std::optional<int> bar_length(const std::vector<LineStats>& lines, int first, int step, int limit) {
-  const LineStats& edge = lines[static_cast<size_t>(first)];
+  const cv::Mat& grey_;
+  bool rows_;
+  int from_;  // the span each line is measured over
+  int to_;
+  int count_;
+};
+
+// How many lines from one side (lines[first] outermost, in `step`s inwards) form a bar: each
+// nearly uniform and close to the outermost line's level. nullopt when all of the first `limit`
+// lines do: no content found on that side within the limit.
+std::optional<int> bar_length(const Lines& lines, int first, int step, int limit) {
+  const LineStats edge = lines[first];
   for (int i = 0; i < limit; ++i) {
-    const LineStats& line = lines[static_cast<size_t>(first + i * step)];
+    const LineStats line = i == 0 ? edge : lines[first + i * step];
     if (line.stddev > kBarMaxStddev || std::abs(line.mean - edge.mean) > kBarMaxLevelDiff) {
       return i;
     }
@@ -362,8 +376,8 @@ std::optional<int> bar_length(const std::vector<LineStats>& lines, int first, in
 }
 
 // The two bar lengths of one axis (start side, end side), each at most kMaxBarFraction of it.
-std::pair<int, int> bars(const std::vector<LineStats>& lines) {
-  const int count = static_cast<int>(lines.size());
+std::pair<int, int> bars(const Lines& lines) {
+  const int count = lines.count();
   const int limit = static_cast<int>(count * kMaxBarFraction);
   if (limit <= 0) return {0, 0};
   const std::optional<int> start = bar_length(lines, 0, 1, limit);
@@ -380,9 +394,9 @@ cv::Rect content_rect(const cv::Mat& grey) {
   cv::Rect rect(0, 0, grey.cols, grey.rows);
   for (int level = 0; level < kMaxBarLevels; ++level) {
     const cv::Mat part = grey(rect);
-    const auto [top, bottom] = bars(row_stats(part));
+    const auto [top, bottom] = bars(Lines::rows(part));
     const int rows_end = part.rows - bottom;
-    const auto [left, right] = bars(column_stats(part, top, rows_end));
+    const auto [left, right] = bars(Lines::columns(part, top, rows_end));
     const cv::Rect inner(rect.x + left, rect.y + top, part.cols - left - right, rows_end - top);
     if (inner == rect || inner.width < kMinContentSide || inner.height < kMinContentSide) break;
     rect = inner;
@@ -459,7 +473,7 @@ double laplacian_variance(const cv::Mat& grey) {
 // ms for 480 × 270 to 64 × 64 where converting to float and resizing took 0.18 ms, on nearly
 // every decoded frame (the signature).
 void area_means(const cv::Mat& grey, int side, cv::Mat& integral, cv::Mat& out) {
-  // 32-bit sums: the scans hashed are at most kBarScanLongSide² · 255 < 2³¹.
+  // 32-bit sums: what is hashed is at most kSignatureLongSide² · 255 < 2³¹.
   CV_Assert(int64_t{grey.cols} * grey.rows * 255 < (int64_t{1} << 31));
   cv::integral(grey, integral, CV_32S);
   out.create(side, side, CV_32F);
@@ -539,7 +553,15 @@ class SignatureHasher {
   explicit SignatureHasher(int rotation) : rotation_(rotation) {}
 
   PdqResult hash(const GreyPicture& scan) {
-    return hash_block(scan.grey(content_rect(scan.grey)), scan.video_range);
+    cv::Mat content = scan.grey(content_rect(scan.grey));
+    // Halved again (2×2 means, cheap) while over kSignatureLongSide.
+    for (int i = 0; std::max(content.cols, content.rows) > kSignatureLongSide; i ^= 1) {
+      const cv::Mat even = content(cv::Rect(0, 0, content.cols & ~1, content.rows & ~1));
+      cv::resize(even, content_halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0,
+                 cv::INTER_AREA);
+      content = content_halves_[i];
+    }
+    return hash_block(content, scan.video_range);
   }
 
  private:
@@ -588,6 +610,7 @@ class SignatureHasher {
 
   int rotation_;
   // Reused buffers (a fresh buffer a frame costs page faults).
+  cv::Mat content_halves_[2];
   cv::Mat integral_;
   cv::Mat content_float_;
   cv::Mat block_;
