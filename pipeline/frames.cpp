@@ -1399,6 +1399,8 @@ class ParallelDecoder {
     AVStream* st = nullptr;
     const AVCodec* codec = nullptr;
     int64_t start = 0;
+    bool matroska = false;
+    CodecPtr decoder;
     PacketPtr packet;
     FramePtr frame;
     FrameScanner scanner;
@@ -1425,6 +1427,7 @@ class ParallelDecoder {
     src.start = src.st->start_time != AV_NOPTS_VALUE ? src.st->start_time : 0;
     src.codec = avcodec_find_decoder(src.st->codecpar->codec_id);
     if (src.codec == nullptr) return false;
+    src.matroska = std::string_view(ctx->iformat->name).starts_with("matroska");
     src.packet.reset(av_packet_alloc());
     src.frame.reset(av_frame_alloc());
     return src.packet && src.frame;
@@ -1493,12 +1496,17 @@ class ParallelDecoder {
     if (c > 0 && av_seek_frame(ctx, stream_index_, chunks_[c].seek_ts, AVSEEK_FLAG_BACKWARD) < 0) {
       return false;
     }
-    // A new decoder a chunk (a flushed one refused Matroska's first packet after a seek), on
-    // this thread only: the parallelism is the chunks'.
-    auto opened = open_decoder(src.st, src.codec, false, 1, *src.input);
-    if (!opened.ok()) return false;
-    CodecPtr decoder = std::move(*opened);
-    AVCodecContext* dec = decoder.get();
+    // One single-threaded decoder a thread (the parallelism is the chunks'), flushed between its
+    // chunks: it keeps its picture buffers, which a new one would allocate and fault in again.
+    // For Matroska a new one a chunk: a flushed one refused the first packet after a seek.
+    if (!src.decoder || src.matroska) {
+      auto opened = open_decoder(src.st, src.codec, false, 1, *src.input);
+      if (!opened.ok()) return false;
+      src.decoder = std::move(*opened);
+    } else {
+      avcodec_flush_buffers(src.decoder.get());
+    }
+    AVCodecContext* dec = src.decoder.get();
     const bool last = c + 1 == static_cast<int>(chunks_.size());
     const int64_t sample_interval = std::max<int64_t>(opt_.sample_interval.count(), 1);
     const int64_t signature_interval = opt_.signature_interval.count();  // 0: none
