@@ -214,6 +214,7 @@ bool JfifPicture::assign(const AVFrame* f, int rotation) {
   const Weights weights = f->colorspace == AVCOL_SPC_BT709 ? kBt709 : kBt601;
   const Transform t = transform_for(weights, full_range);
 
+  if (rotation != 90 && rotation != 180 && rotation != 270) rotation = 0;
   const bool quarter = rotation == 90 || rotation == 270;
   const int w = quarter ? f->height : f->width;
   const int h = quarter ? f->width : f->height;

@@ -26,8 +26,9 @@ namespace cw::pipeline {
 
 class JfifPicture {
  public:
-  // Takes the picture of `frame`, turned upright by `rotation` degrees clockwise (0, 90, 180,
-  // 270). False when the frame is not 8-bit 4:2:0 or has no picture; the object is then empty.
+  // Takes the picture of `frame`, turned upright by `rotation` degrees clockwise (90, 180, 270;
+  // any other value leaves it as it is). False when the frame is not 8-bit 4:2:0 or has no
+  // picture; the object is then empty.
   bool assign(const AVFrame* frame, int rotation);
 
   bool empty() const { return width_ == 0; }

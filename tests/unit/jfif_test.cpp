@@ -154,8 +154,11 @@ TEST(JfifPictureTest, TurnsUpright) {
     int x, y;  // of the white block's top-left pixel, upright
   };
   // 33 × 17 turned a quarter clockwise is 17 × 33: the top-left corner goes top-right.
-  const Case cases[] = {
-      {0, w, h, 0, 0}, {90, h, w, h - 2, 0}, {180, w, h, w - 2, h - 2}, {270, h, w, 0, w - 2}};
+  const Case cases[] = {{0, w, h, 0, 0},
+                        {45, w, h, 0, 0},  // not a quarter turn: left as it is
+                        {90, h, w, h - 2, 0},
+                        {180, w, h, w - 2, h - 2},
+                        {270, h, w, 0, w - 2}};
   for (const Case& c : cases) {
     SCOPED_TRACE("rotation " + std::to_string(c.rotation));
     JfifPicture p;
