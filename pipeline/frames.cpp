@@ -97,7 +97,6 @@
 
 #include <fmt/format.h>
 #include <opencv2/core.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
 extern "C" {
@@ -922,16 +921,7 @@ class Writer {
   }
 
   Status write_jpeg(const std::string& name, const cv::Mat& image) {
-    const std::vector<int> params = {cv::IMWRITE_JPEG_QUALITY,
-                                     std::clamp(opt_.jpeg_quality, 1, 100)};
-    bool written = false;
-    try {
-      written = cv::imwrite((out_dir_ / name).string(), image, params);
-    } catch (const cv::Exception&) {
-      written = false;
-    }
-    if (!written) return Error(Code::kInternal, "cannot write " + name);
-    return Status::Ok();
+    return write_bgr_jpeg((out_dir_ / name).string(), image, opt_.jpeg_quality);
   }
 
   Status write_contact_sheet(const FramesResult& result) {

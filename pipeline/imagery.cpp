@@ -17,9 +17,10 @@
 #include <opencv2/calib3d.hpp>
 #include <opencv2/features2d.hpp>
 #include <opencv2/flann.hpp>
-#include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 #include <opencv2/video/tracking.hpp>
+
+#include "pipeline/png.hpp"
 
 namespace cw::pipeline {
 namespace {
@@ -654,11 +655,9 @@ Result<ChangeResult> detect_changes(const cv::Mat& before, const cv::Mat& after,
   cv::addWeighted(overlay, 0.4, cv::Mat(overlay.size(), CV_8UC3, cv::Scalar(0, 0, 255)), 0.6, 0,
                   tinted);
   tinted.copyTo(overlay, result.mask);
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", overlay, png)) {
-    return Error(Code::kInternal, "could not encode the overlay PNG", kField);
-  }
-  result.overlay_png.assign(png.begin(), png.end());
+  auto png = encode_png(overlay);
+  if (!png.ok()) return Error(Code::kInternal, "could not encode the overlay PNG", kField);
+  result.overlay_png = std::move(*png);
   report(progress, 100);
   return result;
 }

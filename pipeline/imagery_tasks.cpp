@@ -8,8 +8,6 @@
 
 #include <fmt/format.h>
 
-#include <opencv2/imgcodecs.hpp>
-
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +15,7 @@
 #include <fstream>
 #include <memory>
 
+#include "pipeline/png.hpp"
 #include "pipeline/raster.hpp"
 
 namespace cw::pipeline {
@@ -263,13 +262,17 @@ Result<nlohmann::json> compare_imagery(const nlohmann::json& spec, const std::st
   std::error_code ec;
   fs::create_directories(out_dir, ec);
   if (ec) return Error(Code::kInternal, "cannot create the output folder");
-  {
-    std::ofstream f(out_dir + "/overlay.png", std::ios::binary);
-    f.write(reinterpret_cast<const char*>(change->overlay_png.data()),
-            static_cast<std::streamsize>(change->overlay_png.size()));
-    if (!f) return Error(Code::kInternal, "cannot write the overlay");
+  const auto write_bytes = [&](const std::string& name, const std::vector<std::uint8_t>& bytes) {
+    std::ofstream f(out_dir + "/" + name, std::ios::binary);
+    f.write(reinterpret_cast<const char*>(bytes.data()),
+            static_cast<std::streamsize>(bytes.size()));
+    return static_cast<bool>(f);
+  };
+  if (!write_bytes("overlay.png", change->overlay_png)) {
+    return Error(Code::kInternal, "cannot write the overlay");
   }
-  if (!cv::imwrite(out_dir + "/mask.png", change->mask)) {
+  auto mask_png = encode_png(change->mask);
+  if (!mask_png.ok() || !write_bytes("mask.png", *mask_png)) {
     return Error(Code::kInternal, "cannot write the change mask");
   }
   if (progress) progress(95);
@@ -310,8 +313,9 @@ Result<nlohmann::json> match_frame(const nlohmann::json& spec, const ProgressFn&
   }
   auto imagery_file = file_from_spec(spec, "imagery");
   if (!imagery_file.ok()) return imagery_file.error();
-  cv::Mat frame = cv::imread(spec["frame"].get<std::string>(), cv::IMREAD_COLOR);
-  if (frame.empty()) return Error(Code::kUnprocessable, "the frame cannot be read", "frame");
+  auto read = read_picture(spec["frame"].get<std::string>());
+  if (!read.ok()) return Error(Code::kUnprocessable, "the frame cannot be read", "frame");
+  cv::Mat frame = std::move(*read);
   auto raster = open_imagery(*imagery_file);
   if (!raster.ok()) return Error(raster.error().code(), raster.error().detail(), "imagery");
   auto px = raster->read(kMatchSide);

@@ -200,6 +200,54 @@ bool compress(std::FILE* file, const cv::Mat& y, const cv::Mat& cb, const cv::Ma
   return true;
 }
 
+// As compress(), for an 8-bit BGR picture (libjpeg-turbo's JCS_EXT_BGR input), 4:2:0.
+bool compress_bgr(std::FILE* file, const cv::Mat& bgr, int quality,
+                  char (&message)[JMSG_LENGTH_MAX]) {
+  jpeg_compress_struct cinfo;
+  ErrorManager err;
+  cinfo.err = jpeg_std_error(&err.pub);
+  err.pub.error_exit = on_error;
+  err.pub.emit_message = on_message;
+  err.message[0] = '\0';
+  if (setjmp(err.jump) != 0) {
+    std::memcpy(message, err.message, sizeof message);
+    jpeg_destroy_compress(&cinfo);
+    return false;
+  }
+  jpeg_create_compress(&cinfo);
+  jpeg_stdio_dest(&cinfo, file);
+  cinfo.image_width = static_cast<JDIMENSION>(bgr.cols);
+  cinfo.image_height = static_cast<JDIMENSION>(bgr.rows);
+  cinfo.input_components = 3;
+  cinfo.in_color_space = JCS_EXT_BGR;
+  jpeg_set_defaults(&cinfo);
+  jpeg_set_quality(&cinfo, quality, TRUE);
+  cinfo.dct_method = JDCT_ISLOW;
+  jpeg_start_compress(&cinfo, TRUE);
+  while (cinfo.next_scanline < cinfo.image_height) {
+    JSAMPROW row = const_cast<uint8_t*>(bgr.ptr<uint8_t>(static_cast<int>(cinfo.next_scanline)));
+    jpeg_write_scanlines(&cinfo, &row, 1);
+  }
+  jpeg_finish_compress(&cinfo);
+  jpeg_destroy_compress(&cinfo);
+  return true;
+}
+
+// Opens `path`, lets `encode` write into it and closes it; errors name the file only.
+template <typename Encode>
+Status write_file(const std::string& path, Encode encode) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  std::FILE* file = std::fopen(path.c_str(), "wb");
+  if (file == nullptr) return Error(Code::kInternal, "cannot create " + name);
+  char message[JMSG_LENGTH_MAX] = {};
+  const bool compressed = encode(file, message);
+  const bool flushed = std::fflush(file) == 0 && std::ferror(file) == 0;
+  const bool closed = std::fclose(file) == 0;
+  if (!compressed) return Error(Code::kInternal, "cannot encode " + name + ": " + message);
+  if (!flushed || !closed) return Error(Code::kInternal, "cannot write " + name);
+  return Status::Ok();
+}
+
 }  // namespace
 
 bool JfifPicture::assign(const AVFrame* f, int rotation) {
@@ -250,17 +298,16 @@ bool JfifPicture::assign(const AVFrame* f, int rotation) {
 
 Status JfifPicture::write(const std::string& path, int quality) const {
   if (empty()) return Error(Code::kInternal, "no picture to write");
-  const std::string name = std::filesystem::path(path).filename().string();
-  std::FILE* file = std::fopen(path.c_str(), "wb");
-  if (file == nullptr) return Error(Code::kInternal, "cannot create " + name);
-  char message[JMSG_LENGTH_MAX] = {};
-  const bool compressed =
-      compress(file, y_, cb_, cr_, width_, height_, std::clamp(quality, 1, 100), message);
-  const bool flushed = std::fflush(file) == 0 && std::ferror(file) == 0;
-  const bool closed = std::fclose(file) == 0;
-  if (!compressed) return Error(Code::kInternal, "cannot encode " + name + ": " + message);
-  if (!flushed || !closed) return Error(Code::kInternal, "cannot write " + name);
-  return Status::Ok();
+  return write_file(path, [&](std::FILE* file, char(&message)[JMSG_LENGTH_MAX]) {
+    return compress(file, y_, cb_, cr_, width_, height_, std::clamp(quality, 1, 100), message);
+  });
+}
+
+Status write_bgr_jpeg(const std::string& path, const cv::Mat& bgr, int quality) {
+  if (bgr.empty() || bgr.type() != CV_8UC3) return Error(Code::kInternal, "not a BGR picture");
+  return write_file(path, [&](std::FILE* file, char(&message)[JMSG_LENGTH_MAX]) {
+    return compress_bgr(file, bgr, std::clamp(quality, 1, 100), message);
+  });
 }
 
 void JfifPicture::bgr(cv::Size size, cv::Mat& out) const {

@@ -61,4 +61,9 @@ class JfifPicture {
   cv::Mat turn_[3];  // converted planes before they are turned upright
 };
 
+// Writes an 8-bit BGR picture (CV_8UC3) as a baseline JPEG (4:2:0, quality clamped to 1–100):
+// thumbnails, the contact sheet, and frames of formats JfifPicture refuses. What cv::imwrite
+// did, without linking OpenCV's imgcodecs into every start of the binary.
+Status write_bgr_jpeg(const std::string& path, const cv::Mat& bgr, int quality);
+
 }  // namespace cw::pipeline

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <mutex>
+#include <string>
 #include <utility>
+
+#include <dlfcn.h>
 
 #include <cpl_conv.h>
 #include <cpl_error.h>
@@ -17,7 +19,8 @@
 
 #include <fmt/format.h>
 
-#include <opencv2/imgcodecs.hpp>
+#include "pipeline/png.hpp"
+
 #include <opencv2/imgproc.hpp>
 
 namespace cw::pipeline {
@@ -32,56 +35,129 @@ Error unreadable(std::string detail) {
   return Error(Code::kUnprocessable, std::move(detail), kField);
 }
 
-void init_gdal() {
-  static std::once_flag once;
-  std::call_once(once, [] {
+// GDAL is loaded when imagery is first opened (dlopen), not when the program starts: the same
+// binary runs the sandboxed video analysis, which needs no GDAL, and an empty program linking
+// libgdal alone takes 47 ms to start (together with OpenCV's imgcodecs, which links GDAL too,
+// the program's start went from 123 ms to 44 ms). Only this file calls GDAL, through this
+// table; open_dataset() loads it, and everything else here runs on a dataset it opened.
+// clang-format off
+#define CW_GDAL_FUNCTIONS(X) \
+  X(CPLSetConfigOption) \
+  X(GDALAllRegister) \
+  X(CPLPushErrorHandler) \
+  X(CPLPopErrorHandler) \
+  X(CPLQuietErrorHandler) \
+  X(GDALClose) \
+  X(OSRDestroySpatialReference) \
+  X(OSRNewSpatialReference) \
+  X(OSRImportFromEPSG) \
+  X(OSRSetAxisMappingStrategy) \
+  X(OSRExportToWkt) \
+  X(VSIFree) \
+  X(OCTDestroyCoordinateTransformation) \
+  X(OCTTransformEx) \
+  X(OCTNewCoordinateTransformation) \
+  X(GDALOpenEx) \
+  X(GDALGetDriverShortName) \
+  X(GDALGetDatasetDriver) \
+  X(GDALGetRasterXSize) \
+  X(GDALGetRasterYSize) \
+  X(GDALGetRasterCount) \
+  X(GDALGetRasterDataType) \
+  X(GDALGetRasterBand) \
+  X(GDALDataTypeIsComplex) \
+  X(GDALGetDataTypeName) \
+  X(GDALGetRasterNoDataValue) \
+  X(GDALDatasetRasterIOEx) \
+  X(GDALGetGeoTransform) \
+  X(GDALGetSpatialRef) \
+  X(OSRClone) \
+  X(GDALGetRasterColorInterpretation)
+// clang-format on
+
+struct GdalApi {
+#define CW_GDAL_MEMBER(name) decltype(&::name) name = nullptr;
+  CW_GDAL_FUNCTIONS(CW_GDAL_MEMBER)
+#undef CW_GDAL_MEMBER
+};
+
+// The library's name: the runtime package's (scripts/packages.txt: libgdal32).
+constexpr const char* kGdalLibrary = "libgdal.so.32";
+
+struct LoadedGdal {
+  GdalApi api;
+  std::string error;  // empty when loaded
+};
+
+const LoadedGdal& loaded_gdal() {
+  static const LoadedGdal loaded = [] {
+    LoadedGdal l;
+    void* lib = dlopen(kGdalLibrary, RTLD_NOW | RTLD_LOCAL);  // never closed
+    if (lib == nullptr) {
+      const char* why = dlerror();
+      l.error = fmt::format("{} cannot be loaded: {}", kGdalLibrary, why != nullptr ? why : "");
+      return l;
+    }
+#define CW_GDAL_RESOLVE(name)                                          \
+  l.api.name = reinterpret_cast<decltype(&::name)>(dlsym(lib, #name)); \
+  if (l.api.name == nullptr && l.error.empty()) {                      \
+    l.error = fmt::format("{} has no symbol {}", kGdalLibrary, #name); \
+  }
+    CW_GDAL_FUNCTIONS(CW_GDAL_RESOLVE)
+#undef CW_GDAL_RESOLVE
+    if (!l.error.empty()) return l;
     // Never list the upload's directory looking for sidecar files (.aux.xml, .ovr, world files).
-    CPLSetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
-    CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
-    GDALAllRegister();
-  });
+    l.api.CPLSetConfigOption("GDAL_DISABLE_READDIR_ON_OPEN", "EMPTY_DIR");
+    l.api.CPLSetConfigOption("GDAL_PAM_ENABLED", "NO");
+    l.api.GDALAllRegister();
+    return l;
+  }();
+  return loaded;
 }
+
+// The functions; only after open_dataset() has loaded them.
+const GdalApi& gdal() { return loaded_gdal().api; }
 
 // GDAL reports errors to a per-thread handler stack; keep its messages off stderr while we work
 // (the caller gets our own error values).
 class QuietGdal {
  public:
-  QuietGdal() { CPLPushErrorHandler(CPLQuietErrorHandler); }
-  ~QuietGdal() { CPLPopErrorHandler(); }
+  QuietGdal() { gdal().CPLPushErrorHandler(gdal().CPLQuietErrorHandler); }
+  ~QuietGdal() { gdal().CPLPopErrorHandler(); }
   QuietGdal(const QuietGdal&) = delete;
   QuietGdal& operator=(const QuietGdal&) = delete;
 };
 
 struct DatasetCloser {
   void operator()(void* ds) const {
-    if (ds != nullptr) GDALClose(static_cast<GDALDatasetH>(ds));
+    if (ds != nullptr) gdal().GDALClose(static_cast<GDALDatasetH>(ds));
   }
 };
 using DatasetPtr = std::unique_ptr<void, DatasetCloser>;
 
 struct SrsDeleter {
   void operator()(void* srs) const {
-    if (srs != nullptr) OSRDestroySpatialReference(static_cast<OGRSpatialReferenceH>(srs));
+    if (srs != nullptr) gdal().OSRDestroySpatialReference(static_cast<OGRSpatialReferenceH>(srs));
   }
 };
 using SrsPtr = std::unique_ptr<void, SrsDeleter>;
 
 SrsPtr epsg_srs(int code) {
-  SrsPtr srs(OSRNewSpatialReference(nullptr));
+  SrsPtr srs(gdal().OSRNewSpatialReference(nullptr));
   if (!srs ||
-      OSRImportFromEPSG(static_cast<OGRSpatialReferenceH>(srs.get()), code) != OGRERR_NONE) {
+      gdal().OSRImportFromEPSG(static_cast<OGRSpatialReferenceH>(srs.get()), code) != OGRERR_NONE) {
     return nullptr;
   }
-  OSRSetAxisMappingStrategy(static_cast<OGRSpatialReferenceH>(srs.get()),
-                            OAMS_TRADITIONAL_GIS_ORDER);
+  gdal().OSRSetAxisMappingStrategy(static_cast<OGRSpatialReferenceH>(srs.get()),
+                                   OAMS_TRADITIONAL_GIS_ORDER);
   return srs;
 }
 
 std::string srs_wkt(OGRSpatialReferenceH srs) {
   char* wkt = nullptr;
   std::string out;
-  if (OSRExportToWkt(srs, &wkt) == OGRERR_NONE && wkt != nullptr) out = wkt;
-  CPLFree(wkt);
+  if (gdal().OSRExportToWkt(srs, &wkt) == OGRERR_NONE && wkt != nullptr) out = wkt;
+  gdal().VSIFree(wkt);
   return out;
 }
 
@@ -90,7 +166,7 @@ std::string srs_wkt(OGRSpatialReferenceH srs) {
 class Transform {
  public:
   explicit Transform(OGRCoordinateTransformationH ct) : ct_(ct) {}
-  ~Transform() { OCTDestroyCoordinateTransformation(ct_); }
+  ~Transform() { gdal().OCTDestroyCoordinateTransformation(ct_); }
   Transform(const Transform&) = delete;
   Transform& operator=(const Transform&) = delete;
 
@@ -100,7 +176,7 @@ class Transform {
     QuietGdal quiet;
     ok.assign(x.size(), 0);
     if (x.empty()) return;
-    OCTTransformEx(ct_, static_cast<int>(x.size()), x.data(), y.data(), nullptr, ok.data());
+    gdal().OCTTransformEx(ct_, static_cast<int>(x.size()), x.data(), y.data(), nullptr, ok.data());
     for (std::size_t i = 0; i < x.size(); ++i) {
       if (!std::isfinite(x[i]) || !std::isfinite(y[i])) ok[i] = 0;
     }
@@ -112,7 +188,7 @@ class Transform {
 };
 
 std::shared_ptr<Transform> make_transform(OGRSpatialReferenceH from, OGRSpatialReferenceH to) {
-  OGRCoordinateTransformationH ct = OCTNewCoordinateTransformation(from, to);
+  OGRCoordinateTransformationH ct = gdal().OCTNewCoordinateTransformation(from, to);
   if (ct == nullptr) return nullptr;
   return std::make_shared<Transform>(ct);
 }
@@ -120,7 +196,9 @@ std::shared_ptr<Transform> make_transform(OGRSpatialReferenceH from, OGRSpatialR
 // Opens `path` read-only with one of `drivers` (nullptr-terminated).
 Result<DatasetPtr> open_dataset(const std::string& path, const char* const* drivers,
                                 const char* what) {
-  init_gdal();
+  if (const LoadedGdal& l = loaded_gdal(); !l.error.empty()) {
+    return Error(Code::kInternal, "GDAL is not available: " + l.error, kField);
+  }
   // GDAL would treat these prefixes as virtual file systems (network, archives).
   if (path.rfind("/vsi", 0) == 0) {
     return unreadable("path not allowed");
@@ -129,8 +207,8 @@ Result<DatasetPtr> open_dataset(const std::string& path, const char* const* driv
   if (!std::filesystem::exists(path, ec)) return Error(Code::kNotFound, "no such file", kField);
   if (!std::filesystem::is_regular_file(path, ec)) return unreadable("not a regular file");
   QuietGdal quiet;
-  DatasetPtr ds(
-      GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, nullptr, nullptr));
+  DatasetPtr ds(gdal().GDALOpenEx(path.c_str(), GDAL_OF_RASTER | GDAL_OF_READONLY, drivers, nullptr,
+                                  nullptr));
   if (!ds) return unreadable(fmt::format("not a readable {}", what));
   return ds;
 }
@@ -152,10 +230,10 @@ struct Raster::Impl {
 
   Status load_basics(const RasterOptions& options) {
     GDALDatasetH h = handle();
-    info.driver = GDALGetDriverShortName(GDALGetDatasetDriver(h));
-    info.width = GDALGetRasterXSize(h);
-    info.height = GDALGetRasterYSize(h);
-    info.bands = GDALGetRasterCount(h);
+    info.driver = gdal().GDALGetDriverShortName(gdal().GDALGetDatasetDriver(h));
+    info.width = gdal().GDALGetRasterXSize(h);
+    info.height = gdal().GDALGetRasterYSize(h);
+    info.bands = gdal().GDALGetRasterCount(h);
     if (info.width <= 0 || info.height <= 0 || info.bands <= 0) {
       return unreadable("raster has no pixels or no bands");
     }
@@ -163,18 +241,18 @@ struct Raster::Impl {
       return unreadable(fmt::format("raster too large: {}x{} pixels (limit {} pixels)", info.width,
                                     info.height, options.max_pixels));
     }
-    const GDALDataType type = GDALGetRasterDataType(GDALGetRasterBand(h, 1));
-    if (type == GDT_Unknown || GDALDataTypeIsComplex(type)) {
+    const GDALDataType type = gdal().GDALGetRasterDataType(gdal().GDALGetRasterBand(h, 1));
+    if (type == GDT_Unknown || gdal().GDALDataTypeIsComplex(type)) {
       return unreadable("unsupported pixel type");
     }
-    info.data_type = GDALGetDataTypeName(type);
+    info.data_type = gdal().GDALGetDataTypeName(type);
     byte_data = type == GDT_Byte;
     band_map = info.bands >= 3 ? std::vector<int>{3, 2, 1} : std::vector<int>{1};
     for (int b : band_map) {
-      GDALRasterBandH band = GDALGetRasterBand(h, b);
-      if (GDALGetRasterDataType(band) != type) return unreadable("bands of different types");
+      GDALRasterBandH band = gdal().GDALGetRasterBand(h, b);
+      if (gdal().GDALGetRasterDataType(band) != type) return unreadable("bands of different types");
       int has = 0;
-      const double v = GDALGetRasterNoDataValue(band, &has);
+      const double v = gdal().GDALGetRasterNoDataValue(band, &has);
       nodata.push_back(has ? std::optional<double>(v) : std::nullopt);
     }
     return Status::Ok();
@@ -209,17 +287,17 @@ struct Raster::Impl {
     QuietGdal quiet;
     if (byte_data) {
       cv::Mat out(bh, bw, CV_8UC(nb));
-      const CPLErr err =
-          GDALDatasetRasterIOEx(handle(), GF_Read, x, y, ww, wh, out.data, bw, bh, GDT_Byte, nb,
-                                band_map.data(), nb, static_cast<GSpacing>(out.step[0]), 1, &extra);
+      const CPLErr err = gdal().GDALDatasetRasterIOEx(
+          handle(), GF_Read, x, y, ww, wh, out.data, bw, bh, GDT_Byte, nb, band_map.data(), nb,
+          static_cast<GSpacing>(out.step[0]), 1, &extra);
       if (err != CE_None) return unreadable("the raster's pixels cannot be read (corrupt file?)");
       return out;
     }
     cv::Mat f(bh, bw, CV_32FC(nb));
     const CPLErr err =
-        GDALDatasetRasterIOEx(handle(), GF_Read, x, y, ww, wh, f.data, bw, bh, GDT_Float32, nb,
-                              band_map.data(), static_cast<GSpacing>(nb * sizeof(float)),
-                              static_cast<GSpacing>(f.step[0]), sizeof(float), &extra);
+        gdal().GDALDatasetRasterIOEx(handle(), GF_Read, x, y, ww, wh, f.data, bw, bh, GDT_Float32,
+                                     nb, band_map.data(), static_cast<GSpacing>(nb * sizeof(float)),
+                                     static_cast<GSpacing>(f.step[0]), sizeof(float), &extra);
     if (err != CE_None) return unreadable("the raster's pixels cannot be read (corrupt file?)");
     if (stretch.empty()) {
       if (auto s = compute_stretch(); !s) return s.error();
@@ -250,7 +328,7 @@ struct Raster::Impl {
     GDALRasterIOExtraArg extra;
     INIT_RASTERIO_EXTRA_ARG(extra);
     extra.eResampleAlg = GRIORA_NearestNeighbour;  // no-data values must stay themselves
-    const CPLErr err = GDALDatasetRasterIOEx(
+    const CPLErr err = gdal().GDALDatasetRasterIOEx(
         handle(), GF_Read, 0, 0, info.width, info.height, f.data, bw, bh, GDT_Float32, nb,
         band_map.data(), static_cast<GSpacing>(nb * sizeof(float)),
         static_cast<GSpacing>(f.step[0]), sizeof(float), &extra);
@@ -305,19 +383,19 @@ Result<Raster> Raster::open_geotiff(const std::string& path, const RasterOptions
   std::array<double, 6> gt{};
   {
     QuietGdal quiet;
-    if (GDALGetGeoTransform(h, gt.data()) != CE_None) {
+    if (gdal().GDALGetGeoTransform(h, gt.data()) != CE_None) {
       return unreadable("the GeoTIFF has no geotransform");
     }
   }
   const double det = gt[1] * gt[5] - gt[2] * gt[4];
   if (!std::isfinite(det) || det == 0.0)
     return unreadable("the GeoTIFF's geotransform is singular");
-  OGRSpatialReferenceH raster_srs_ref = GDALGetSpatialRef(h);
+  OGRSpatialReferenceH raster_srs_ref = gdal().GDALGetSpatialRef(h);
   if (raster_srs_ref == nullptr)
     return unreadable("the GeoTIFF has no coordinate reference system");
-  SrsPtr raster_srs(OSRClone(raster_srs_ref));
-  OSRSetAxisMappingStrategy(static_cast<OGRSpatialReferenceH>(raster_srs.get()),
-                            OAMS_TRADITIONAL_GIS_ORDER);
+  SrsPtr raster_srs(gdal().OSRClone(raster_srs_ref));
+  gdal().OSRSetAxisMappingStrategy(static_cast<OGRSpatialReferenceH>(raster_srs.get()),
+                                   OAMS_TRADITIONAL_GIS_ORDER);
   SrsPtr wgs84 = epsg_srs(4326);
   SrsPtr mercator = epsg_srs(3857);
   if (!wgs84 || !mercator) {
@@ -457,11 +535,36 @@ Result<std::vector<std::uint8_t>> Raster::render_tile(const geo::TileId& tile) {
     const cv::Mat alpha(kTileSize, kTileSize, CV_8U, inside.data());
     bgra.copyTo(rgba, alpha);
   }
-  std::vector<uchar> png;
-  if (!cv::imencode(".png", rgba, png)) {
-    return Error(Code::kInternal, "could not encode the tile PNG", kField);
+  auto png = encode_png(rgba);
+  if (!png.ok()) return Error(Code::kInternal, "could not encode the tile PNG", kField);
+  return std::move(*png);
+}
+
+Result<cv::Mat> read_picture(const std::string& path) {
+  static const char* const kDrivers[] = {"PNG", "JPEG", nullptr};
+  auto ds = open_dataset(path, kDrivers, "PNG or JPEG image");
+  if (!ds) return ds.error();
+  const auto h = static_cast<GDALDatasetH>(ds->get());
+  const int width = gdal().GDALGetRasterXSize(h);
+  const int height = gdal().GDALGetRasterYSize(h);
+  const int bands = gdal().GDALGetRasterCount(h);
+  if (width <= 0 || height <= 0 || bands <= 0) return unreadable("an empty picture");
+  GDALRasterBandH first = gdal().GDALGetRasterBand(h, 1);
+  if (gdal().GDALGetRasterDataType(first) != GDT_Byte) return unreadable("not an 8-bit picture");
+  if (gdal().GDALGetRasterColorInterpretation(first) == GCI_PaletteIndex) {
+    return unreadable("a picture with a palette");
   }
-  return std::vector<std::uint8_t>(png.begin(), png.end());
+  // Bands R, G, B (and alpha, left out) into B, G, R; a grey picture (with or without alpha)
+  // into all three.
+  int band_map[3] = {3, 2, 1};
+  if (bands < 3) band_map[0] = band_map[1] = band_map[2] = 1;
+  cv::Mat bgr(height, width, CV_8UC3);
+  QuietGdal quiet;
+  const CPLErr err = gdal().GDALDatasetRasterIOEx(h, GF_Read, 0, 0, width, height, bgr.data, width,
+                                                  height, GDT_Byte, 3, band_map, 3,
+                                                  static_cast<GSpacing>(bgr.step[0]), 1, nullptr);
+  if (err != CE_None) return unreadable("the picture cannot be decoded");
+  return bgr;
 }
 
 }  // namespace cw::pipeline

@@ -51,6 +51,12 @@ struct RasterOptions {
   int points_per_edge = 8;
 };
 
+// A PNG or JPEG picture as 8-bit BGR (grey spread over the three channels, alpha left out), read
+// with GDAL's drivers: what cv::imread(IMREAD_COLOR) gives for such files (a PNG with a palette
+// is refused), without linking OpenCV's imgcodecs. Errors as the Raster constructors' (field
+// "file").
+Result<cv::Mat> read_picture(const std::string& path);
+
 class Raster {
  public:
   // Opens a GeoTIFF. Errors (kUnprocessable, field "file"): not a readable GeoTIFF, no
