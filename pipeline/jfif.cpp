@@ -149,60 +149,20 @@ struct ErrorManager {
 
 void on_message(j_common_ptr /*cinfo*/, int /*level*/) {}
 
-// libjpeg reports errors by longjmp: nothing here may need a destructor. False on failure, with
-// libjpeg's message in `message`.
-bool compress(std::FILE* file, const cv::Mat& y, const cv::Mat& cb, const cv::Mat& cr, int width,
-              int height, int quality, char (&message)[JMSG_LENGTH_MAX]) {
-  jpeg_compress_struct cinfo;
-  ErrorManager err;
-  cinfo.err = jpeg_std_error(&err.pub);
-  err.pub.error_exit = on_error;
-  err.pub.emit_message = on_message;
-  err.message[0] = '\0';
-  if (setjmp(err.jump) != 0) {
-    std::memcpy(message, err.message, sizeof message);
-    jpeg_destroy_compress(&cinfo);
-    return false;
-  }
-  jpeg_create_compress(&cinfo);
-  jpeg_stdio_dest(&cinfo, file);
-  cinfo.image_width = static_cast<JDIMENSION>(width);
-  cinfo.image_height = static_cast<JDIMENSION>(height);
-  cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_YCbCr;
-  jpeg_set_defaults(&cinfo);
-  jpeg_set_colorspace(&cinfo, JCS_YCbCr);
-  jpeg_set_quality(&cinfo, quality, TRUE);
-  cinfo.raw_data_in = TRUE;
-  cinfo.dct_method = JDCT_ISLOW;
-  cinfo.comp_info[0].h_samp_factor = 2;
-  cinfo.comp_info[0].v_samp_factor = 2;
-  for (int c = 1; c < 3; ++c) {
-    cinfo.comp_info[c].h_samp_factor = 1;
-    cinfo.comp_info[c].v_samp_factor = 1;
-  }
-  jpeg_start_compress(&cinfo, TRUE);
-  JSAMPROW y_rows[2 * DCTSIZE];
-  JSAMPROW cb_rows[DCTSIZE];
-  JSAMPROW cr_rows[DCTSIZE];
-  JSAMPARRAY planes[3] = {y_rows, cb_rows, cr_rows};
-  while (cinfo.next_scanline < cinfo.image_height) {
-    const int top = static_cast<int>(cinfo.next_scanline);
-    for (int i = 0; i < 2 * DCTSIZE; ++i) y_rows[i] = const_cast<uint8_t*>(y.ptr<uint8_t>(top + i));
-    for (int i = 0; i < DCTSIZE; ++i) {
-      cb_rows[i] = const_cast<uint8_t*>(cb.ptr<uint8_t>(top / 2 + i));
-      cr_rows[i] = const_cast<uint8_t*>(cr.ptr<uint8_t>(top / 2 + i));
-    }
-    jpeg_write_raw_data(&cinfo, planes, 2 * DCTSIZE);
-  }
-  jpeg_finish_compress(&cinfo);
-  jpeg_destroy_compress(&cinfo);
-  return true;
-}
+// What libjpeg is given: JFIF planes (padded to whole blocks, fed as raw data) or, when `bgr` is
+// set, the rows of an 8-bit BGR picture (libjpeg-turbo's JCS_EXT_BGR input).
+struct Source {
+  const cv::Mat* y = nullptr;
+  const cv::Mat* cb = nullptr;
+  const cv::Mat* cr = nullptr;
+  const cv::Mat* bgr = nullptr;
+  int width = 0;
+  int height = 0;
+};
 
-// As compress(), for an 8-bit BGR picture (libjpeg-turbo's JCS_EXT_BGR input), 4:2:0.
-bool compress_bgr(std::FILE* file, const cv::Mat& bgr, int quality,
-                  char (&message)[JMSG_LENGTH_MAX]) {
+// A baseline 4:2:0 JPEG of `in` into `file`. libjpeg reports errors by longjmp: nothing here may
+// need a destructor. False on failure, with libjpeg's message in `message`.
+bool compress(std::FILE* file, const Source& in, int quality, char (&message)[JMSG_LENGTH_MAX]) {
   jpeg_compress_struct cinfo;
   ErrorManager err;
   cinfo.err = jpeg_std_error(&err.pub);
@@ -216,17 +176,38 @@ bool compress_bgr(std::FILE* file, const cv::Mat& bgr, int quality,
   }
   jpeg_create_compress(&cinfo);
   jpeg_stdio_dest(&cinfo, file);
-  cinfo.image_width = static_cast<JDIMENSION>(bgr.cols);
-  cinfo.image_height = static_cast<JDIMENSION>(bgr.rows);
+  cinfo.image_width = static_cast<JDIMENSION>(in.width);
+  cinfo.image_height = static_cast<JDIMENSION>(in.height);
   cinfo.input_components = 3;
-  cinfo.in_color_space = JCS_EXT_BGR;
-  jpeg_set_defaults(&cinfo);
+  cinfo.in_color_space = in.bgr != nullptr ? JCS_EXT_BGR : JCS_YCbCr;
+  jpeg_set_defaults(&cinfo);  // YCbCr 4:2:0 in the file
   jpeg_set_quality(&cinfo, quality, TRUE);
   cinfo.dct_method = JDCT_ISLOW;
-  jpeg_start_compress(&cinfo, TRUE);
-  while (cinfo.next_scanline < cinfo.image_height) {
-    JSAMPROW row = const_cast<uint8_t*>(bgr.ptr<uint8_t>(static_cast<int>(cinfo.next_scanline)));
-    jpeg_write_scanlines(&cinfo, &row, 1);
+  if (in.bgr != nullptr) {
+    jpeg_start_compress(&cinfo, TRUE);
+    while (cinfo.next_scanline < cinfo.image_height) {
+      const int r = static_cast<int>(cinfo.next_scanline);
+      JSAMPROW row = const_cast<uint8_t*>(in.bgr->ptr<uint8_t>(r));
+      jpeg_write_scanlines(&cinfo, &row, 1);
+    }
+  } else {
+    cinfo.raw_data_in = TRUE;
+    jpeg_start_compress(&cinfo, TRUE);
+    JSAMPROW y_rows[2 * DCTSIZE];
+    JSAMPROW cb_rows[DCTSIZE];
+    JSAMPROW cr_rows[DCTSIZE];
+    JSAMPARRAY planes[3] = {y_rows, cb_rows, cr_rows};
+    while (cinfo.next_scanline < cinfo.image_height) {
+      const int top = static_cast<int>(cinfo.next_scanline);
+      for (int i = 0; i < 2 * DCTSIZE; ++i) {
+        y_rows[i] = const_cast<uint8_t*>(in.y->ptr<uint8_t>(top + i));
+      }
+      for (int i = 0; i < DCTSIZE; ++i) {
+        cb_rows[i] = const_cast<uint8_t*>(in.cb->ptr<uint8_t>(top / 2 + i));
+        cr_rows[i] = const_cast<uint8_t*>(in.cr->ptr<uint8_t>(top / 2 + i));
+      }
+      jpeg_write_raw_data(&cinfo, planes, 2 * DCTSIZE);
+    }
   }
   jpeg_finish_compress(&cinfo);
   jpeg_destroy_compress(&cinfo);
@@ -299,14 +280,24 @@ bool JfifPicture::assign(const AVFrame* f, int rotation) {
 Status JfifPicture::write(const std::string& path, int quality) const {
   if (empty()) return Error(Code::kInternal, "no picture to write");
   return write_file(path, [&](std::FILE* file, char(&message)[JMSG_LENGTH_MAX]) {
-    return compress(file, y_, cb_, cr_, width_, height_, std::clamp(quality, 1, 100), message);
+    Source in;
+    in.y = &y_;
+    in.cb = &cb_;
+    in.cr = &cr_;
+    in.width = width_;
+    in.height = height_;
+    return compress(file, in, std::clamp(quality, 1, 100), message);
   });
 }
 
 Status write_bgr_jpeg(const std::string& path, const cv::Mat& bgr, int quality) {
   if (bgr.empty() || bgr.type() != CV_8UC3) return Error(Code::kInternal, "not a BGR picture");
   return write_file(path, [&](std::FILE* file, char(&message)[JMSG_LENGTH_MAX]) {
-    return compress_bgr(file, bgr, std::clamp(quality, 1, 100), message);
+    Source in;
+    in.bgr = &bgr;
+    in.width = bgr.cols;
+    in.height = bgr.rows;
+    return compress(file, in, std::clamp(quality, 1, 100), message);
   });
 }
 
