@@ -221,6 +221,35 @@ TEST(FramesTest, Bt709ClipKeepsItsColours) {
   }
 }
 
+// Formats JfifPicture leaves to the BGR path keep their colours too: MJPEG (full-range 4:2:2)
+// and H.264 4:4:4 tagged BT.709. A deep red, not a primary: read with BT.601's weights its red
+// and green move by 16–20 levels, a range taken wrongly moves them more, where pure red would
+// only clip.
+TEST(FramesTest, OtherPixelFormatsKeepTheirColours) {
+  TempDir dir;
+  const std::string red = "-f lavfi -i color=c=0xDC1E1E:size=320x240:rate=25:duration=1 ";
+  ASSERT_TRUE(ffmpeg(dir, red + "-c:v mjpeg -pix_fmt yuvj422p -q:v 2", "red.avi"));
+  ASSERT_TRUE(ffmpeg(dir,
+                     red +
+                         "-vf format=rgb24,scale=out_color_matrix=bt709:out_range=tv,"
+                         "format=yuv444p -colorspace bt709 -color_primaries bt709 -color_trc bt709 "
+                         "-c:v libx264 -preset veryfast -pix_fmt yuv444p",
+                     "red444.mp4"));
+  for (const char* name : {"red.avi", "red444.mp4"}) {
+    SCOPED_TRACE(name);
+    const std::string out = dir.out(std::string(name) + "-frames");
+    const auto r = extract_frames((dir / name).string(), out);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    ASSERT_FALSE(r->frames.empty());
+    const cv::Mat bgr = cv::imread((fs::path(out) / r->frames[0].file).string(), cv::IMREAD_COLOR);
+    ASSERT_FALSE(bgr.empty());
+    const cv::Scalar mean = cv::mean(bgr(cv::Rect(bgr.cols / 4, bgr.rows / 4, 16, 16)));
+    EXPECT_NEAR(mean[2], 0xDC, 8);
+    EXPECT_NEAR(mean[1], 0x1E, 8);
+    EXPECT_NEAR(mean[0], 0x1E, 8);
+  }
+}
+
 TEST(FramesTest, BlurredVideoIsLessSharp) {
   TempDir dir;
   ASSERT_TRUE(
