@@ -19,9 +19,9 @@
 
 #include <fmt/format.h>
 
-#include "pipeline/png.hpp"
-
 #include <opencv2/imgproc.hpp>
+
+#include "pipeline/png.hpp"
 
 namespace cw::pipeline {
 namespace {
