@@ -111,6 +111,7 @@ extern "C" {
 #include "pipeline/jfif.hpp"
 #include "pipeline/media_input.hpp"
 #include "pipeline/pdq.hpp"
+#include "pipeline/picture_ops.hpp"
 #include "pipeline/probe.hpp"
 
 namespace cw::pipeline {
@@ -403,19 +404,6 @@ cv::Rect content_rect(const cv::Mat& grey) {
   return rect;
 }
 
-// `out` = `in` turned by `rotation` degrees clockwise (90, 180, 270; else a copy unless in-place).
-void turn_upright(const cv::Mat& in, cv::Mat& out, int rotation) {
-  if (rotation == 90) {
-    cv::rotate(in, out, cv::ROTATE_90_CLOCKWISE);
-  } else if (rotation == 180) {
-    cv::rotate(in, out, cv::ROTATE_180);
-  } else if (rotation == 270) {
-    cv::rotate(in, out, cv::ROTATE_90_COUNTERCLOCKWISE);
-  } else if (in.data != out.data) {
-    in.copyTo(out);
-  }
-}
-
 // Frames ----------------------------------------------------------------------------------------
 
 // The variance of the Laplacian of `grey`: what cv::Laplacian(grey, l, CV_16S) (3×3 kernel
@@ -530,9 +518,7 @@ class FrameScanner {
     std::optional<GreyPicture> picture = grey_picture(frame, grey_scaler_, grey_storage_);
     if (!picture) return std::nullopt;
     for (int i = 0; std::max(picture->grey.cols, picture->grey.rows) > kBarScanLongSide; i ^= 1) {
-      const cv::Mat& grey = picture->grey;
-      const cv::Mat even = grey(cv::Rect(0, 0, grey.cols & ~1, grey.rows & ~1));
-      cv::resize(even, halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0, cv::INTER_AREA);
+      halve(picture->grey, halves_[i]);
       picture->grey = halves_[i];
     }
     return picture;
@@ -556,9 +542,7 @@ class SignatureHasher {
     cv::Mat content = scan.grey(content_rect(scan.grey));
     // Halved again (2×2 means, cheap) while over kSignatureLongSide.
     for (int i = 0; std::max(content.cols, content.rows) > kSignatureLongSide; i ^= 1) {
-      const cv::Mat even = content(cv::Rect(0, 0, content.cols & ~1, content.rows & ~1));
-      cv::resize(even, content_halves_[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0,
-                 cv::INTER_AREA);
+      halve(content, content_halves_[i]);
       content = content_halves_[i];
     }
     return hash_block(content, scan.video_range);

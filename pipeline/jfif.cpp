@@ -19,6 +19,8 @@ extern "C" {
 #include <libavutil/pixfmt.h>
 }
 
+#include "pipeline/picture_ops.hpp"
+
 namespace cw::pipeline {
 namespace {
 
@@ -259,14 +261,11 @@ bool JfifPicture::assign(const AVFrame* f, int rotation) {
     turn_[1].create(ch, cw, CV_8UC1);
     turn_[2].create(ch, cw, CV_8UC1);
     convert(f, t, turn_[0], turn_[1], turn_[2]);
-    const int code = rotation == 90    ? cv::ROTATE_90_CLOCKWISE
-                     : rotation == 180 ? cv::ROTATE_180
-                                       : cv::ROTATE_90_COUNTERCLOCKWISE;
     cv::Mat* planes[3] = {&y_, &cb_, &cr_};
     for (int p = 0; p < 3; ++p) {
       const cv::Size size = quarter ? cv::Size(turn_[p].rows, turn_[p].cols) : turn_[p].size();
       cv::Mat target = (*planes[p])(cv::Rect(cv::Point(0, 0), size));
-      cv::rotate(turn_[p], target, code);
+      turn_upright(turn_[p], target, rotation);
     }
   }
   width_ = w;
@@ -311,8 +310,7 @@ void JfifPicture::bgr(cv::Size size, cv::Mat& out) const {
     cv::Mat plane = planes[p];
     cv::Mat halves[2];
     for (int i = 0; plane.cols >= 4 * size.width && plane.rows >= 4 * size.height; i ^= 1) {
-      const cv::Mat even = plane(cv::Rect(0, 0, plane.cols & ~1, plane.rows & ~1));
-      cv::resize(even, halves[i], cv::Size(even.cols / 2, even.rows / 2), 0, 0, cv::INTER_AREA);
+      halve(plane, halves[i]);
       plane = halves[i];
     }
     const bool shrink = size.width <= plane.cols && size.height <= plane.rows;
