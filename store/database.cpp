@@ -1,11 +1,20 @@
 // Connection pool and the mapping of database failures to error values.
 #include "store/database.hpp"
 
+#include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
+#include <array>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
 #include <string_view>
 
 #include <fmt/format.h>
+#include <libpq-fe.h>
 
 #include "store/internal/pool.hpp"
 
@@ -26,10 +35,123 @@ std::string with_connect_timeout(const std::string& url, int seconds) {
 constexpr int kNoStatementTimeoutPatienceMs = 30000;
 constexpr int kPatienceGraceMs = 1000;
 
+// The SSLRequest packet: its length (8), then the request code 1234 << 16 | 5679, big-endian.
+constexpr std::array<unsigned char, 8> kSslRequest = {0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f};
+
+// The first of a comma-separated list ("h1,h2"): libpq tries the hosts in that order.
+std::string first_of(const char* list) {
+  if (list == nullptr) return "";
+  const std::string_view v(list);
+  return std::string(v.substr(0, v.find(',')));
+}
+
+class Socket {
+ public:
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+  int fd() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// Waits until `fd` is ready for `events` (or has an error to report) before `deadline`.
+bool wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return false;
+    pollfd p{fd, events, 0};
+    const int n = ::poll(&p, 1, static_cast<int>(left));
+    if (n > 0) return true;
+    if (n == 0 || errno != EINTR) return false;
+  }
+}
+
+// Connects the non-blocking socket `fd` to `addr`, sends the SSLRequest and reads one byte.
+bool ask(int fd, const sockaddr* addr, socklen_t length,
+         std::chrono::steady_clock::time_point deadline) {
+  if (::connect(fd, addr, length) != 0) {
+    if (errno != EINPROGRESS && errno != EAGAIN) return false;
+    if (!wait_for(fd, POLLOUT, deadline)) return false;
+    int error = 0;
+    socklen_t size = sizeof error;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size) != 0 || error != 0) return false;
+  }
+  if (::send(fd, kSslRequest.data(), kSslRequest.size(), MSG_NOSIGNAL) !=
+      static_cast<ssize_t>(kSslRequest.size())) {
+    return false;
+  }
+  if (!wait_for(fd, POLLIN, deadline)) return false;
+  unsigned char byte = 0;
+  return ::recv(fd, &byte, 1, 0) == 1;
+}
+
 }  // namespace
 
+std::optional<ServerAddress> server_address(const std::string& conninfo) {
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    PQfreemem(error);
+    return std::nullopt;
+  }
+  std::string host;
+  std::string hostaddr;
+  std::string port;
+  for (const PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    const std::string_view keyword(o->keyword);
+    if (keyword == "host") host = first_of(o->val);
+    if (keyword == "hostaddr") hostaddr = first_of(o->val);
+    if (keyword == "port") port = first_of(o->val);
+  }
+  PQconninfoFree(options);
+  // PQconninfoParse leaves out the environment and the defaults; libpq's connect adds them.
+  if (hostaddr.empty()) hostaddr = first_of(std::getenv("PGHOSTADDR"));
+  if (host.empty()) host = first_of(std::getenv("PGHOST"));
+  if (port.empty()) port = first_of(std::getenv("PGPORT"));
+  ServerAddress address;
+  address.host = !hostaddr.empty() ? hostaddr : !host.empty() ? host : "/var/run/postgresql";
+  address.port = port.empty() ? "5432" : port;
+  return address;
+}
+
+bool postgres_answers(const ServerAddress& address, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  if (!address.host.empty() && address.host.front() == '/') {
+    sockaddr_un un{};
+    un.sun_family = AF_UNIX;
+    const std::string path = address.host + "/.s.PGSQL." + address.port;
+    if (path.size() >= sizeof un.sun_path) return false;
+    std::memcpy(un.sun_path, path.c_str(), path.size() + 1);
+    const Socket s(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    return s.fd() >= 0 && ask(s.fd(), reinterpret_cast<const sockaddr*>(&un), sizeof un, deadline);
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (::getaddrinfo(address.host.c_str(), address.port.c_str(), &hints, &found) != 0) {
+    return false;
+  }
+  bool answered = false;
+  for (const addrinfo* a = found; a != nullptr && !answered; a = a->ai_next) {
+    const Socket s(
+        ::socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, a->ai_protocol));
+    answered = s.fd() >= 0 && ask(s.fd(), a->ai_addr, a->ai_addrlen, deadline);
+  }
+  ::freeaddrinfo(found);
+  return answered;
+}
+
 QueryWatchdog::QueryWatchdog(const DatabaseConfig& config)
-    : probe_url_(with_connect_timeout(config.url, config.connect_timeout_s)),
+    : probe_address_(server_address(config.url)),
+      probe_timeout_(std::chrono::seconds(config.connect_timeout_s)),
       patience_(std::chrono::milliseconds((config.statement_timeout_ms > 0
                                                ? config.statement_timeout_ms
                                                : kNoStatementTimeoutPatienceMs) +
@@ -66,15 +188,7 @@ bool QueryWatchdog::unwatch(uint64_t id) {
 }
 
 bool QueryWatchdog::server_answers() const {
-  try {
-    pqxx::connection probe(probe_url_);
-    return probe.is_open();
-  } catch (const std::exception& e) {
-    // A refusal sent by the server itself (too many clients, starting up, authentication) is an
-    // answer: the server is there, the long work is only long. A timeout, a refused or reset TCP
-    // connection is not.
-    return std::string_view(e.what()).find("FATAL:") != std::string_view::npos;
-  }
+  return probe_address_ && postgres_answers(*probe_address_, probe_timeout_);
 }
 
 void QueryWatchdog::run() {

@@ -11,6 +11,8 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <thread>
 #include <type_traits>
 
@@ -19,13 +21,30 @@
 
 namespace cw::store {
 
+// Where a libpq connection string (URI or key=value words) connects first: its first host (or
+// hostaddr) and port, else PGHOST / PGPORT, else libpq's defaults (the Unix socket directory
+// /var/run/postgresql, port 5432). A host starting with '/' is a Unix socket directory.
+struct ServerAddress {
+  std::string host;
+  std::string port;
+};
+std::optional<ServerAddress> server_address(const std::string& conninfo);
+
+// Whether a PostgreSQL server is there at `address`: sent the 8-byte SSLRequest that
+// may start any connection, it answers with one byte ('S', 'N', or the first of an error) within
+// `timeout`. A server that refuses to serve (too many clients, starting up, a role's connection
+// limit) still answers; a stopped one refuses the TCP connection; a frozen one, whose kernel may
+// still accept it, does not answer. Nothing is authenticated or logged, and unlike libpq's error
+// text the answer does not depend on the server's message language.
+bool postgres_answers(const ServerAddress& address, std::chrono::milliseconds timeout);
+
 // Query deadlines. A slow statement ends by the server's statement_timeout, but a server that stops
 // answering altogether (a frozen process, a network that drops packets while the kernel keeps the
 // TCP connection up) would hold the calling thread, and the client's request, for as long as it
 // is gone. Every use of a pooled connection is watched: once it has run longer than
-// statement_timeout (30 s when there is none) plus a second, the watchdog thread opens a fresh
-// connection to see whether the server answers (within connect_timeout). If it does, the work is
-// merely long and is left alone (looked at again after the same time); if it does not, the
+// statement_timeout (30 s when there is none) plus a second, the watchdog thread asks the server
+// whether it is there (postgres_answers, within connect_timeout). If it is, the work is
+// merely long and is left alone (looked at again after the same time); if it is not, the
 // watchdog shuts down the socket of every connection that has waited that long, so libpq fails
 // the call at once (broken_connection) and with_connection answers kUnavailable (503). A
 // connection whose socket was shut down is never reused.
@@ -54,7 +73,8 @@ class QueryWatchdog {
   void run();
   bool server_answers() const;
 
-  const std::string probe_url_;
+  const std::optional<ServerAddress> probe_address_;  // nullopt: the URL does not parse
+  const std::chrono::milliseconds probe_timeout_;
   const Clock::duration patience_;
   std::mutex mu_;
   std::condition_variable changed_;
