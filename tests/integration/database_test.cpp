@@ -125,26 +125,24 @@ TEST(QueryWatchdogTest, ProbeRefusedByTheServerStillCountsAsAnAnswer) {
 }
 
 TEST(ServerAddressTest, ReadsTheFirstHostAndPortOfEitherForm) {
-  auto uri = server_address("postgresql://u:secret@127.0.0.1:5433/db?connect_timeout=3");
-  ASSERT_TRUE(uri.has_value());
-  EXPECT_EQ(uri->host, "127.0.0.1");
-  EXPECT_EQ(uri->port, "5433");
-
-  auto several = server_address("postgresql://db1.example:6001,db2.example:6002/db");
-  ASSERT_TRUE(several.has_value());
-  EXPECT_EQ(several->host, "db1.example");
-  EXPECT_EQ(several->port, "6001");
-
-  auto words = server_address("host=/run/pg port=6543 dbname=x user=y");
-  ASSERT_TRUE(words.has_value());
-  EXPECT_EQ(words->host, "/run/pg");
-  EXPECT_EQ(words->port, "6543");
-
-  // hostaddr is where libpq connects when both are given.
-  auto addr = server_address("host=db.example hostaddr=10.1.2.3 port=7000");
-  ASSERT_TRUE(addr.has_value());
-  EXPECT_EQ(addr->host, "10.1.2.3");
-
+  struct Case {
+    const char* conninfo;
+    const char* host;
+    const char* port;
+  };
+  const Case cases[] = {
+      {"postgresql://u:secret@127.0.0.1:5433/db?connect_timeout=3", "127.0.0.1", "5433"},
+      {"postgresql://db1.example:6001,db2.example:6002/db", "db1.example", "6001"},
+      {"host=/run/pg port=6543 dbname=x user=y", "/run/pg", "6543"},
+      // hostaddr is where libpq connects when both are given.
+      {"host=db.example hostaddr=10.1.2.3 port=7000", "10.1.2.3", "7000"},
+  };
+  for (const Case& c : cases) {
+    auto address = server_address(c.conninfo);
+    ASSERT_TRUE(address.has_value()) << c.conninfo;
+    EXPECT_EQ(address->host, c.host) << c.conninfo;
+    EXPECT_EQ(address->port, c.port) << c.conninfo;
+  }
   EXPECT_FALSE(server_address("this is not = a connection string").has_value());
   EXPECT_FALSE(server_address("postgresql://[::1").has_value());
 }
