@@ -33,7 +33,7 @@ Result<Reply> metrics(RequestContext& ctx) {
 }
 
 Result<Reply> openapi(RequestContext&) {
-  Reply r = Reply::text(http::status::ok, openapi_document(), "application/json");
+  Reply r = Reply::text(http::status::ok, std::string(openapi_document()), "application/json");
   r.headers.set(http::field::cache_control, "no-cache");
   return r;
 }

@@ -26,11 +26,10 @@ Router make_router() {
   return router;
 }
 
-const std::string& openapi_document() {
-  for (const auto& f : embedded::kOpenApi) {
-    if (f.name == "openapi.json") return f.contents;
-  }
-  throw std::logic_error("openapi.json is not embedded");
+std::string_view openapi_document() {
+  const EmbeddedFile* f = find_embedded(embedded::kOpenApi, "openapi.json");
+  if (f == nullptr) throw std::logic_error("openapi.json is not embedded");
+  return f->contents;
 }
 
 }  // namespace cw::server

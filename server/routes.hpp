@@ -35,6 +35,6 @@ nlohmann::json job_json(const store::Job& job);
 void expire_uploads(store::Database& db, const store::MediaStore& media);
 
 // The OpenAPI 3.1 document served at /api/v1/openapi.json.
-const std::string& openapi_document();
+std::string_view openapi_document();
 
 }  // namespace cw::server

@@ -97,7 +97,8 @@ Result<std::vector<Migration>> parse_migrations(const std::vector<EmbeddedFile>&
       return Error(Code::kInvalidArgument, "migration file " + name + " is not named NNNN_name.sql",
                    name);
     }
-    out.push_back({std::stoi(name.substr(0, 4)), name, f.contents, Sha256::hex_digest(f.contents)});
+    out.push_back({std::stoi(name.substr(0, 4)), name, std::string(f.contents),
+                   Sha256::hex_digest(f.contents)});
   }
   std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.version < b.version; });
   for (size_t i = 1; i < out.size(); ++i) {
@@ -120,6 +121,7 @@ const std::vector<Migration>& builtin_migrations() {
 }
 
 Result<std::vector<Migration>> load_migrations_dir(const std::string& dir) {
+  std::vector<std::string> texts;  // what the files' views point into
   std::vector<EmbeddedFile> files;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
@@ -127,8 +129,10 @@ Result<std::vector<Migration>> load_migrations_dir(const std::string& dir) {
     std::ifstream in(entry.path(), std::ios::binary);
     std::stringstream ss;
     ss << in.rdbuf();
-    files.push_back({entry.path().filename().string(), ss.str()});
+    texts.push_back(ss.str());
+    files.push_back({entry.path().filename().string(), {}});
   }
+  for (size_t i = 0; i < files.size(); ++i) files[i].contents = texts[i];
   if (ec)
     return Error(Code::kInvalidArgument,
                  "cannot read migrations folder " + dir + ": " + ec.message());
