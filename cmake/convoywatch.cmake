@@ -9,9 +9,13 @@ function(cw_module name)
   cw_warnings(${name})
 endfunction()
 
-# Project code is built with all warnings as errors; third-party headers are system headers.
+# Project code is built with all warnings (as errors with CW_WERROR); third-party headers are
+# system headers.
 function(cw_warnings target)
-  target_compile_options(${target} PRIVATE -Wall -Wextra -Werror)
+  target_compile_options(${target} PRIVATE -Wall -Wextra)
+  if(CW_WERROR)
+    target_compile_options(${target} PRIVATE -Werror)
+  endif()
 endfunction()
 
 # cw_embed(TARGET SYMBOL FILES...): compile FILES into TARGET as
