@@ -1,5 +1,6 @@
-// Test footage made on the fly with the ffmpeg command (installed by scripts/setup): no video
-// larger than 1 MB is committed. A missing ffmpeg fails the test, it never skips.
+// Test footage made on the fly with the ffmpeg command (installed by scripts/setup); the only
+// committed videos are the ThreatExchange reference vectors (tests/data/threatexchange). A missing
+// ffmpeg fails the test, it never skips.
 #pragma once
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 // PDQ hashing: conformance with the ThreatExchange reference vectors (images and vPDQ frame hashes
-// under shared/vectors, skipped with a message when that folder is absent) and self-made fixtures
+// under tests/data/threatexchange) and self-made fixtures
 // that always run (JPEG re-encode, unrelated images, dihedral variants, hex form, bad input).
 #include "pipeline/pdq.hpp"
 
@@ -28,18 +28,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// The references' matching rule (shared/vectors/README.md).
+// The references' matching rule (tests/data/threatexchange/README.md).
 constexpr int kMatchDistance = 31;
 constexpr int kMinQuality = 50;
 
-fs::path vectors_dir() { return fs::path(CW_SOURCE_DIR) / ".." / "shared" / "vectors"; }
+// Copied from ThreatExchange with its licence (tests/data/threatexchange/README.md).
+fs::path vectors_dir() { return fs::path(CW_SOURCE_DIR) / "tests" / "data" / "threatexchange"; }
 
-#define SKIP_WITHOUT_VECTORS()                                                         \
-  do {                                                                                 \
-    if (!fs::is_directory(vectors_dir())) {                                            \
-      GTEST_SKIP() << vectors_dir().string() << " not found: conformance not checked"; \
-    }                                                                                  \
-  } while (0)
+#define REQUIRE_VECTORS() \
+  ASSERT_TRUE(fs::is_directory(vectors_dir())) << vectors_dir().string() << " is missing"
 
 PdqHash hash_from_hex(const std::string& hex) {
   auto parsed = PdqHash::from_hex(hex);
@@ -50,13 +47,14 @@ PdqHash hash_from_hex(const std::string& hex) {
 // ---------------------------------------------------------------------------------------------
 // Images: expected.csv lists file,pdq_hex,notes.
 //
-// Bounds from shared/vectors/README.md: 2 bits up to 512 px (JPEG decoders differ slightly), 10
-// above (the references resize differently). They are asserted for images of quality >= 50 only:
-// below that the references discard the hash, and it really is noise. q0003.jpg (quality 3) moves
-// by 12 to 54 bits with nothing but the libjpeg settings changed (DCT method, fancy upsampling).
+// Bounds from tests/data/threatexchange/README.md: 2 bits up to 512 px (JPEG decoders differ
+// slightly), 10 above (the references resize differently). They are asserted for images of quality
+// >= 50 only: below that the references discard the hash, and it really is noise. q0003.jpg
+// (quality 3) moves by 12 to 54 bits with nothing but the libjpeg settings changed (DCT method,
+// fancy upsampling).
 
 TEST(PdqConformanceTest, ImagesAgreeWithReferenceHashes) {
-  SKIP_WITHOUT_VECTORS();
+  REQUIRE_VECTORS();
   std::ifstream csv(vectors_dir() / "pdq" / "expected.csv");
   ASSERT_TRUE(csv) << "pdq/expected.csv missing";
   std::string line;
@@ -188,7 +186,7 @@ const std::vector<std::string> kVideos = {"chair-19-sd-bar", "chair-22-sd-grey-b
                                           "chair-orig-22-sd-bar", "doorknob-hd-no-bar"};
 
 TEST(PdqConformanceTest, VideoFramesAgreeWithVpdqReference) {
-  SKIP_WITHOUT_VECTORS();
+  REQUIRE_VECTORS();
   for (const auto& name : kVideos) {
     const auto reference = load_reference_frames(name);
     const auto& ours = our_frames(name);
@@ -231,8 +229,9 @@ struct Relation {
   double max_percent;
 };
 
-// shared/vectors/README.md: the same footage matches (≥ 80 % each way), different footage does
-// not, and a clip finds all its frames in the full video but not the other way (about 85 %).
+// tests/data/threatexchange/README.md: the same footage matches (≥ 80 % each way), different
+// footage does not, and a clip finds all its frames in the full video but not the other way (about
+// 85 %).
 const Relation kRelations[] = {
     {"chair-orig-22-sd-bar", "chair-22-sd-grey-bar", 80.0, 100.0},
     {"chair-22-sd-grey-bar", "chair-orig-22-sd-bar", 80.0, 100.0},
@@ -256,14 +255,14 @@ void check_relations(const std::map<std::string, std::vector<FrameHash>>& hashes
 }
 
 TEST(PdqConformanceTest, VpdqRelationsHoldForReferenceHashes) {
-  SKIP_WITHOUT_VECTORS();
+  REQUIRE_VECTORS();
   std::map<std::string, std::vector<FrameHash>> hashes;
   for (const auto& name : kVideos) hashes[name] = load_reference_frames(name);
   check_relations(hashes);
 }
 
 TEST(PdqConformanceTest, VpdqRelationsHoldForOurHashes) {
-  SKIP_WITHOUT_VECTORS();
+  REQUIRE_VECTORS();
   std::map<std::string, std::vector<FrameHash>> hashes;
   for (const auto& name : kVideos) hashes[name] = our_frames(name);
   check_relations(hashes);

@@ -2,7 +2,7 @@
 // mirrored, low-quality frames, threshold and clip-margin edges, a cut between samples found
 // through extras, the large-video path against a brute-force oracle), candidate search through
 // a HashIndex, real footage from opencv-doc (flipped and cut), and the vPDQ reference frame
-// hashes under shared/vectors (skipped with a message when that folder is absent).
+// hashes under tests/data/threatexchange.
 #include "pipeline/video_match.hpp"
 
 #include <gtest/gtest.h>
@@ -524,10 +524,12 @@ TEST(VideoMatchRealTest, FlippedAndCutFootage) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The vPDQ reference hashes (shared/vectors/vpdq, frame_number,quality,pdq_hex,timestamp_seconds)
-// and the relations shared/vectors/README.md states for them.
+// The vPDQ reference hashes (tests/data/threatexchange/vpdq,
+// frame_number,quality,pdq_hex,timestamp_seconds) and the relations
+// tests/data/threatexchange/README.md states for them.
 
-fs::path vectors_dir() { return fs::path(CW_SOURCE_DIR) / ".." / "shared" / "vectors"; }
+// Copied from ThreatExchange with its licence (tests/data/threatexchange/README.md).
+fs::path vectors_dir() { return fs::path(CW_SOURCE_DIR) / "tests" / "data" / "threatexchange"; }
 
 VideoSignature load_reference(const std::string& name) {
   VideoSignature v;
@@ -550,9 +552,7 @@ VideoSignature load_reference(const std::string& name) {
 }
 
 TEST(VideoMatchConformanceTest, VpdqReferenceRelations) {
-  if (!fs::is_directory(vectors_dir() / "vpdq")) {
-    GTEST_SKIP() << (vectors_dir() / "vpdq").string() << " not found: conformance not checked";
-  }
+  ASSERT_TRUE(fs::is_directory(vectors_dir() / "vpdq")) << (vectors_dir() / "vpdq").string();
   const VideoSignature orig = load_reference("chair-orig-22-sd-bar");
   const VideoSignature grey = load_reference("chair-22-sd-grey-bar");
   const VideoSignature cut = load_reference("chair-19-sd-bar");
