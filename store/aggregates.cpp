@@ -7,6 +7,7 @@
 
 #include <algorithm>
 
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
@@ -83,13 +84,6 @@ SELECT bool_and((extract(epoch FROM (x AT TIME ZONE $1::text) - (x AT TIME ZONE 
                     'epoch'::timestamptz + coalesce($3::bigint, 0) * interval '1 microsecond'])
        AS x)sql";
 
-std::optional<std::string> micros(const std::optional<TimePoint>& t) {
-  if (!t) return std::nullopt;
-  return std::to_string(t->time_since_epoch().count());
-}
-
-const char* nullable(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
-
 bool contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
@@ -132,8 +126,8 @@ Result<AggregateResult> Aggregates::query(const AggregateQuery& q) {
   const ObservationFilter& f = q.filter;
   const bool by_equipment = contains(groups, "equipment_type") || f.equipment_type.has_value();
   const std::string status = f.status.value_or("verified");
-  auto from = micros(f.from);
-  auto to = micros(f.to);
+  auto from = micros_text(f.from);
+  auto to = micros_text(f.to);
 
   return with_connection(db_, [&](pqxx::connection& c) -> Result<AggregateResult> {
     pqxx::read_transaction tx(c);

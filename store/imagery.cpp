@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "store/internal/audit_append.hpp"
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
@@ -72,10 +73,6 @@ FROM imagery_tasks t JOIN users u ON u.id = t.created_by)sql";
 
 constexpr const char* kSaveResult = R"sql(
 UPDATE imagery_tasks SET result = $2::jsonb, finished_at = now() WHERE id = $1 RETURNING kind)sql";
-
-TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
-std::string micros(TimePoint t) { return std::to_string(t.time_since_epoch().count()); }
-const char* nullable(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
 
 // A GeoJSON Polygon from a ring of points (closed here when open).
 std::string polygon_geojson(const std::vector<geo::GeoPoint>& ring) {
@@ -206,8 +203,8 @@ Result<ImageryRecord> Imagery::create(const Principal& who, const ImageryInput& 
     int64_t id =
         tx.exec_params1(kInsert, in.sha256, imagery_kind_name(in.kind), in.original_filename,
                         static_cast<int64_t>(in.bytes), in.width, in.height, in.bands, in.driver,
-                        in.data_type, in.crs_wkt, nullable(gt), micros(in.captured_at), in.source,
-                        fmt_number(in.ground_resolution_m), nullable(corners),
+                        in.data_type, in.crs_wkt, nullable(gt), micros_text(in.captured_at),
+                        in.source, fmt_number(in.ground_resolution_m), nullable(corners),
                         polygon_geojson(in.footprint), who.user_id)[0]
             .as<int64_t>();
     audit_append(tx, Actor{who.user_id, who.user_name}, "imagery.create",
@@ -260,8 +257,8 @@ Result<std::vector<ImageryRecord>> Imagery::list(const ImageryFilter& f) {
     e = fmt_number(f.bbox->max_lon);
     n = fmt_number(f.bbox->max_lat);
   }
-  if (f.from) from = micros(*f.from);
-  if (f.to) to = micros(*f.to);
+  if (f.from) from = micros_text(*f.from);
+  if (f.to) to = micros_text(*f.to);
   return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<ImageryRecord>> {
     pqxx::read_transaction tx(c);
     pqxx::result r =

@@ -20,6 +20,7 @@
 
 #include "common/utf8.hpp"
 #include "store/internal/audit_append.hpp"
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
@@ -114,18 +115,6 @@ constexpr const char* kByPayload = R"sql(
 
 #undef CW_JOB_COLUMNS
 
-TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
-
-std::optional<TimePoint> opt_time(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return from_micros(f.as<int64_t>());
-}
-
-std::optional<std::string> opt_string(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
-
 Job job_from_row(const pqxx::row& row) {
   Job j;
   j.id = row[0].as<int64_t>();
@@ -136,11 +125,11 @@ Job job_from_row(const pqxx::row& row) {
   j.progress = row[5].as<int>();
   j.run_after = from_micros(row[6].as<int64_t>());
   j.lease_owner = opt_string(row[7]);
-  j.lease_until = opt_time(row[8]);
+  j.lease_until = opt_micros(row[8]);
   j.last_error = opt_string(row[9]);
   j.created_at = from_micros(row[10].as<int64_t>());
   j.updated_at = from_micros(row[11].as<int64_t>());
-  j.finished_at = opt_time(row[12]);
+  j.finished_at = opt_micros(row[12]);
   return j;
 }
 

@@ -7,17 +7,11 @@
 #include <set>
 
 #include "store/internal/audit_append.hpp"
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
 namespace {
-
-TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
-
-std::optional<std::string> opt_string(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
 
 // The visibility test for a media: some submission of it the reader may see ($2 = org).
 constexpr const char* kVisible = R"sql(

@@ -3,13 +3,11 @@
 #include <fmt/format.h>
 
 #include "store/internal/audit_append.hpp"
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
 namespace {
-
-TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
-std::string micros(TimePoint t) { return std::to_string(t.time_since_epoch().count()); }
 
 constexpr const char* kUpsert = R"sql(
 INSERT INTO reports (id, kind, period_key, tz, period_start, period_end, body, html, csv,
@@ -62,8 +60,8 @@ SELECT 'border', b.neighbour, b.neighbour,
 Result<int64_t> Reports::save(const Actor& actor, const StoredReport& r) {
   return in_transaction(db_, [&](pqxx::work& tx) -> Result<int64_t> {
     pqxx::row row =
-        tx.exec_params1(kUpsert, r.kind, r.period_key, r.tz, micros(r.period_start),
-                        micros(r.period_end), r.body.dump(), r.html, r.csv, r.built_by, r.id);
+        tx.exec_params1(kUpsert, r.kind, r.period_key, r.tz, micros_text(r.period_start),
+                        micros_text(r.period_end), r.body.dump(), r.html, r.csv, r.built_by, r.id);
     int64_t id = row[0].as<int64_t>();
     audit_append(tx, actor, "report.build", fmt::format("report:{}", id),
                  {{"kind", r.kind},

@@ -20,6 +20,7 @@
 #include <limits>
 
 #include "store/internal/audit_append.hpp"
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
@@ -92,25 +93,6 @@ ORDER BY s.id LIMIT 1)sql";
 
 // libpqxx 6 has no std::optional parameters: a null `const char*` is a NULL. The strings are
 // kept alive by the caller's std::optional<std::string>.
-const char* nullable(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
-
-std::optional<std::string> number_text(const std::optional<double>& d) {
-  if (!d) return std::nullopt;
-  return fmt::format("{}", *d);
-}
-
-std::optional<std::string> micros_text(const std::optional<TimePoint>& t) {
-  if (!t) return std::nullopt;
-  return std::to_string(t->time_since_epoch().count());
-}
-
-TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
-
-std::optional<std::string> opt_string(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
-
 std::optional<double> opt_double(const pqxx::field& f) {
   if (f.is_null()) return std::nullopt;
   return f.as<double>();

@@ -4,6 +4,7 @@
 
 #include <limits>
 
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
@@ -31,8 +32,6 @@ constexpr const char* kDeleteExpired = R"sql(
 DELETE FROM uploads
 WHERE expires_at < 'epoch'::timestamptz + $1::bigint * interval '1 microsecond'
 RETURNING temp_name)sql";
-
-TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
 
 bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
 

@@ -1,0 +1,55 @@
+// Internal to store/: how values cross to and from libpqxx, written once. Parameters go as text
+// (or NULL); times travel as microseconds since the Unix epoch (`'epoch'::timestamptz + $n *
+// interval '1 microsecond'` in, `extract(epoch FROM t) * 1000000` out), which keeps them exact
+// and free of time-zone settings.
+#pragma once
+
+#include <fmt/format.h>
+#include <pqxx/pqxx>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "common/time.hpp"
+
+namespace cw::store {
+
+// A parameter that is NULL when absent.
+inline const char* nullable(const std::optional<std::string>& s) {
+  return s ? s->c_str() : nullptr;
+}
+
+// Numbers as parameter text (doubles in their shortest exact form), nullopt stays NULL.
+inline std::optional<std::string> number_text(const std::optional<double>& d) {
+  if (!d) return std::nullopt;
+  return fmt::format("{}", *d);
+}
+inline std::optional<std::string> number_text(const std::optional<int64_t>& i) {
+  if (!i) return std::nullopt;
+  return std::to_string(*i);
+}
+
+// Times as microseconds since the epoch, as parameter text.
+inline std::string micros_text(TimePoint t) { return std::to_string(t.time_since_epoch().count()); }
+inline std::optional<std::string> micros_text(const std::optional<TimePoint>& t) {
+  if (!t) return std::nullopt;
+  return micros_text(*t);
+}
+inline TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
+
+// Nullable columns.
+inline std::optional<std::string> opt_string(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<std::string>();
+}
+inline std::optional<double> opt_double(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return f.as<double>();
+}
+inline std::optional<TimePoint> opt_micros(const pqxx::field& f) {
+  if (f.is_null()) return std::nullopt;
+  return from_micros(f.as<int64_t>());
+}
+
+}  // namespace cw::store
