@@ -111,6 +111,19 @@ cw::server::ImageryBackend imagery_backend(const cw::Config& config) {
   return b;
 }
 
+// After the migrations: the built-in reference geodata, when the database lacks it or has an
+// older built-in set (store::ensure_builtin_geodata).
+int sync_geodata(cw::store::Database& db) {
+  auto synced = cw::store::ensure_builtin_geodata(db);
+  if (!synced.ok()) return fail("geodata: " + synced.error().detail());
+  if (synced->loaded) {
+    for (const auto& l : synced->layers) {
+      cw::log::info("geodata loaded", {{"layer", l.layer}, {"features", l.features}});
+    }
+  }
+  return 0;
+}
+
 int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
               const std::string& port_file) {
   std::map<std::string, std::string> flags;
@@ -121,6 +134,7 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
   if (migrate) {
     auto applied = cw::store::migrate(db, cw::store::builtin_migrations());
     if (!applied.ok()) return fail("migrate: " + applied.error().detail());
+    if (int rc = sync_geodata(db); rc != 0) return rc;
   } else {
     auto state = cw::store::migration_state(db, cw::store::builtin_migrations());
     if (!state.ok()) return fail("cannot check migrations: " + state.error().detail());
@@ -285,14 +299,16 @@ int cmd_migrate(const GlobalOptions& g, const std::string& dir, bool status_only
   } else {
     for (const auto& f : *applied) std::cout << "applied " << f << "\n";
   }
-  return 0;
+  // A folder of migrations (--dir) is for testing schemas; the geodata goes with the real one.
+  return dir.empty() ? sync_geodata(db) : 0;
 }
 
 int cmd_geodata_load(const GlobalOptions& g, const std::string& dir) {
   auto config = load(g);
   if (!config.ok()) return fail(config.error().detail(), 2);
   cw::store::Database db(config->database);
-  auto loaded = cw::store::load_geodata(db, dir);
+  auto loaded =
+      dir.empty() ? cw::store::load_builtin_geodata(db) : cw::store::load_geodata(db, dir);
   if (!loaded.ok()) return fail(loaded.error().detail());
   for (const auto& l : *loaded) {
     std::cout << fmt::format("loaded {:<10} {:>7} features  {} {} ({})\n", l.layer, l.features,
@@ -308,8 +324,9 @@ int cmd_geodata_status(const GlobalOptions& g) {
   auto layers = cw::store::geodata_layers(db);
   if (!layers.ok()) return fail(layers.error().detail());
   for (const auto& l : *layers) {
-    std::cout << fmt::format("{:<10} {:>7} features  sha256 {}  {} {}\n", l.layer, l.features,
-                             l.sha256.substr(0, 16), l.source, l.version);
+    std::cout << fmt::format("{:<10} {:>7} features  sha256 {}  {} {} ({})\n", l.layer, l.features,
+                             l.sha256.substr(0, 16), l.source, l.version,
+                             l.builtin ? "built-in" : "from a folder");
   }
   return layers->empty() ? 3 : 0;
 }
@@ -465,11 +482,13 @@ int main(int argc, char** argv) {
 
   auto* geodata = app.add_subcommand("geodata", "reference geodata (countries, oblasts, border)");
   geodata->require_subcommand(1);
-  std::string geodata_dir = "data/geodata";
+  std::string geodata_dir;
   auto* geodata_load = geodata->add_subcommand(
-      "load", "load data/geodata into the database, replacing what was there (idempotent)");
-  geodata_load->add_option("--dir", geodata_dir, "folder of the derived files")
-      ->capture_default_str();
+      "load",
+      "load the reference geodata into the database, replacing what was there (idempotent)");
+  geodata_load->add_option("--dir", geodata_dir,
+                           "folder of other derived files (default: the data/geodata built into "
+                           "this program; `migrate` keeps what was loaded from a folder)");
   geodata_load->callback([&] { rc = cmd_geodata_load(g, geodata_dir); });
   geodata->add_subcommand("status", "list the loaded layers (exit 3 when none)")->callback([&] {
     rc = cmd_geodata_status(g);

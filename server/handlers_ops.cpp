@@ -3,6 +3,7 @@
 #include "server/metrics.hpp"
 #include "server/problem.hpp"
 #include "server/routes.hpp"
+#include "store/geodata.hpp"
 #include "store/migrations.hpp"
 
 namespace cw::server {
@@ -23,8 +24,18 @@ Result<Reply> readyz(RequestContext& ctx) {
     return problem(http::status::service_unavailable,
                    "migrations pending: " + state->pending.front() + " (run convoywatch migrate)");
   }
-  return Reply::json(http::status::ok,
-                     {{"status", "ready"}, {"migrations", state->applied.size()}});
+  auto geodata = store::geodata_ready(ctx.services.db);
+  if (!geodata.ok()) {
+    return problem(http::status::service_unavailable, "geodata: " + geodata.error().detail());
+  }
+  if (!*geodata) {
+    return problem(http::status::service_unavailable,
+                   "the reference geodata is not loaded, so observations cannot be derived: run "
+                   "`convoywatch geodata load` (or `convoywatch migrate`)");
+  }
+  return Reply::json(
+      http::status::ok,
+      {{"status", "ready"}, {"migrations", state->applied.size()}, {"geodata", true}});
 }
 
 Result<Reply> metrics(RequestContext& ctx) {

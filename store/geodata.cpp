@@ -6,16 +6,30 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <functional>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "common/csv.hpp"
+#include "common/embedded.hpp"
 #include "common/sha256.hpp"
 #include "store/internal/copy_row.hpp"
+#include "store/internal/geodata_check.hpp"
 #include "store/internal/pool.hpp"
+
+namespace cw::embedded {
+extern const std::vector<EmbeddedFile> kGeodata;
+}
 
 namespace cw::store {
 namespace {
+
+// The four layers and the file each is loaded from.
+constexpr std::pair<const char*, const char*> kLayerFiles[] = {{"countries", "countries.geojson"},
+                                                               {"regions", "regions.geojson"},
+                                                               {"border", "border.geojson"},
+                                                               {"places", "places.csv"}};
 
 Result<std::string> read_whole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -47,10 +61,15 @@ Result<std::string> prop(const nlohmann::json& feature, const char* key, const s
 
 }  // namespace
 
-Result<std::vector<GeoLayerInfo>> load_geodata(Database& db, const std::string& dir) {
-  auto sources_text = read_whole(dir + "/sources.json");
+namespace {
+
+// The geodata files by name; what load_files() reads them through.
+using ReadFile = std::function<Result<std::string_view>(const std::string& name)>;
+
+Result<std::vector<GeoLayerInfo>> load_files(Database& db, const ReadFile& read, bool builtin) {
+  auto sources_text = read("sources.json");
   if (!sources_text.ok()) return sources_text.error();
-  auto sources = read_json("sources.json", *sources_text);
+  auto sources = read_json("sources.json", std::string(*sources_text));
   if (!sources.ok()) return sources.error();
   const nlohmann::json& files = (*sources)["files"];
   std::map<std::string, nlohmann::json> packages;
@@ -61,14 +80,12 @@ Result<std::vector<GeoLayerInfo>> load_geodata(Database& db, const std::string& 
   struct File {
     std::string layer;
     std::string name;
-    std::string text;
+    std::string_view text;
     GeoLayerInfo info;
   };
   std::vector<File> inputs;
-  for (auto [layer, name] :
-       {std::pair{"countries", "countries.geojson"}, std::pair{"regions", "regions.geojson"},
-        std::pair{"border", "border.geojson"}, std::pair{"places", "places.csv"}}) {
-    auto text = read_whole(dir + "/" + name);
+  for (auto [layer, name] : kLayerFiles) {
+    auto text = read(name);
     if (!text.ok()) return text.error();
     if (!files.contains(name)) {
       return Error(Code::kUnprocessable, fmt::format("sources.json does not list {}", name));
@@ -82,6 +99,7 @@ Result<std::vector<GeoLayerInfo>> load_geodata(Database& db, const std::string& 
                                name, sha));
     }
     GeoLayerInfo info;
+    info.builtin = builtin;
     info.layer = layer;
     info.sha256 = sha;
     std::string pkg = f.value("source", "");
@@ -95,7 +113,7 @@ Result<std::vector<GeoLayerInfo>> load_geodata(Database& db, const std::string& 
       info.version = (*sources).value("script_version", "");
       info.license = "ODbL-1.0";
     }
-    inputs.push_back(File{layer, name, std::move(*text), std::move(info)});
+    inputs.push_back(File{layer, name, *text, std::move(info)});
   }
   std::string attribution = (*sources).value("attribution", "");
 
@@ -107,7 +125,7 @@ Result<std::vector<GeoLayerInfo>> load_geodata(Database& db, const std::string& 
     for (File& f : inputs) {
       int n = 0;
       if (f.layer != "places") {
-        auto doc = read_json(f.name, f.text);
+        auto doc = read_json(f.name, std::string(f.text));
         if (!doc.ok()) return doc.error();
         if (!doc->is_object() || !(*doc)["features"].is_array()) {
           return Error(Code::kUnprocessable, f.name + ": not a GeoJSON FeatureCollection");
@@ -157,7 +175,7 @@ Result<std::vector<GeoLayerInfo>> load_geodata(Database& db, const std::string& 
             "alt text, lat text, lon text, feature_code text, country text, admin1 text, "
             "iso_3166_2 text, population text) ON COMMIT DROP");
         pqxx::stream_to copy(tx, "geo_places_in");
-        std::istringstream lines(f.text);
+        std::istringstream lines{std::string(f.text)};
         std::string line;
         int lineno = 0;
         while (std::getline(lines, line)) {
@@ -187,9 +205,10 @@ FROM geo_places_in)sql");
       }
       f.info.features = n;
       tx.exec_params0(
-          "INSERT INTO geo_layers (layer, source, version, license, attribution, features, sha256) "
-          "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-          f.layer, f.info.source, f.info.version, f.info.license, attribution, n, f.info.sha256);
+          "INSERT INTO geo_layers (layer, source, version, license, attribution, features, sha256, "
+          "builtin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+          f.layer, f.info.source, f.info.version, f.info.license, attribution, n, f.info.sha256,
+          f.info.builtin);
       out.push_back(f.info);
     }
     tx.exec0(R"sql(
@@ -212,16 +231,81 @@ WHERE GeometryType(d.geom) = 'LINESTRING')sql");
   });
 }
 
+}  // namespace
+
+Result<std::vector<GeoLayerInfo>> load_geodata(Database& db, const std::string& dir) {
+  std::map<std::string, std::string> texts;
+  return load_files(
+      db,
+      [&](const std::string& name) -> Result<std::string_view> {
+        auto text = read_whole(dir + "/" + name);
+        if (!text.ok()) return text.error();
+        return std::string_view(texts[name] = std::move(*text));
+      },
+      false);
+}
+
+Result<std::vector<GeoLayerInfo>> load_builtin_geodata(Database& db) {
+  return load_files(
+      db,
+      [](const std::string& name) -> Result<std::string_view> {
+        const EmbeddedFile* f = find_embedded(embedded::kGeodata, name);
+        if (f == nullptr) return Error(Code::kInternal, name + " is not built into this program");
+        return f->contents;
+      },
+      true);
+}
+
+std::map<std::string, std::string> builtin_geodata_hashes() {
+  std::map<std::string, std::string> out;
+  const EmbeddedFile* sources = find_embedded(embedded::kGeodata, "sources.json");
+  if (sources == nullptr) return out;
+  auto doc = nlohmann::json::parse(sources->contents, nullptr, false);
+  if (!doc.is_object()) return out;
+  for (auto [layer, name] : kLayerFiles) {
+    out[layer] = doc["files"].value(name, nlohmann::json::object()).value("sha256", "");
+  }
+  return out;
+}
+
+Result<GeodataSync> ensure_builtin_geodata(Database& db) {
+  auto loaded = geodata_layers(db);
+  if (!loaded.ok()) return loaded.error();
+  std::map<std::string, std::string> have;
+  bool custom = false;
+  for (const auto& l : *loaded) {
+    have[l.layer] = l.sha256;
+    custom = custom || !l.builtin;
+  }
+  if (custom) return GeodataSync{false, *loaded};
+  if (have == builtin_geodata_hashes()) {
+    // The record says so; the tables must agree (a half-emptied database gets them again).
+    auto ready = geodata_ready(db);
+    if (!ready.ok()) return ready.error();
+    if (*ready) return GeodataSync{false, *loaded};
+  }
+  auto fresh = load_builtin_geodata(db);
+  if (!fresh.ok()) return fresh.error();
+  return GeodataSync{true, std::move(*fresh)};
+}
+
+Result<bool> geodata_ready(Database& db) {
+  return with_connection(db, [&](pqxx::connection& c) -> Result<bool> {
+    pqxx::read_transaction tx(c);
+    return tx.exec1(kGeodataReady)[0].as<bool>();
+  });
+}
+
 Result<std::vector<GeoLayerInfo>> geodata_layers(Database& db) {
   return with_connection(db, [&](pqxx::connection& c) -> Result<std::vector<GeoLayerInfo>> {
     pqxx::read_transaction tx(c);
     std::vector<GeoLayerInfo> out;
     for (const auto& row :
-         tx.exec("SELECT layer, source, version, license, features, sha256 FROM geo_layers "
-                 "ORDER BY layer")) {
+         tx.exec("SELECT layer, source, version, license, features, sha256, builtin "
+                 "FROM geo_layers ORDER BY layer")) {
       out.push_back(GeoLayerInfo{row[0].as<std::string>(), row[1].as<std::string>(),
                                  row[2].as<std::string>(), row[3].as<std::string>(),
-                                 row[4].as<int>(), row[5].as<std::string>()});
+                                 row[4].as<int>(), row[5].as<std::string>(), row[6].as<bool>()});
     }
     return out;
   });

@@ -12,6 +12,8 @@
 
 #include "store/internal/audit_append.hpp"
 #include "store/internal/copy_row.hpp"
+#include "store/internal/geodata_check.hpp"
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
@@ -83,32 +85,6 @@ WHERE ($1::bigint = 0
   AND ($13::bigint IS NULL OR o.submission_id = $13::bigint)
 ORDER BY o.observed_at, o.id LIMIT $14)sql";
 
-const char* nullable(const std::optional<std::string>& s) { return s ? s->c_str() : nullptr; }
-
-std::optional<std::string> num(const std::optional<double>& d) {
-  if (!d) return std::nullopt;
-  return fmt::format("{}", *d);
-}
-std::optional<std::string> num(const std::optional<int64_t>& i) {
-  if (!i) return std::nullopt;
-  return std::to_string(*i);
-}
-std::optional<std::string> micros(const std::optional<TimePoint>& t) {
-  if (!t) return std::nullopt;
-  return std::to_string(t->time_since_epoch().count());
-}
-
-std::optional<std::string> opt_string(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<std::string>();
-}
-std::optional<double> opt_double(const pqxx::field& f) {
-  if (f.is_null()) return std::nullopt;
-  return f.as<double>();
-}
-
-TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
-
 nlohmann::json equipment_json(const std::vector<EquipmentCount>& e) {
   nlohmann::json out = nlohmann::json::array();
   for (const auto& x : e) out.push_back({{"type", x.type}, {"count", x.count}});
@@ -127,8 +103,8 @@ struct Params {
   std::string observed, lat, lon, equipment, markings, frames;
 
   explicit Params(const ObservationInput& in)
-      : submission(num(in.submission_id)),
-        heading(num(in.heading_deg)),
+      : submission(number_text(in.submission_id)),
+        heading(number_text(in.heading_deg)),
         notes(in.notes),
         source_note(in.source_note),
         observed(std::to_string(in.observed_at.time_since_epoch().count())),
@@ -221,6 +197,7 @@ const std::vector<std::string>& movements() {
 
 Result<Observation> Observations::create(const Principal& who, const ObservationInput& in) {
   return in_transaction(db_, [&](pqxx::work& tx) -> Result<Observation> {
+    if (Status s = require_geodata(tx); !s.ok()) return s.error();
     if (Status s = check_submission(tx, in); !s.ok()) return s.error();
     Params p(in);
     int64_t id = tx.exec_params1(kDerivedInsert, nullable(p.submission), p.observed,
@@ -256,9 +233,9 @@ Result<std::vector<Observation>> Observations::list(const ObservationFilter& f) 
       e = fmt::format("{}", (*f.bbox)[2]);
       n = fmt::format("{}", (*f.bbox)[3]);
     }
-    auto from = micros(f.from);
-    auto to = micros(f.to);
-    auto submission = num(f.submission_id);
+    auto from = micros_text(f.from);
+    auto to = micros_text(f.to);
+    auto submission = number_text(f.submission_id);
     pqxx::result r =
         tx.exec_params(std::string(kSelect) + kFilters, f.after_id, nullable(w), nullable(s),
                        nullable(e), nullable(n), nullable(from), nullable(to), nullable(f.oblast),
@@ -285,6 +262,7 @@ Result<Observation> Observations::update(const Principal& who, int64_t id,
                                         cur[0][1].as<std::string>() +
                                         "); it can no longer be changed");
     }
+    if (Status s = require_geodata(tx); !s.ok()) return s.error();
     if (Status s = check_submission(tx, in); !s.ok()) return s.error();
     auto before = select_one(tx, id);
     if (!before.ok()) return before.error();
@@ -379,6 +357,7 @@ Result<std::pair<int64_t, int64_t>> Observations::import(const Principal& who,
     // import is bounded by the route's body limit instead; the pool's watchdog leaves long work
     // alone while the server answers its probe, and cuts it off only if the server is gone.
     tx.exec0("SET LOCAL statement_timeout = 0");
+    if (Status s = require_geodata(tx); !s.ok()) return s.error();
     tx.exec0(
         "CREATE TEMP TABLE observations_in (line int, submission_id text, observed_us text, "
         "time_precision text, lat text, lon text, location_precision text, heading text, "

@@ -55,7 +55,7 @@ class AccessTest : public ::testing::Test {
     return http_request(server_->port(), req.method, req.target, headers, req.body);
   }
 
-  TestDatabase db_;
+  TestDatabase db_{"cw_geo_template"};  // migrated, geodata loaded
   std::map<std::string, std::string> env_;
   std::unique_ptr<ServerProcess> server_;
 };

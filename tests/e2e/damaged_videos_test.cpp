@@ -242,7 +242,7 @@ TEST(DamagedVideosTest, FiveHundredDamagedFilesEndDoneOrFailedAndNothingCrashes)
     ASSERT_TRUE(fs::exists(std::string(kData) + "/" + f))
         << kData << "/" << f << " is missing: scripts/setup installs opencv-doc";
   }
-  TestDatabase db;
+  TestDatabase db{"cw_geo_template"};  // migrated, geodata loaded
   const std::map<std::string, std::string> env = {
       {"CONVOYWATCH_DATABASE_URL", db.url()},
       {"CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE", "0"},

@@ -199,7 +199,7 @@ class ServerKillTest : public ::testing::Test {
     EXPECT_EQ(got.body, bytes);
   }
 
-  TestDatabase db_;
+  TestDatabase db_{"cw_geo_template"};  // migrated, geodata loaded
   std::string dir_ = make_temp_dir("cw-faults-kill-");
   std::string root_ = dir_ + "/media";
   std::map<std::string, std::string> env_;
@@ -608,7 +608,7 @@ void expect_507(const HttpResponse& r, const std::string& error) {
 }
 
 TEST(FullStoreTest, UploadsAnswer507NothingHalfWrittenStaysReadsGoOn) {
-  TestDatabase db;
+  TestDatabase db{"cw_geo_template"};  // migrated, geodata loaded
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()}};
   ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
   const std::string token = add_user(env, "fran");

@@ -163,7 +163,7 @@ class ImageryE2eTest : public ::testing::Test {
     EXPECT_EQ(count_files(server_->media_root() + "/tmp"), 0u) << what;
   }
 
-  TestDatabase db_;
+  TestDatabase db_{"cw_geo_template"};  // migrated, geodata loaded
   std::string dir_;
   std::map<std::string, std::string> env_;
   std::string analyst_, contributor_;

@@ -94,7 +94,7 @@ class IngestionTest : public ::testing::Test {
     return out;
   }
 
-  TestDatabase db_;
+  TestDatabase db_{"cw_geo_template"};  // migrated, geodata loaded
   std::string dir_;
   std::map<std::string, std::string> env_;
   std::string alice_, bob_, olga_;
@@ -456,7 +456,7 @@ namespace {
 // Temp files of single-request uploads cut off by a crash are removed at start; resumable
 // (tus) ones are kept for their client.
 TEST(IngestionStartTest, LeftoverUploadTempFilesAreRemovedAtStart) {
-  TestDatabase db;
+  TestDatabase db{"cw_geo_template"};  // migrated, geodata loaded
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()}};
   ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
   std::string root = make_temp_dir("cw-leftover-");
@@ -480,7 +480,7 @@ namespace {
 
 // Upload a clip, wait for the pipeline, then read what it found and download its frames.
 TEST(PipelineE2eTest, UploadedClipIsAnalysedAndItsFramesCanBeDownloaded) {
-  TestDatabase db;
+  TestDatabase db{"cw_geo_template"};  // migrated, geodata loaded
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()},
                                             {"CONVOYWATCH_PIPELINE_WORKERS", "1"}};
   ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
@@ -559,7 +559,7 @@ TEST(PipelineE2eTest, UploadedClipIsAnalysedAndItsFramesCanBeDownloaded) {
 // A post URL instead of a file: the submission answers at once, the fetch_url job downloads the
 // media from a (local) web server, and the analysis follows in the same pass.
 TEST(PipelineE2eTest, SubmittedUrlIsFetchedAndAnalysed) {
-  TestDatabase db;
+  TestDatabase db{"cw_geo_template"};  // migrated, geodata loaded
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()},
                                             {"CONVOYWATCH_PIPELINE_WORKERS", "1"},
                                             {"CONVOYWATCH_FETCH_ALLOW_PRIVATE", "true"}};
@@ -597,7 +597,7 @@ TEST(PipelineE2eTest, SubmittedUrlIsFetchedAndAnalysed) {
 // A re-encoded, half-size repost of stored footage: after one processing pass its submission
 // lists the link to the original and the first posting, and an analyst can confirm the link.
 TEST(PipelineE2eTest, RepostOfStoredFootageIsLinkedWithItsFirstPosting) {
-  TestDatabase db;
+  TestDatabase db{"cw_geo_template"};  // migrated, geodata loaded
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()},
                                             {"CONVOYWATCH_PIPELINE_WORKERS", "1"},
                                             {"CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE", "0"}};

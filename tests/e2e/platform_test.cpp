@@ -40,7 +40,7 @@ class PlatformTest : public ::testing::Test {
   }
   int port() const { return server_->port(); }
 
-  TestDatabase db_;
+  TestDatabase db_{"cw_geo_template"};  // migrated, geodata loaded
   std::map<std::string, std::string> env_;
   std::string admin_;
   std::unique_ptr<ServerProcess> server_;

@@ -173,6 +173,11 @@ int ServerProcess::wait(int timeout_ms) {
 
 std::string ServerProcess::log() const { return read_file(dir_ + "/err"); }
 
+pid_t spawn_command(const std::vector<std::string>& argv,
+                    const std::map<std::string, std::string>& env, const std::string& log_path) {
+  return spawn(argv, env, log_path + ".out", log_path);
+}
+
 pid_t spawn_convoywatch(const std::vector<std::string>& args,
                         const std::map<std::string, std::string>& env,
                         const std::string& log_path) {

@@ -29,6 +29,10 @@ CommandResult run_convoywatch(const std::vector<std::string>& args,
 pid_t spawn_convoywatch(const std::vector<std::string>& args,
                         const std::map<std::string, std::string>& env, const std::string& log_path);
 
+// Any program, like spawn_convoywatch: argv[0] is its path.
+pid_t spawn_command(const std::vector<std::string>& argv,
+                    const std::map<std::string, std::string>& env, const std::string& log_path);
+
 // `convoywatch serve` on 127.0.0.1 and a free port, its stderr in a temp file.
 class ServerProcess {
  public:
