@@ -12,8 +12,10 @@
 #include "common/log.hpp"
 #include "pipeline/analyze.hpp"
 #include "pipeline/imagery_tasks.hpp"
+#include "pipeline/sandbox.hpp"
 #include "pipeline/worker.hpp"
 #include "reports/build.hpp"
+#include "reports/delivery.hpp"
 #include "reports/demo.hpp"
 #include "reports/scheduler.hpp"
 #include "server/routes.hpp"
@@ -82,9 +84,16 @@ const std::vector<cw::store::Migration>* pick_migrations(const std::string& dir,
 cw::pipeline::WorkerOptions worker_options(const cw::Config& config) {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-  return cw::pipeline::WorkerOptions{config.pipeline, config.storage.root,
-                                     self.string(),   cw::pipeline::default_worker_name(),
-                                     config.fetch,    config.reports};
+  return cw::pipeline::WorkerOptions{config.pipeline, config.storage.root, self.string(),
+                                     cw::pipeline::default_worker_name(), config.fetch};
+}
+
+// The workers, with the job kinds of other modules registered: webhook deliveries of reports.
+void register_handlers(cw::pipeline::Worker& workers, cw::store::Database& db,
+                       const cw::Config& config) {
+  workers.handle(cw::reports::kDeliverReportJob, cw::reports::report_delivery_handler(
+                                                     db, config.reports, config.pipeline,
+                                                     std::chrono::seconds(config.fetch.timeout_s)));
 }
 
 // The imagery routes' access to pipeline/imagery_tasks.hpp: the upload probe in the sandbox with
@@ -92,10 +101,7 @@ cw::pipeline::WorkerOptions worker_options(const cw::Config& config) {
 cw::server::ImageryBackend imagery_backend(const cw::Config& config) {
   std::error_code ec;
   std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
-  cw::pipeline::SandboxLimits limits;
-  limits.cpu_seconds = config.pipeline.cpu_seconds;
-  limits.address_space_bytes = static_cast<uint64_t>(config.pipeline.memory_mb) << 20;
-  limits.wall_timeout = std::chrono::seconds(config.pipeline.job_timeout_s);
+  cw::pipeline::SandboxLimits limits = cw::pipeline::sandbox_limits(config.pipeline);
   using cw::server::Corners;
   cw::server::ImageryBackend b;
   b.probe = [self, limits](const std::string& path, const Corners& corners) {
@@ -170,6 +176,7 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
     std::filesystem::rename(tmp, port_file, ec);
   }
   cw::pipeline::Worker workers(db, worker_options(*config));
+  register_handlers(workers, db, *config);
   workers.start(config->pipeline.workers);
   cw::reports::Scheduler scheduler(db, *config);
   if (config->reports.scheduler) scheduler.start();
@@ -194,6 +201,7 @@ int cmd_worker(const GlobalOptions& g, int concurrency) {
     return fail("the database has pending migrations; run `convoywatch migrate`");
   }
   cw::pipeline::Worker workers(db, worker_options(*config));
+  register_handlers(workers, db, *config);
   int n = concurrency > 0 ? concurrency : std::max(1, config->pipeline.workers);
   workers.start(n);
   int sig = 0;

@@ -179,7 +179,7 @@ size_t on_body(char* data, size_t size, size_t n, void* userp) {
 
 int on_progress(void* clientp, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   auto* t = static_cast<Transfer*>(clientp);
-  if (t->options->cancel != nullptr && t->options->cancel->load()) {
+  if (t->options->cancel && t->options->cancel()) {
     t->abort = Error(Code::kUnavailable, "cancelled", "source_url");
     return 1;
   }
@@ -248,7 +248,7 @@ Result<FetchResult> fetch_media(const std::string& url, const FetchOptions& opti
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &t);
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  if (options.cancel != nullptr) {
+  if (options.cancel) {
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, &t);
@@ -391,42 +391,6 @@ Result<std::vector<std::string>> downloader_argv(const std::vector<std::string>&
     argv[0] = *found;
   }
   return argv;
-}
-
-Result<long> post_json(const std::string& url, const std::string& body,
-                       const std::vector<std::string>& headers, std::chrono::seconds timeout) {
-  CURL* c = curl_easy_init();
-  if (c == nullptr) return Error(Code::kInternal, "curl_easy_init failed");
-  curl_slist* list = curl_slist_append(nullptr, "Content-Type: application/json");
-  for (const auto& h : headers) list = curl_slist_append(list, h.c_str());
-  char errbuf[CURL_ERROR_SIZE] = {};
-  curl_easy_setopt(c, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-  curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(timeout.count()));
-  curl_easy_setopt(c, CURLOPT_HTTPHEADER, list);
-  curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.data());
-  curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(body.size()));
-  curl_easy_setopt(c, CURLOPT_USERAGENT, "ConvoyWatch-Webhook/1");
-  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-  // The answer's body is not needed.
-  curl_easy_setopt(
-      c, CURLOPT_WRITEFUNCTION,
-      +[](char*, size_t size, size_t n, void*) -> size_t { return size * n; });
-  CURLcode rc = curl_easy_perform(c);
-  long status = 0;
-  curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-  curl_slist_free_all(list);
-  curl_easy_cleanup(c);
-  if (rc != CURLE_OK) {
-    return Error(Code::kUnavailable, fmt::format("POST {} failed: {}", url,
-                                                 errbuf[0] ? errbuf : curl_easy_strerror(rc)));
-  }
-  if (status < 200 || status > 299) {
-    return Error(Code::kUnavailable, fmt::format("POST {} answered HTTP {}", url, status));
-  }
-  return status;
 }
 
 }  // namespace cw::pipeline

@@ -37,9 +37,9 @@ struct FetchOptions {
   int max_redirects = 5;
   bool allow_private = false;
   std::string user_agent = "ConvoyWatch/0.1 (evidence archive)";
-  // When set and it becomes true, the transfer stops with kUnavailable "cancelled" (a worker
-  // shutting down).
-  const std::atomic<bool>* cancel = nullptr;
+  // When set and it returns true, the transfer stops with kUnavailable "cancelled" (a worker
+  // shutting down, or one whose job was taken over). Called from the transfer's thread.
+  std::function<bool()> cancel;
 };
 
 struct FetchResult {
@@ -60,13 +60,6 @@ using FetchSink = std::function<Status(std::string_view)>;
 // are kUnsupportedMedia too.
 Result<FetchResult> fetch_media(const std::string& url, const FetchOptions& options,
                                 const FetchSink& sink);
-
-// POSTs `body` as application/json with the extra header lines ("Name: value") to an http(s)
-// URL an administrator configured (webhooks: no private-address guard, no redirects). ok with
-// the HTTP status for a 2xx answer; kUnavailable with the status or the transfer error
-// otherwise.
-Result<long> post_json(const std::string& url, const std::string& body,
-                       const std::vector<std::string>& headers, std::chrono::seconds timeout);
 
 // True for addresses a server-side fetch must not reach by default: loopback, private (RFC 1918,
 // fc00::/7), link-local (169.254/16, fe80::/10, cloud metadata), carrier-grade NAT, unspecified,

@@ -59,6 +59,14 @@ void set_limit(int resource, rlim_t soft, rlim_t hard) {
 
 }  // namespace
 
+SandboxLimits sandbox_limits(const PipelineConfig& config) {
+  SandboxLimits limits;
+  limits.cpu_seconds = config.cpu_seconds;
+  limits.address_space_bytes = static_cast<uint64_t>(config.memory_mb) << 20;
+  limits.wall_timeout = std::chrono::seconds(config.job_timeout_s);
+  return limits;
+}
+
 Result<SandboxResult> run_sandboxed(const std::vector<std::string>& argv,
                                     const SandboxLimits& limits) {
   if (argv.empty()) return Error(Code::kInternal, "nothing to run");
@@ -93,7 +101,7 @@ Result<SandboxResult> run_sandboxed(const std::vector<std::string>& argv,
       kill(pid, SIGKILL);
       break;
     }
-    if (limits.cancel != nullptr && limits.cancel->load()) {
+    if (limits.cancel && limits.cancel()) {
       r.cancelled = true;
       kill(-pid, SIGKILL);
       kill(pid, SIGKILL);

@@ -8,10 +8,12 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "common/config.hpp"
 #include "common/error.hpp"
 
 namespace cw::pipeline {
@@ -22,9 +24,10 @@ struct SandboxLimits {
   uint64_t file_size_bytes = 2ull << 30;      // RLIMIT_FSIZE: SIGXFSZ beyond it
   std::chrono::seconds wall_timeout{300};     // then SIGKILL
   size_t max_output_bytes = 64u << 20;        // stdout kept; more is an error
-  // When set and it becomes true, the child is killed and the result is `cancelled` (a worker
-  // shutting down hands its job back instead of waiting for the analysis).
-  const std::atomic<bool>* cancel = nullptr;
+  // When set and it returns true (polled every 200 ms), the child is killed and the result is
+  // `cancelled`: a worker shutting down hands its job back instead of waiting for the analysis,
+  // and one whose lease was lost stops decoding a job another worker has taken.
+  std::function<bool()> cancel;
 };
 
 struct SandboxResult {
@@ -37,6 +40,10 @@ struct SandboxResult {
   std::string err_tail;  // the last 4 KiB of stderr
   double seconds = 0;
 };
+
+// The limits of an analysis or imagery child from [pipeline]: cpu_seconds, memory_mb and
+// job_timeout_s (no cancel predicate: the caller adds its own).
+SandboxLimits sandbox_limits(const PipelineConfig& config);
 
 // Runs argv[0] (a path, no PATH lookup) with no inherited descriptors but stdin from /dev/null,
 // a fresh process group, no core dumps and the limits. Errors only when it could not start.

@@ -1,17 +1,26 @@
-// Media-processing workers: threads that claim jobs from the queue — `fetch_url` (download a
-// submission's media by URL, pipeline/fetch.hpp), `process_media` (analyse the original in a
-// sandboxed child, `convoywatch analyze`, and write the results), `deliver_report` (POST a
-// built report to a configured webhook, signed as reports/webhook.hpp says) and
-// `imagery_compare` / `imagery_match` (imagery_tasks.hpp, in a sandboxed child too). They wake on
-// LISTEN/NOTIFY and poll as a fallback; a running job's lease is renewed while it works, so a
-// worker that dies loses its job to another after the lease. stop() hands the jobs in progress back
-// (the child or the download is cut off, the job is queued again without counting the attempt) and
-// returns. Thread-safe.
+// Media-processing workers: threads that claim jobs from the queue (store/jobs.hpp) and run the
+// handler registered for each job's kind. The pipeline's own kinds are registered at
+// construction:
+//   process_media                  analyse an original in a sandboxed child (`convoywatch analyze`)
+//                                  and store the results (pipeline/job_handlers.hpp)
+//   fetch_url                      download a submission's media by URL (pipeline/fetch.hpp)
+//   imagery_compare, imagery_match imagery steps in a sandboxed child (imagery_tasks.hpp)
+// Other modules add theirs with handle() before start() (reports/ delivers webhooks, wired by
+// app/main.cpp), so that the pipeline knows nothing of them.
+//
+// For every claimed job the worker keeps the lease (pipeline/job_keeper.hpp) while the handler
+// runs. A handler stops when JobControl::cancelled() turns true: because stop() was called (it
+// hands the job back: queued again, the attempt not counted) or because the lease was lost to
+// another worker (it writes nothing: the job is theirs now). Workers wake on LISTEN/NOTIFY and
+// poll as a fallback.
+//
+// Thread-safety: handle() before start(); run_once(), start() and stop() from one controlling
+// thread; the handlers run on the worker threads.
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,6 +29,7 @@
 #include "common/error.hpp"
 #include "pipeline/duplicates.hpp"
 #include "store/database.hpp"
+#include "store/jobs.hpp"
 #include "store/media_store.hpp"
 
 namespace cw::pipeline {
@@ -30,15 +40,19 @@ struct WorkerOptions {
   std::string analyze_binary;  // the convoywatch executable (normally /proc/self/exe)
   std::string name;            // worker id prefix (host:pid)
   FetchConfig fetch;
-  ReportsConfig reports;  // webhook secret for `deliver_report` jobs
 };
 
 class Worker {
  public:
   Worker(store::Database& db, WorkerOptions options);
-  ~Worker();
+  ~Worker();  // stop()
 
-  // Claims and processes at most one job; true when there was one. For tests and the loop.
+  // Runs `handler` for jobs of `kind` (replacing any handler of that kind).
+  // REQUIRES: before start() and run_once().
+  void handle(const std::string& kind, store::JobHandler handler);
+
+  // Claims and runs at most one job of a registered kind; true when there was one. For tests and
+  // the loop. `worker_id` becomes the lease owner.
   Result<bool> run_once(const std::string& worker_id);
   // Starts `threads` loops.
   void start(int threads);
@@ -48,24 +62,13 @@ class Worker {
 
  private:
   void loop(int n);
-  Status process_media(int64_t job_id, const std::string& worker_id, const nlohmann::json& payload,
-                       int attempts);
-  Status process_fetch(int64_t job_id, const std::string& worker_id, const nlohmann::json& payload,
-                       int attempts);
-  // Runs an imagery task (`imagery_compare`, `imagery_match`) in the sandboxed child
-  // (`convoywatch imagery-compare|imagery-match SPEC --out DIR`); its progress comes through a
-  // file in DIR; outputs go to <storage_root>/derived/imagery/task-<id>/.
-  Status process_imagery(int64_t job_id, const std::string& worker_id, int attempts);
-  // POSTs a built report's JSON, signed, to one webhook URL; retried with backoff.
-  Status process_delivery(int64_t job_id, const std::string& worker_id,
-                          const nlohmann::json& payload);
-  // Downloads into `writer`: directly, or through [fetch] downloader for a web page.
-  Result<nlohmann::json> download(const std::string& url, store::MediaWriter& writer);
 
   store::Database& db_;
   WorkerOptions options_;
   store::MediaStore media_;
   DuplicateFinder duplicates_;  // shared by the threads: one index per process
+  std::map<std::string, store::JobHandler> handlers_;
+  std::vector<std::string> kinds_;
   std::atomic<bool> stopping_{false};
   std::vector<std::thread> threads_;
 };

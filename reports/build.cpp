@@ -11,6 +11,7 @@
 
 #include "common/log.hpp"
 #include "reports/convoys.hpp"
+#include "reports/delivery.hpp"
 #include "store/aggregates.hpp"
 #include "store/analysis.hpp"
 #include "store/jobs.hpp"
@@ -368,7 +369,7 @@ Result<store::StoredReport> build_report(store::Database& db, const Config& conf
                              {"total_ms", std::round(total)}});
   // Deliveries go through the job queue: retried with backoff, done by any worker.
   for (const auto& url : config.reports.webhooks) {
-    auto job = store::Jobs(db).enqueue("deliver_report", {{"report_id", stored.id}, {"url", url}});
+    auto job = store::Jobs(db).enqueue(kDeliverReportJob, {{"report_id", stored.id}, {"url", url}});
     if (!job.ok()) {
       log::warn("cannot queue a report delivery",
                 {{"report", stored.id}, {"url", url}, {"error", job.error().detail()}});

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -52,6 +53,27 @@ struct Job {
 
 // What fail() did with the job.
 enum class FailOutcome { kWillRetry, kFailed };
+
+// What a job's handler is given besides the job (pipeline::Worker runs handlers and fills it;
+// other modules, reports/ for webhook deliveries, register handlers without knowing the worker).
+// The worker renews the lease for as long as the handler runs.
+struct JobControl {
+  std::string worker_id;  // the lease owner: pass it to Jobs' complete(), fail(), release()
+  std::chrono::seconds lease{60};
+  // True once the handler must stop and let go of the job: its worker is stopping (hand the job
+  // back with release()) or the lease was lost to another worker (write nothing; the job is not
+  // ours: lease_lost() says which).
+  std::function<bool()> cancelled;
+  std::function<bool()> lease_lost;
+  // Records progress (0..100) with the next lease renewal, within a second; never blocks.
+  std::function<void(int percent)> progress;
+  // Reads a file that a child writes its percentage p into, every second, as progress
+  // from + p * (to - from) / 100; an empty path stops reading it.
+  std::function<void(std::string path, int from, int to)> watch_progress_file;
+};
+// Runs one claimed job to its end: complete(), fail() or release() it through Jobs (or nothing
+// when the lease was lost). The Status is the bookkeeping's: an error is logged by the worker.
+using JobHandler = std::function<Status(const Job& job, const JobControl& control)>;
 
 class Jobs {
  public:

@@ -23,11 +23,13 @@
 #include "tests/support/fixtures.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
+using namespace std::chrono_literals;
 
 class WorkerTest : public ::testing::Test {
  protected:
@@ -227,6 +229,52 @@ TEST_F(WorkerTest, JobOfAWorkerKilledMidAnalysisIsTakenOverAndFinishedOnce) {
   }
   EXPECT_EQ(on_disk, named);
   EXPECT_EQ(named.size(), 2u * static_cast<size_t>(analysis->second));
+}
+
+// A worker that loses its lease mid-analysis (it stalled or was cut off long enough for another
+// worker to take the job over) stops its sandboxed child at once instead of decoding a job that
+// is no longer its own, and writes nothing: not a result, not a failure, not a release. The
+// child here is a stand-in analysis that records its pid and sleeps.
+TEST_F(WorkerTest, LostLeaseStopsTheChildAndWritesNothing) {
+  std::string sha = submit(test::small_mp4(dir_));
+  const std::string pid_file = dir_ + "/child.pid";
+  const std::string fake = dir_ + "/slow-analyze";
+  test::write_file(fake, "#!/bin/sh\necho $$ > " + pid_file + "\nexec sleep 120\n");
+  fs::permissions(fake, fs::perms::owner_all);
+  WorkerOptions o = options();
+  o.analyze_binary = fake;
+  o.pipeline.lease_s = 3;  // renewed every second
+  Worker worker(db_, o);
+  std::thread taker([&] {
+    ASSERT_TRUE(test::wait_until([&] { return !test::read_file(pid_file).empty(); }, 30s));
+    // Another worker takes the job over, as a claim does after the lease ran out.
+    tdb_.exec(
+        "UPDATE jobs SET lease_owner = 'w2', lease_until = now() + interval '1 hour', "
+        "attempts = attempts + 1 WHERE kind = 'process_media'");
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto did = worker.run_once("w1");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  taker.join();
+  ASSERT_TRUE(did.ok());
+  EXPECT_TRUE(*did);
+  EXPECT_LT(took, 20.0) << "the child ran on after the lease was lost";
+  const pid_t child = std::stoi(test::read_file(pid_file));
+  EXPECT_NE(kill(child, 0), 0) << "the sandboxed child is still alive";
+
+  // The job is w2's, untouched: still running under its lease, no error recorded by w1.
+  store::Job job = job_of(sha);
+  EXPECT_EQ(job.state, store::JobState::kRunning);
+  EXPECT_EQ(job.lease_owner.value_or(""), "w2");
+  EXPECT_FALSE(job.last_error.has_value()) << *job.last_error;
+  EXPECT_FALSE(store::Analyses(db_).get(sha).ok());
+  EXPECT_EQ(tdb_.query_value("SELECT count(*) FROM frames"), "0");
+  int leftovers = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_ + "/media/derived", ec)) {
+    leftovers += e.path().filename().string().rfind(sha, 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(leftovers, 0);
 }
 
 // SIGTERM to a worker process mid-analysis: the sandboxed child is stopped, the job goes back to

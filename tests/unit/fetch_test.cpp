@@ -158,7 +158,7 @@ TEST_F(FetchMediaTest, SinkErrorsAndCancellationStopTheTransfer) {
   EXPECT_EQ(r.error().code(), Code::kInsufficientStorage);
 
   std::atomic<bool> cancel{false};
-  options_.cancel = &cancel;
+  options_.cancel = [&cancel] { return cancel.load(); };
   uint64_t got = 0;
   auto c = fetch_media(web_.url("/endless"), options_, [&](std::string_view b) {
     got += b.size();
