@@ -32,6 +32,12 @@ struct ServerConfig {
   int rate_limit_burst = 120;
   int read_cache_mb = 64;
   std::string public_url;
+  // The built dashboard served at / ("" = <source>/dashboard/dist when it exists, "off" = none).
+  std::string dashboard_dir;
+  int max_event_streams_per_token = 4;
+  int event_retention_hours = 24;  // how far back Last-Event-ID can resume
+  int event_queue_kb = 256;        // per stream; a client that falls further behind is cut off
+  int event_heartbeat_s = 15;
 };
 
 // The I/O threads `serve` runs: io_threads, or when it is 0 half the machine's cores (at least

@@ -16,6 +16,7 @@
 
 namespace cw::server {
 
+class EventHub;
 class Metrics;
 class RateLimiter;
 class Router;
@@ -31,6 +32,7 @@ struct Services {
   const Router& router;
   const ImageryBackend& imagery;
   ReadCaches* caches = nullptr;  // null when [server] read_cache_mb = 0
+  EventHub* events = nullptr;    // null only in tests that build Services by hand
 };
 
 struct RequestContext {

@@ -120,20 +120,6 @@ nlohmann::json convoy_properties(const reports::Convoy& c) {
           {"sightings", std::move(sightings)}};
 }
 
-// A GeoJSON Feature: the LineString of the sightings in time order (a Point for one sighting).
-nlohmann::json convoy_feature(const reports::Convoy& c) {
-  nlohmann::json coords = nlohmann::json::array();
-  for (const auto& s : c.sightings) coords.push_back({s.lon, s.lat});
-  nlohmann::json geometry =
-      c.sightings.size() == 1
-          ? nlohmann::json{{"type", "Point"}, {"coordinates", coords[0]}}
-          : nlohmann::json{{"type", "LineString"}, {"coordinates", std::move(coords)}};
-  return {{"type", "Feature"},
-          {"id", c.id},
-          {"geometry", std::move(geometry)},
-          {"properties", convoy_properties(c)}};
-}
-
 Result<Reply> list_convoys(RequestContext& ctx) {
   auto filter = parse_observation_filter(ctx.query, 1, 1);
   if (!filter.ok()) return filter.error();
@@ -283,20 +269,6 @@ Result<Reply> merge_convoy(RequestContext& ctx) {
 
 // ---- Reports ----
 
-nlohmann::json report_summary_json(const store::ReportSummary& r) {
-  std::string base = fmt::format("/api/v1/reports/{}", r.id);
-  return {{"id", r.id},
-          {"kind", r.kind},
-          {"period",
-           {{"key", r.period_key},
-            {"tz", r.tz},
-            {"start", format_rfc3339(r.period_start)},
-            {"end", format_rfc3339(r.period_end)}}},
-          {"built_by", r.built_by},
-          {"built_at", format_rfc3339(r.built_at)},
-          {"links", {{"json", base}, {"html", base + ".html"}, {"csv", base + ".csv"}}}};
-}
-
 Result<Reply> list_reports(RequestContext& ctx) {
   auto page = parse_page(ctx);
   if (!page.ok()) return page.error();
@@ -376,6 +348,34 @@ Result<Reply> create_report(RequestContext& ctx) {
 }
 
 }  // namespace
+
+// A GeoJSON Feature: the LineString of the sightings in time order (a Point for one sighting).
+nlohmann::json convoy_feature(const reports::Convoy& c) {
+  nlohmann::json coords = nlohmann::json::array();
+  for (const auto& s : c.sightings) coords.push_back({s.lon, s.lat});
+  nlohmann::json geometry =
+      c.sightings.size() == 1
+          ? nlohmann::json{{"type", "Point"}, {"coordinates", coords[0]}}
+          : nlohmann::json{{"type", "LineString"}, {"coordinates", std::move(coords)}};
+  return {{"type", "Feature"},
+          {"id", c.id},
+          {"geometry", std::move(geometry)},
+          {"properties", convoy_properties(c)}};
+}
+
+nlohmann::json report_summary_json(const store::ReportSummary& r) {
+  std::string base = fmt::format("/api/v1/reports/{}", r.id);
+  return {{"id", r.id},
+          {"kind", r.kind},
+          {"period",
+           {{"key", r.period_key},
+            {"tz", r.tz},
+            {"start", format_rfc3339(r.period_start)},
+            {"end", format_rfc3339(r.period_end)}}},
+          {"built_by", r.built_by},
+          {"built_at", format_rfc3339(r.built_at)},
+          {"links", {{"json", base}, {"html", base + ".html"}, {"csv", base + ".csv"}}}};
+}
 
 void add_report_routes(Router& router) {
   router.add(http::verb::get, "/api/v1/aggregates/observations", get_aggregates,

@@ -115,7 +115,7 @@ Reply guarded(const Route& route, RequestContext& ctx, const std::function<Resul
 Reply run_handler(const Route& route, RequestContext& ctx) {
   std::optional<Reply> refused;
   Reply r = guarded(route, ctx, [&]() -> Result<Reply> {
-    refused = admit(route, ctx);
+    if (!ctx.principal) refused = admit(route, ctx);
     if (refused) return Reply{};
     return route.handler(ctx);
   });

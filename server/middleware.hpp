@@ -22,7 +22,8 @@ std::optional<Reply> admit(const Route& route, RequestContext& ctx);
 // never shows the exception text.
 Reply guarded(const Route& route, RequestContext& ctx, const std::function<Result<Reply>()>& fn);
 
-// admit() then the route's handler, guarded.
+// admit() (unless the session admitted the caller already, before reading the body) then the
+// route's handler, guarded.
 Reply run_handler(const Route& route, RequestContext& ctx);
 
 // The client's X-Request-Id when it is 1-128 characters of [A-Za-z0-9._:-], else a new one.

@@ -79,6 +79,11 @@ RouteMatch Router::match(http::verb method, const std::vector<std::string>& segm
   return m;
 }
 
+void Router::set_fallback(Handler handler, RouteOptions options) {
+  fallback_ = std::make_unique<Route>(
+      Route{http::verb::get, "/{path}", std::move(handler), std::move(options), {"{path}"}});
+}
+
 std::vector<http::verb> Router::methods_for(const std::vector<std::string>& segments) const {
   std::vector<http::verb> out;
   for (const Route& r : routes_) {

@@ -88,8 +88,14 @@ class Router {
   std::vector<http::verb> methods_for(const std::vector<std::string>& segments) const;
   const std::vector<Route>& routes() const { return routes_; }
 
+  // The route for GET and HEAD of paths outside the API that no pattern matches (the dashboard's
+  // files and its client-side routes); admission.hpp decides which paths qualify.
+  void set_fallback(Handler handler, RouteOptions options = {});
+  const Route* fallback() const { return fallback_.get(); }
+
  private:
   std::vector<Route> routes_;
+  std::unique_ptr<Route> fallback_;
 };
 
 // Roles that may read: everybody with a token.

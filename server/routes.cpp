@@ -23,6 +23,8 @@ Router make_router() {
   add_report_routes(router);
   add_sun_routes(router);
   add_imagery_routes(router);
+  add_event_routes(router);
+  add_dashboard_route(router);
   return router;
 }
 

@@ -4,19 +4,20 @@
 #include "server/server.hpp"
 
 #include <boost/asio.hpp>
-#include <boost/url/parse.hpp>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <fstream>
 #include <mutex>
 #include <thread>
 #include <unordered_map>
 
 #include "common/log.hpp"
-#include "common/utf8.hpp"
+#include "server/admission.hpp"
 #include "server/context.hpp"
+#include "server/events.hpp"
 #include "server/file_body.hpp"
 #include "server/metrics.hpp"
 #include "server/middleware.hpp"
@@ -33,21 +34,7 @@ using SteadyClock = std::chrono::steady_clock;
 
 class Session;
 
-// Beast refuses Content-Length next to a chunked Transfer-Encoding, but takes a request whose
-// Transfer-Encoding does not end in chunked (or sits beside a Content-Length) as having no body
-// or a Content-Length body, while a proxy in front may frame it differently: request smuggling.
-// RFC 9112 section 6.1 asks for 400 and a closed connection; the only coding taken is a lone
-// "chunked".
 namespace {
-bool plain_framing(const RequestHeader& h) {
-  const size_t fields = h.count(http::field::transfer_encoding);
-  if (fields == 0) return true;
-  if (fields > 1 || h.count(http::field::content_length) > 0) return false;
-  http::token_list codings{h[http::field::transfer_encoding]};
-  auto it = codings.begin();
-  return it != codings.end() && beast::iequals(*it, "chunked") && ++it == codings.end();
-}
-
 // A body the client sent in broken chunked framing (bad chunk size, extension or trailer), as
 // opposed to one cut short by a closed connection or a timeout: it gets a 400 before closing.
 bool malformed_body(const beast::error_code& ec) {
@@ -65,11 +52,13 @@ struct Server::Impl {
         router(std::move(r)),
         imagery(std::move(i)),
         limiter(c.server.rate_limit_per_minute, c.server.rate_limit_burst),
-        feed(c.server.read_cache_mb > 0 ? std::make_unique<store::ChangeFeed>(d) : nullptr),
-        caches(feed ? std::make_unique<ReadCaches>(
-                          *feed, static_cast<size_t>(c.server.read_cache_mb) << 20)
-                    : nullptr),
-        services{config, db, media, metrics, limiter, router, imagery, caches.get()},
+        feed(std::make_unique<store::ChangeFeed>(d)),
+        caches(c.server.read_cache_mb > 0
+                   ? std::make_unique<ReadCaches>(*feed, static_cast<size_t>(c.server.read_cache_mb)
+                                                             << 20)
+                   : nullptr),
+        events(std::make_unique<EventHub>(d, *feed, c)),
+        services{config, db, media, metrics, limiter, router, imagery, caches.get(), events.get()},
         ioc(io_threads_for(c.server)),
         blocking(static_cast<size_t>(c.database.pool_size)),
         acceptor(ioc),
@@ -89,8 +78,9 @@ struct Server::Impl {
   ImageryBackend imagery;
   Metrics metrics;
   RateLimiter limiter;
-  std::unique_ptr<store::ChangeFeed> feed;  // with the caches: null when read_cache_mb = 0
-  std::unique_ptr<ReadCaches> caches;
+  std::unique_ptr<store::ChangeFeed> feed;  // what the caches and the event hub follow
+  std::unique_ptr<ReadCaches> caches;       // null when read_cache_mb = 0
+  std::unique_ptr<EventHub> events;
   Services services;
   net::io_context ioc;
   net::thread_pool blocking;
@@ -102,6 +92,29 @@ struct Server::Impl {
   std::atomic<bool> draining{false};
   std::mutex sessions_mu;
   std::unordered_map<Session*, std::weak_ptr<Session>> sessions;
+};
+
+class Session;
+
+// The sink a ResponseStream writes to: a handle on the session that may outlive it. The bytes
+// queued are counted here, on any thread, so that a client that does not read is cut off before
+// its queue passes the bound.
+class SessionSink : public StreamSink, public std::enable_shared_from_this<SessionSink> {
+ public:
+  SessionSink(std::weak_ptr<Session> session, size_t limit)
+      : session_(std::move(session)), limit_(limit) {}
+  bool push(std::string data) override;
+  void end() override;
+  bool open() const override { return open_.load(); }
+
+  void written(size_t bytes) { queued_.fetch_sub(bytes); }
+  void closed() { open_.store(false); }
+
+ private:
+  std::weak_ptr<Session> session_;
+  const size_t limit_;
+  std::atomic<size_t> queued_{0};
+  std::atomic<bool> open_{true};
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -126,15 +139,40 @@ class Session : public std::enable_shared_from_this<Session> {
                   beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
   }
 
-  // Called when the server drains: idle connections close now, busy ones after the response.
+  // Called when the server drains: idle connections close now, busy ones after the response,
+  // streams end now.
   void drain() {
     net::post(stream_.get_executor(), [self = shared_from_this()] {
-      if (self->idle_ && self->buffer_.size() == 0) {
+      if (self->streaming_) {
+        self->end_stream();
+      } else if (self->idle_ && self->buffer_.size() == 0) {
         self->close();
       } else {
         self->close_after_ = true;
       }
     });
+  }
+
+  auto stream_executor() { return stream_.get_executor(); }
+
+  // --- Streaming responses, called through SessionSink (posted to this strand) ---
+
+  void stream_push(std::string data) {
+    if (!streaming_ || stream_ending_) return;
+    out_.push_back(std::move(data));
+    if (!writing_) write_next_chunk();
+  }
+
+  void end_stream() {
+    if (!streaming_ || stream_ending_) return;
+    stream_ending_ = true;
+    if (!writing_) write_next_chunk();
+  }
+
+  void abort_stream() {
+    if (!streaming_) return;
+    stop_stream();
+    close();
   }
 
  private:
@@ -154,6 +192,8 @@ class Session : public std::enable_shared_from_this<Session> {
         beast::bind_front_handler(&Session::on_read_header, shared_from_this()));
   }
 
+  // As the Beast examples keep it: errors first, then the header is admitted (admission.hpp)
+  // and the request goes where admission says.
   void on_read_header(beast::error_code ec, std::size_t) {
     if (ec == http::error::end_of_stream || ec == net::error::eof ||
         ec == net::error::operation_aborted || ec == beast::error::timeout ||
@@ -175,11 +215,6 @@ class Session : public std::enable_shared_from_this<Session> {
       return send(problem(http::status::bad_request, "malformed HTTP request"));
     }
     const RequestHeader& h = header_parser_->get();
-    if (!plain_framing(h)) {
-      close_after_ = true;
-      return send(problem(http::status::bad_request,
-                          "Transfer-Encoding must be chunked alone, without Content-Length"));
-    }
     request_id_ = request_id_for(h["X-Request-Id"]);
     origin_ = std::string(h[http::field::origin]);
     method_ = std::string(h.method_string());
@@ -187,62 +222,55 @@ class Session : public std::enable_shared_from_this<Session> {
     head_ = h.method() == http::verb::head;
     body_pending_ = !header_parser_->is_done();
 
-    auto target = boost::urls::parse_origin_form(h.target());
-    if (!target) {
-      close_after_ = body_pending_;
-      return send(problem(http::status::bad_request, "the request target is not a valid path"));
+    Admission a = admit_header(h, body_pending_, srv_.router, cfg());
+    path_ = std::move(a.path);
+    query_ = std::move(a.query);
+    if (a.kind == Admission::Kind::kReply) {
+      close_after_ = a.close_after;
+      return send(std::move(a.reply));
     }
-    path_ = std::string(target->path());
-    segments_.clear();
-    for (auto seg : target->segments()) segments_.push_back(seg);
-    query_.clear();
-    for (auto p : target->params()) query_.emplace(p.key, p.value);
-    // Decoded parameters reach SQL as text, which PostgreSQL refuses (a 500) when it is not UTF-8.
-    bool text = std::all_of(segments_.begin(), segments_.end(), is_storable_text) &&
-                std::all_of(query_.begin(), query_.end(), [](const auto& kv) {
-                  return is_storable_text(kv.first) && is_storable_text(kv.second);
-                });
-    if (!text) {
-      close_after_ = body_pending_;
-      return send(problem(http::status::bad_request,
-                          "the request target decodes to a NUL byte or to text that is not UTF-8"));
-    }
+    route_ = a.route;
+    params_ = std::move(a.params);
+    body_limit_ = a.body_limit;
+    ctx_ = std::make_shared<RequestContext>(RequestContext{srv_.services,
+                                                           Request(RequestHeader(h)),
+                                                           request_id_,
+                                                           path_,
+                                                           std::move(params_),
+                                                           query_,
+                                                           {}});
+    if (a.kind == Admission::Kind::kStream) return start_stream();
+    // A body is read only for a caller the route admits: the token and role are checked first,
+    // so that nobody without a valid token makes the server read (and hold) a body.
+    if (body_pending_ && !route_->options.roles.empty()) return authenticate_then_read();
+    begin_read_body();
+  }
 
-    http::verb method = head_ ? http::verb::get : h.method();
-    RouteMatch m = srv_.router.match(method, segments_);
-    bool preflight = h.method() == http::verb::options && h.count(http::field::origin) > 0 &&
-                     h.count(http::field::access_control_request_method) > 0;
-    if (h.method() == http::verb::options && m.path_known && (m.route == nullptr || preflight)) {
-      close_after_ = body_pending_;
-      return send(options_reply(cfg(), h, srv_.router.methods_for(segments_)));
-    }
-    if (m.route == nullptr) {
-      close_after_ = body_pending_;
-      if (!m.path_known)
-        return send(problem(http::status::not_found, "no such resource: " + path_));
-      Reply r = problem(http::status::method_not_allowed,
-                        std::string(h.method_string()) + " is not allowed on " + path_);
-      Reply opts = options_reply(cfg(), h, m.allowed);
-      r.headers.set(http::field::allow, opts.headers[http::field::allow]);
-      return send(std::move(r));
-    }
-    route_ = m.route;
-    params_ = std::move(m.params);
+  // On the blocking pool: the token, rate limit and role (middleware.hpp admit()). A refusal is
+  // sent without reading the body, and the connection then closes gracefully.
+  void authenticate_then_read() {
+    auto ctx = ctx_;
+    const Route* route = route_;
+    net::post(srv_.blocking, [self = shared_from_this(), route, ctx] {
+      std::optional<Reply> refused;
+      Reply failed = guarded(*route, *ctx, [&]() -> Result<Reply> {
+        refused = admit(*route, *ctx);
+        return Reply{};
+      });
+      if (!refused && !ctx->principal) refused = std::move(failed);  // admit() threw
+      net::post(self->stream_.get_executor(), [self, refused = std::move(refused)]() mutable {
+        if (refused) {
+          self->close_after_ = true;
+          return self->send(std::move(*refused));
+        }
+        self->begin_read_body();
+      });
+    });
+  }
 
-    if (route_->options.open_stream && route_->options.streams_when &&
-        route_->options.streams_when(h)) {
-      return start_stream();
-    }
-    int64_t limit =
-        route_->options.body_limit > 0 ? route_->options.body_limit : cfg().max_json_bytes;
-    if (auto len = header_parser_->content_length(); len && *len > static_cast<uint64_t>(limit)) {
-      close_after_ = true;
-      return send(problem(http::status::payload_too_large,
-                          "the request body is larger than this route accepts (" +
-                              std::to_string(limit) + " bytes)"));
-    }
+  void begin_read_body() {
     body_parser_.emplace(std::move(*header_parser_));
-    body_parser_->body_limit(static_cast<std::uint64_t>(limit));
+    body_parser_->body_limit(static_cast<std::uint64_t>(body_limit_));
     bool expects_continue =
         body_pending_ && beast::iequals(body_parser_->get()[http::field::expect], "100-continue");
     if (expects_continue) return send_continue([this] { do_read_body(); });
@@ -264,25 +292,8 @@ class Session : public std::enable_shared_from_this<Session> {
   // --- Streaming bodies (uploads) ---
 
   void start_stream() {
-    int64_t limit =
-        route_->options.stream_limit > 0 ? route_->options.stream_limit : cfg().max_upload_bytes;
-    if (auto len = header_parser_->content_length(); len && *len > static_cast<uint64_t>(limit)) {
-      close_after_ = true;
-      return send(problem(
-          http::status::payload_too_large,
-          "the upload is larger than the server accepts (" + std::to_string(limit) + " bytes)"));
-    }
-    stream_limit_ = limit;
-    ctx_ = std::make_shared<RequestContext>(
-        RequestContext{srv_.services,
-                       Request(RequestHeader(header_parser_->get())),
-                       request_id_,
-                       path_,
-                       std::move(params_),
-                       query_,
-                       {}});
-    const Route* route = route_;
     auto ctx = ctx_;
+    const Route* route = route_;
     net::post(srv_.blocking, [self = shared_from_this(), route, ctx] {
       std::optional<Reply> early;
       auto start = std::make_shared<StreamStart>();
@@ -309,7 +320,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     sink_ = std::move(sink);
     stream_parser_.emplace(std::move(*header_parser_));
-    stream_parser_->body_limit(static_cast<std::uint64_t>(stream_limit_));
+    stream_parser_->body_limit(static_cast<std::uint64_t>(body_limit_));
     if (stream_buffer_.empty()) stream_buffer_.resize(kStreamChunk);
     // Beast sizes each socket read by the free capacity of buffer_ (at least 512 bytes, at most
     // 64 KiB). buffer_ only ever held the header, so without this the body would arrive in
@@ -322,7 +333,10 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void do_read_stream() {
-    if (stream_parser_->is_done()) return finish_stream();
+    if (stream_parser_->is_done()) {
+      body_pending_ = false;
+      return finish_stream();
+    }
     auto& body = stream_parser_->get().body();
     body.data = stream_buffer_.data();
     body.size = stream_buffer_.size();
@@ -380,6 +394,8 @@ class Session : public std::enable_shared_from_this<Session> {
     close();
   }
 
+  // --- Buffered bodies ---
+
   void do_read_body() {
     stream_.expires_after(std::chrono::seconds(cfg().body_timeout_s));
     http::async_read(stream_, buffer_, *body_parser_,
@@ -401,13 +417,9 @@ class Session : public std::enable_shared_from_this<Session> {
       finish(0, 0);
       return close();
     }
-    auto ctx = std::make_shared<RequestContext>(RequestContext{srv_.services,
-                                                               body_parser_->release(),
-                                                               request_id_,
-                                                               path_,
-                                                               std::move(params_),
-                                                               query_,
-                                                               {}});
+    body_pending_ = false;
+    auto ctx = ctx_;
+    ctx->request = body_parser_->release();
     body_parser_.reset();
     const Route* route = route_;
     if (!route->options.blocking) return send(run_handler(*route, *ctx));
@@ -417,6 +429,8 @@ class Session : public std::enable_shared_from_this<Session> {
                 [self, reply = std::move(reply)]() mutable { self->send(std::move(reply)); });
     });
   }
+
+  // --- Answers ---
 
   void send(Reply reply) {
     ctx_.reset();
@@ -428,6 +442,7 @@ class Session : public std::enable_shared_from_this<Session> {
       srv_.caches->feed.touch();
     }
     bool keep = keep_alive_ && !close_after_ && !srv_.draining;
+    if (reply.stream && !head_) return begin_stream_response(std::move(reply));
     if (reply.file && !head_) {
       auto res = std::make_shared<http::response<FileRangeBody>>(reply.status, 11);
       prepare_headers(*res, reply, keep);
@@ -467,8 +482,111 @@ class Session : public std::enable_shared_from_this<Session> {
 
   void on_write(bool keep, beast::error_code ec, std::size_t bytes) {
     finish(status_, bytes);
-    if (ec || !keep) return close();
+    if (ec) return close();
+    // body_pending_ still set: the client sent (or is sending) a body the server never read.
+    if (!keep) return body_pending_ ? linger_close() : close();
     do_read_header();
+  }
+
+  // Closing a socket with unread bytes in it makes the kernel answer with a reset, which can
+  // destroy the answer before the client has read it (a 401 or 413 to a client still sending a
+  // large body). So: no more sending (FIN), then read and drop what the client still sends, for
+  // at most kLingerTime or kLingerBytes, then close.
+  void linger_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) return close();
+    linger_until_ = SteadyClock::now() + kLingerTime;
+    lingered_ = 0;
+    if (linger_buffer_.empty()) linger_buffer_.resize(16 * 1024);
+    do_linger();
+  }
+
+  void do_linger() {
+    stream_.expires_at(linger_until_);
+    stream_.async_read_some(net::buffer(linger_buffer_),
+                            [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+                              self->lingered_ += n;
+                              if (ec || self->lingered_ > kLingerBytes) return self->close();
+                              self->do_linger();
+                            });
+  }
+
+  // --- Streaming responses (Server-Sent Events) ---
+
+  void begin_stream_response(Reply reply) {
+    stream_producer_ = std::move(reply.stream);
+    auto res = std::make_shared<http::response<http::empty_body>>(reply.status, 11);
+    prepare_headers(*res, reply, true);
+    res->chunked(true);
+    auto sr = std::make_shared<http::response_serializer<http::empty_body>>(*res);
+    streaming_ = true;
+    stream_.expires_after(std::chrono::seconds(cfg().write_timeout_s));
+    http::async_write_header(
+        stream_, *sr, [self = shared_from_this(), res, sr](beast::error_code ec, std::size_t n) {
+          self->bytes_streamed_ += n;
+          if (ec) return self->abort_stream();
+          self->stream_.expires_never();
+          self->sink_handle_ = std::make_shared<SessionSink>(
+              self->weak_from_this(), static_cast<size_t>(self->cfg().event_queue_kb) * 1024);
+          self->stream_producer_->start(self->sink_handle_);
+          self->watch_client();
+        });
+  }
+
+  // While a response streams, one read stays pending on the socket: it keeps the session alive
+  // (the producer holds only a weak handle) and ends the stream as soon as the client leaves.
+  // Whatever a client sends meanwhile is dropped. The raw socket, not the stream: its deadline
+  // belongs to the writes (a client that stops reading is cut off by the write timeout).
+  void watch_client() {
+    if (watch_buffer_.empty()) watch_buffer_.resize(512);
+    stream_.socket().async_read_some(
+        net::buffer(watch_buffer_),
+        net::bind_executor(stream_.get_executor(),
+                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
+                             if (!self->streaming_) return;
+                             if (ec) return self->abort_stream();
+                             self->watch_client();
+                           }));
+  }
+
+  void write_next_chunk() {
+    if (out_.empty()) {
+      if (!stream_ending_) return;
+      writing_ = true;
+      stream_.expires_after(std::chrono::seconds(cfg().write_timeout_s));
+      net::async_write(stream_, http::make_chunk_last(),
+                       [self = shared_from_this()](beast::error_code, std::size_t n) {
+                         self->bytes_streamed_ += n;
+                         self->stop_stream();
+                         self->close();
+                       });
+      return;
+    }
+    writing_ = true;
+    auto data = std::make_shared<std::string>(std::move(out_.front()));
+    out_.pop_front();
+    stream_.expires_after(std::chrono::seconds(cfg().write_timeout_s));
+    net::async_write(stream_, http::make_chunk(net::buffer(*data)),
+                     [self = shared_from_this(), data](beast::error_code ec, std::size_t n) {
+                       self->writing_ = false;
+                       self->bytes_streamed_ += n;
+                       if (self->sink_handle_) self->sink_handle_->written(data->size());
+                       if (ec) return self->abort_stream();
+                       self->write_next_chunk();
+                     });
+  }
+
+  // The stream is over (ended, failed or the server stops): the producer lets go, once.
+  void stop_stream() {
+    if (!streaming_) return;
+    streaming_ = false;
+    out_.clear();
+    if (sink_handle_) sink_handle_->closed();
+    if (stream_producer_) stream_producer_->stop();
+    stream_producer_.reset();
+    sink_handle_.reset();
+    finish(status_, bytes_streamed_);
   }
 
   // Metrics and the access-log line, once per request.
@@ -491,10 +609,15 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void close() {
+    stop_stream();
     beast::error_code ec;
     stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
     stream_.close();
   }
+
+  static constexpr size_t kStreamChunk = 1 << 20;
+  static constexpr std::chrono::seconds kLingerTime{5};
+  static constexpr size_t kLingerBytes = 4u << 20;
 
   beast::tcp_stream stream_;
   Server::Impl& srv_;
@@ -502,17 +625,15 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<http::request_parser<http::empty_body>> header_parser_;
   std::optional<http::request_parser<http::string_body>> body_parser_;
   std::optional<http::request_parser<http::buffer_body>> stream_parser_;
-  static constexpr size_t kStreamChunk = 1 << 20;
   std::vector<char> stream_buffer_;
   std::unique_ptr<BodySink> sink_;
   std::shared_ptr<RequestContext> ctx_;
-  int64_t stream_limit_ = 0;
+  int64_t body_limit_ = 0;
   std::string remote_;
   std::string request_id_;
   std::string origin_;
   std::string method_;
   std::string path_;
-  std::vector<std::string> segments_;
   std::multimap<std::string, std::string> query_;
   std::map<std::string, std::string> params_;
   const Route* route_ = nullptr;
@@ -524,7 +645,45 @@ class Session : public std::enable_shared_from_this<Session> {
   bool head_ = false;
   bool body_pending_ = false;
   bool close_after_ = false;
+  // Lingering close.
+  std::vector<char> linger_buffer_;
+  SteadyClock::time_point linger_until_;
+  size_t lingered_ = 0;
+  // A streaming response.
+  bool streaming_ = false;
+  bool stream_ending_ = false;
+  bool writing_ = false;
+  std::deque<std::string> out_;
+  std::shared_ptr<ResponseStream> stream_producer_;
+  std::shared_ptr<SessionSink> sink_handle_;
+  size_t bytes_streamed_ = 0;
+  std::vector<char> watch_buffer_;
 };
+
+bool SessionSink::push(std::string data) {
+  if (!open_.load()) return false;
+  const size_t n = data.size();
+  if (queued_.fetch_add(n) + n > limit_) {
+    open_.store(false);
+    if (auto s = session_.lock()) {
+      net::post(s->stream_executor(), [s] { s->abort_stream(); });
+    }
+    return false;
+  }
+  auto s = session_.lock();
+  if (!s) {
+    open_.store(false);
+    return false;
+  }
+  net::post(s->stream_executor(),
+            [s, data = std::move(data)]() mutable { s->stream_push(std::move(data)); });
+  return true;
+}
+
+void SessionSink::end() {
+  if (!open_.exchange(false)) return;
+  if (auto s = session_.lock()) net::post(s->stream_executor(), [s] { s->end_stream(); });
+}
 
 void Server::Impl::do_accept() {
   acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
@@ -540,12 +699,18 @@ void Server::Impl::do_accept() {
   });
 }
 
-// Housekeeping on the blocking pool: expired resumable uploads go, every ten minutes.
+// Housekeeping on the blocking pool every ten minutes: expired resumable uploads go, and events
+// older than the retention.
 void Server::Impl::schedule_maintenance(std::chrono::seconds delay) {
   maintenance_timer.expires_after(delay);
   maintenance_timer.async_wait([this](beast::error_code ec) {
     if (ec || draining) return;
-    net::post(blocking, [this] { expire_uploads(db, media); });
+    net::post(blocking, [this] {
+      expire_uploads(db, media);
+      if (auto pruned = events->prune(); !pruned.ok()) {
+        log::warn("cannot prune old events", {{"error", pruned.error().to_string()}});
+      }
+    });
     schedule_maintenance(std::chrono::minutes(10));
   });
 }

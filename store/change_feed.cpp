@@ -76,6 +76,8 @@ std::array<bool, ChangeFeed::kTopics> ChangeFeed::topics_of(const std::string& t
     set(Topic::kObservations);
   } else if (table == "observations" || table == "geo_regions") {
     set(Topic::kObservations);
+  } else if (table == "events") {
+    set(Topic::kEvents);
   } else {
     t.fill(true);
   }

@@ -34,8 +34,9 @@ class ChangeFeed {
   enum class Topic {
     kAccess,        // organisations, users, api_tokens: who a token is
     kObservations,  // observations, and the user and region names their listing shows
+    kEvents,        // the events outbox (migration 0012): live events to send
   };
-  static constexpr size_t kTopics = 2;
+  static constexpr size_t kTopics = 3;
 
   struct Options {
     std::chrono::milliseconds heartbeat{1000};

@@ -224,4 +224,22 @@ Result<Principal> Users::authenticate(const std::string& token) {
   });
 }
 
+Result<std::vector<int64_t>> Users::active_tokens(const std::vector<int64_t>& token_ids) {
+  std::string list = "{";
+  for (size_t i = 0; i < token_ids.size(); ++i) {
+    list += (i ? "," : "") + std::to_string(token_ids[i]);
+  }
+  list += "}";
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<int64_t>> {
+    pqxx::nontransaction tx(c);
+    std::vector<int64_t> out;
+    for (const auto& r : tx.exec_params(
+             "SELECT id FROM api_tokens WHERE id = ANY($1::bigint[]) AND revoked_at IS NULL",
+             list)) {
+      out.push_back(r[0].as<int64_t>());
+    }
+    return out;
+  });
+}
+
 }  // namespace cw::store

@@ -69,6 +69,9 @@ class Users {
 
   // The principal a bearer token stands for; kUnauthenticated when unknown or revoked.
   Result<Principal> authenticate(const std::string& token);
+  // Which of these tokens are still active (not revoked): for long-lived streams, which must
+  // end when their token is revoked.
+  Result<std::vector<int64_t>> active_tokens(const std::vector<int64_t>& token_ids);
 
  private:
   Database& db_;

@@ -337,6 +337,81 @@ TEST_F(HostileTest, HugeDeclaredBodyIs413BeforeReading) {
   EXPECT_EQ(http_request(port(), "GET", "/healthz").status, 200);
 }
 
+// Authentication comes before the body: 50 clients at once, no token, each declaring a 1 GiB
+// import and sending as fast as they can. Each gets its 401 (not a reset: the server stops
+// sending and reads on for a while before it closes, so the client can read the answer), the
+// server reads at most a few MiB of each, and its resident memory stays flat.
+TEST_F(HostileTest, UnauthenticatedBodiesAreNeverRead) {
+  start();
+  auto rss_kb = [&] {
+    std::string status = read_file("/proc/" + std::to_string(server_->pid()) + "/status");
+    size_t at = status.find("VmRSS:");
+    return at == std::string::npos ? 0L : std::stol(status.substr(at + 6));
+  };
+  const long before = rss_kb();
+  const std::string head =
+      "POST /api/v1/observations/import HTTP/1.1\r\nHost: x\r\nContent-Type: text/csv\r\n"
+      "Content-Length: 1073741824\r\n\r\n";
+  constexpr int kClients = 50;
+  std::vector<std::string> answers(kClients);
+  std::vector<size_t> sent(kClients);
+  std::vector<std::thread> clients;
+  for (int i = 0; i < kClients; ++i) {
+    clients.emplace_back([&, i] {
+      net::io_context ioc;
+      tcp::socket sock(ioc);
+      boost::system::error_code ec;
+      sock.connect(
+          tcp::endpoint(net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port())),
+          ec);
+      if (ec) return;
+      net::write(sock, net::buffer(head), ec);
+      sock.non_blocking(true);
+      const std::string chunk(64 * 1024, 'x');
+      char buf[4096];
+      const auto deadline = Clock::now() + 20s;
+      // Send body bytes until the answer arrives (or the server stops taking them).
+      while (Clock::now() < deadline) {
+        size_t n = sock.read_some(net::buffer(buf), ec);
+        if (!ec) {
+          answers[i].append(buf, n);
+          if (answers[i].find("\r\n\r\n") != std::string::npos &&
+              answers[i].find("}") != std::string::npos) {
+            break;
+          }
+        } else if (ec != net::error::would_block) {
+          break;
+        }
+        size_t w = sock.write_some(net::buffer(chunk), ec);
+        if (!ec) sent[i] += w;
+        if (ec && ec != net::error::would_block) {
+          // The server closed its side; what it sent is still there to read.
+          sock.non_blocking(false);
+          for (;;) {
+            n = sock.read_some(net::buffer(buf), ec);
+            answers[i].append(buf, n);
+            if (ec) break;
+          }
+          break;
+        }
+        std::this_thread::sleep_for(1ms);
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  const long after = rss_kb();
+  for (int i = 0; i < kClients; ++i) {
+    EXPECT_EQ(first_status(answers[i]), 401) << "client " << i << ": " << answers[i].substr(0, 200);
+  }
+  // Flat: far less than the 50 x 1 GiB declared, and less than even one client's share read.
+  EXPECT_LT(after - before, 64 * 1024) << "RSS " << before << " kB -> " << after << " kB";
+  size_t most = 0;
+  for (size_t s : sent) most = std::max(most, s);
+  std::cout << "  RSS " << before << " kB -> " << after
+            << " kB; most bytes one client got in: " << most << "\n";
+  EXPECT_EQ(http_request(port(), "GET", "/healthz").status, 200);
+}
+
 // Every path parameter of every route, and a set of raw targets, with traversal and SQL: 4xx,
 // no file content, no change to any table.
 TEST_F(HostileTest, TraversalAndSqlInPathParametersAre4xxWithoutEffect) {
