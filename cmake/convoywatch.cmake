@@ -18,15 +18,27 @@ function(cw_warnings target)
   endif()
 endfunction()
 
-# cw_embed(TARGET SYMBOL FILES...): compile FILES into TARGET as
-# `extern const std::vector<cw::EmbeddedFile> SYMBOL` (see common/embedded.hpp).
+# cw_embed(TARGET SYMBOL [BASE_DIR DIR] FILES...): compile FILES into TARGET as
+# `extern const std::vector<cw::EmbeddedFile> SYMBOL` (see common/embedded.hpp), each named by
+# its file name, or with BASE_DIR by its path under DIR ("Noto Sans Bold/0-255.pbf"); with
+# BASE_DIR the script is given those short paths, so that hundreds of files fit its command line.
 function(cw_embed target symbol)
+  cmake_parse_arguments(PARSE_ARGV 2 arg "" "BASE_DIR" "")
+  set(files "${arg_UNPARSED_ARGUMENTS}")
+  set(names "${files}")
+  if(arg_BASE_DIR)
+    set(names "")
+    foreach(f IN LISTS files)
+      file(RELATIVE_PATH name "${arg_BASE_DIR}" "${f}")
+      list(APPEND names "${name}")
+    endforeach()
+  endif()
   set(out "${CMAKE_CURRENT_BINARY_DIR}/embedded_${symbol}.cpp")
   add_custom_command(
     OUTPUT "${out}"
-    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DSYMBOL=${symbol} "-DFILES=${ARGN}"
-            -P "${PROJECT_SOURCE_DIR}/cmake/embed.cmake"
-    DEPENDS ${ARGN} "${PROJECT_SOURCE_DIR}/cmake/embed.cmake"
+    COMMAND ${CMAKE_COMMAND} -DOUT=${out} -DSYMBOL=${symbol} "-DBASE_DIR=${arg_BASE_DIR}"
+            "-DFILES=${names}" -P "${PROJECT_SOURCE_DIR}/cmake/embed.cmake"
+    DEPENDS ${files} "${PROJECT_SOURCE_DIR}/cmake/embed.cmake"
     COMMENT "Embedding ${symbol}"
     VERBATIM)
   target_sources(${target} PRIVATE "${out}")
