@@ -1,6 +1,7 @@
-// SHA-256, hex, RFC 3339 and the rate limiter.
+// SHA-256, hex, base64, RFC 3339 and the rate limiter.
 #include <gtest/gtest.h>
 
+#include "common/base64.hpp"
 #include "common/sha256.hpp"
 #include "common/time.hpp"
 #include "server/rate_limit.hpp"
@@ -30,6 +31,22 @@ TEST(HexTest, RoundTripAndRejects) {
   EXPECT_TRUE(is_sha256_hex(std::string(64, 'a')));
   EXPECT_FALSE(is_sha256_hex(std::string(64, 'A')));
   EXPECT_FALSE(is_sha256_hex(std::string(63, 'a')));
+}
+
+TEST(Base64Test, Rfc4648Vectors) {
+  struct Case {
+    const char* in;
+    const char* out;
+  };
+  const Case kCases[] = {{"", ""},
+                         {"f", "Zg=="},
+                         {"fo", "Zm8="},
+                         {"foo", "Zm9v"},
+                         {"foob", "Zm9vYg=="},
+                         {"fooba", "Zm9vYmE="},
+                         {"foobar", "Zm9vYmFy"}};
+  for (const Case& c : kCases) EXPECT_EQ(base64_encode(c.in), c.out) << c.in;
+  EXPECT_EQ(base64_encode(std::string("\xff\xfe\x00", 3)), "//4A");
 }
 
 TEST(Rfc3339Test, ParseAndFormat) {
