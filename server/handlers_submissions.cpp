@@ -1,4 +1,4 @@
-// /api/v1/submissions (create by multipart upload or by URL, list, get) and
+// /api/v1/submissions (create by multipart upload, by URL or for stored media, list, get) and
 // /api/v1/media/{sha256}/original (the evidence bytes, with Range and ETag).
 #include <fmt/format.h>
 #include <boost/algorithm/string/predicate.hpp>
@@ -6,6 +6,7 @@
 #include <charconv>
 
 #include "common/log.hpp"
+#include "common/sha256.hpp"
 #include "server/context.hpp"
 #include "server/json_body.hpp"
 #include "server/multipart.hpp"
@@ -40,11 +41,14 @@ Result<std::string> idempotency_key(const RequestContext& ctx) {
   return key;
 }
 
-Reply stored_reply(const store::StoredReply& r) {
+// `replayed`: the answer stored for an earlier request with the same Idempotency-Key, marked
+// with `Idempotent-Replayed: true` so that a client can tell "already done" from "done now".
+Reply stored_reply(const store::StoredReply& r, bool replayed) {
   Reply reply;
   reply.status = static_cast<http::status>(r.status);
   reply.headers.set(http::field::content_type, "application/json");
   if (!r.location.empty()) reply.headers.set(http::field::location, r.location);
+  if (replayed) reply.headers.set("Idempotent-Replayed", "true");
   reply.body = r.body;
   return reply;
 }
@@ -61,7 +65,7 @@ Result<Reply> create_submission(RequestContext& ctx, const store::SubmissionInpu
                                                  "/api/v1/submissions/" + std::to_string(s.id)};
                      });
   if (!created.ok()) return created.error();
-  return stored_reply(created->first);
+  return stored_reply(created->first, created->second);
 }
 
 // The multipart body of POST /submissions: the `metadata` part is collected (small), the `file`
@@ -179,7 +183,7 @@ Result<StreamStart> open_multipart(RequestContext& ctx) {
   if (!key->empty()) {
     auto stored = store::Submissions(ctx.services.db).find_idempotent(ctx.user().user_id, *key);
     if (!stored.ok()) return stored.error();
-    if (stored->has_value()) return StreamStart{nullptr, stored_reply(**stored)};
+    if (stored->has_value()) return StreamStart{nullptr, stored_reply(**stored, true)};
   }
   return StreamStart{
       std::make_unique<MultipartSubmission>(*boundary, ctx.services.media,
@@ -187,7 +191,30 @@ Result<StreamStart> open_multipart(RequestContext& ctx) {
       std::nullopt};
 }
 
-// POST /submissions with application/json: a post URL to fetch, no file.
+// `media_sha256` of a JSON submission: bytes already stored that the caller may see (what
+// HEAD /api/v1/media/{sha256}/original answers 200 for), so a repost of known footage is
+// submitted with its own context without sending the file again. Media the caller may not see
+// is refused exactly like media that does not exist: the answer tells nothing about others'
+// footage.
+Result<store::MediaInput> stored_media(RequestContext& ctx, const nlohmann::json& value) {
+  if (!value.is_string() || !is_sha256_hex(value.get<std::string>())) {
+    return Error(Code::kUnprocessable, "media_sha256 must be 64 lowercase hex digits",
+                 "media_sha256");
+  }
+  std::string sha = value.get<std::string>();
+  auto found = store::Submissions(ctx.services.db).media_for(ctx.user(), sha);
+  if (!found.ok()) {
+    if (found.error().code() != Code::kNotFound) return found.error();
+    return Error(Code::kUnprocessable,
+                 "no stored media with this SHA-256 that you may see: upload the file",
+                 "media_sha256");
+  }
+  const auto& [media, filename] = *found;
+  return store::MediaInput{sha, media.size, media.container, media.mime, filename};
+}
+
+// POST /submissions with application/json: a post URL to fetch, or (media_sha256) new context
+// for a video already stored.
 Result<Reply> create_from_json(RequestContext& ctx) {
   auto body = parse_json_object(ctx.request);
   if (!body.ok()) {
@@ -199,13 +226,20 @@ Result<Reply> create_from_json(RequestContext& ctx) {
     }
     return body.error();
   }
+  std::optional<store::MediaInput> media;
+  if (auto it = body->find("media_sha256"); it != body->end()) {
+    auto found = stored_media(ctx, *it);
+    if (!found.ok()) return found.error();
+    media = std::move(found.value());
+    body->erase(it);
+  }
   auto meta = parse_submission_metadata(*body, "");
   if (!meta.ok()) return meta.error();
-  if (!meta->source_url) {
+  if (!meta->source_url && !media) {
     return Error(Code::kUnprocessable, "source_url is required when no file is uploaded",
                  "source_url");
   }
-  return create_submission(ctx, *meta, std::nullopt);
+  return create_submission(ctx, *meta, media);
 }
 
 Result<Reply> get_submission(RequestContext& ctx) {
