@@ -3,13 +3,21 @@
 // truth for the offset; when the last byte arrives the file is committed to the store and the
 // submission is created exactly as for a multipart upload. An upload belongs to the user who
 // created it; others get 404.
+//
+// An `idempotency_key` in Upload-Metadata plays the part of the Idempotency-Key header of
+// POST /submissions: the submission the upload makes is recorded under it, and a creation with a
+// key already used answers 200 with the stored submission instead of starting an upload. It
+// travels in the metadata because the metadata is what the upload keeps until its last byte.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <charconv>
 #include <mutex>
 #include <set>
 
 #include "common/log.hpp"
 #include "common/random.hpp"
+#include "common/utf8.hpp"
 #include "server/context.hpp"
 #include "server/problem.hpp"
 #include "server/routes.hpp"
@@ -92,6 +100,35 @@ Result<Reply> tus_options(RequestContext& ctx) {
   return r;
 }
 
+// The `idempotency_key` of Upload-Metadata ("" when absent): at most 200 bytes of text, the
+// rules of the Idempotency-Key header.
+Result<std::string> upload_idempotency_key(const std::string& header) {
+  auto pairs = parse_upload_metadata(header);
+  if (!pairs.ok()) return pairs.error();
+  auto it = pairs->find("idempotency_key");
+  if (it == pairs->end()) return std::string();
+  const std::string& key = it->second;
+  if (key.size() > 200 || !is_storable_text(key) || std::any_of(key.begin(), key.end(), [](char c) {
+        return static_cast<unsigned char>(c) < 0x20 || c == 0x7f;
+      })) {
+    return Error(Code::kUnprocessable,
+                 "idempotency_key must be text of at most 200 bytes without control characters",
+                 "Upload-Metadata.idempotency_key");
+  }
+  return key;
+}
+
+// "/api/v1/submissions/17" -> 17 (0 when the location is not one).
+int64_t submission_id_of(const std::string& location) {
+  constexpr std::string_view kPrefix = "/api/v1/submissions/";
+  if (location.compare(0, kPrefix.size(), kPrefix) != 0) return 0;
+  int64_t id = 0;
+  const char* first = location.data() + kPrefix.size();
+  const char* last = location.data() + location.size();
+  auto [p, ec] = std::from_chars(first, last, id);
+  return ec == std::errc() && p == last ? id : 0;
+}
+
 Result<Reply> tus_create(RequestContext& ctx) {
   if (Status s = check_version(ctx); !s.ok()) return tus_problem(s.error());
   if (ctx.request.count("Upload-Defer-Length") > 0) {
@@ -121,6 +158,24 @@ Result<Reply> tus_create(RequestContext& ctx) {
   // Checked now so that the client hears about bad metadata before it sends gigabytes.
   auto meta = submission_from_upload_metadata(metadata_header);
   if (!meta.ok()) return tus_problem(meta.error());
+  auto key = upload_idempotency_key(metadata_header);
+  if (!key.ok()) return tus_problem(key.error());
+  if (!key->empty()) {
+    auto stored = store::Submissions(ctx.services.db).find_idempotent(ctx.user().user_id, *key);
+    if (!stored.ok()) return tus_problem(stored.error());
+    if (stored->has_value()) {
+      // Submitted already: nothing to upload. 200 (not 201): no upload was created.
+      Reply r = Reply::empty(http::status::ok);
+      tus_headers(r);
+      r.headers.set(http::field::content_type, "application/json");
+      r.headers.set("Idempotent-Replayed", "true");
+      if (!(*stored)->location.empty()) {
+        r.headers.set("X-Submission-Location", (*stored)->location);
+      }
+      r.body = (*stored)->body;
+      return r;
+    }
+  }
   auto writer = ctx.services.media.begin_write(store::TempKind::kTus);
   if (!writer.ok()) return tus_problem(writer.error());
   std::string temp_name = (*writer)->temp_name();
@@ -214,12 +269,14 @@ class TusSink : public BodySink {
       return done(offset, std::nullopt);
     }
     auto meta = submission_from_upload_metadata(upload_.metadata);
+    auto key = upload_idempotency_key(upload_.metadata);
     auto container = store::sniff_video(writer_->first_bytes());
-    if (!container || !meta.ok()) {
+    if (!container || !meta.ok() || !key.ok()) {
       writer_->abort();
       writer_.reset();
       (void)store::Uploads(ctx.services.db).remove(upload_.user_id, upload_.id);
       if (!meta.ok()) return tus_problem(meta.error());
+      if (!key.ok()) return tus_problem(key.error());
       return tus_problem(Error(Code::kUnsupportedMedia,
                                "the file is not a video container ConvoyWatch accepts", "file"));
     }
@@ -228,13 +285,19 @@ class TusSink : public BodySink {
     if (!stored.ok()) return tus_problem(stored.error());
     store::MediaInput media{stored->sha256, stored->size, store::container_name(*container),
                             store::container_mime(*container), meta->second};
-    int64_t submission_id = 0;
-    auto created = store::Submissions(ctx.services.db)
-                       .create(ctx.user(), meta->first, media, "", [&](const store::Submission& s) {
-                         submission_id = s.id;
-                         return store::StoredReply{201, "", ""};
-                       });
+    auto created =
+        store::Submissions(ctx.services.db)
+            .create(ctx.user(), meta->first, media, *key, [](const store::Submission& s) {
+              return store::StoredReply{201, submission_json(s).dump(),
+                                        "/api/v1/submissions/" + std::to_string(s.id)};
+            });
     if (!created.ok()) return tus_problem(created.error());
+    // A replay when another request used the key while these bytes arrived: the upload then
+    // points at that request's submission.
+    int64_t submission_id = submission_id_of(created->first.location);
+    if (submission_id == 0) {
+      return tus_problem(Error(Code::kInternal, "the submission's location is not readable"));
+    }
     if (Status s = store::Uploads(ctx.services.db).complete(upload_.id, submission_id); !s.ok()) {
       return tus_problem(s.error());
     }

@@ -1,6 +1,6 @@
 // End to end: what `convoywatch submit` asks of the server, over real HTTP — a submission of
-// stored bytes by their SHA-256 (only bytes the caller may see) and Idempotent-Replayed on
-// answers replayed for an Idempotency-Key.
+// stored bytes by their SHA-256 (only bytes the caller may see), Idempotent-Replayed on answers
+// replayed for an Idempotency-Key, and tus uploads that carry an idempotency key.
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
@@ -132,6 +132,59 @@ TEST_F(SubmitApiTest, StoredMediaIsSubmittedAgainByItsHashOnlyWhenVisible) {
                          {{"Content-Type", "application/json"}}, body)
                 .status,
             401);
+}
+
+TEST_F(SubmitApiTest, TusUploadsTakeAnIdempotencyKey) {
+  std::string clip = small_mp4(work_.out("clips"));
+  std::string bytes = read_file(clip);
+  auto create = [&](const std::string& key) {
+    return create_upload(alice_, bytes.size(),
+                         {{"filename", "clip.mp4"},
+                          {"metadata", R"({"platform":"telegram"})"},
+                          {"idempotency_key", key}});
+  };
+  auto created = create("telegram:1:2:abc");
+  ASSERT_EQ(created.status, 201) << created.body;
+  auto done = patch_all(alice_, created.header("location"), bytes);
+  ASSERT_EQ(done.status, 204) << done.body;
+  std::string location = done.header("x-submission-location");
+  ASSERT_FALSE(location.empty());
+
+  auto again = create("telegram:1:2:abc");
+  EXPECT_EQ(again.status, 200) << again.body;
+  EXPECT_EQ(again.header("idempotent-replayed"), "true");
+  EXPECT_EQ(again.header("x-submission-location"), location);
+  EXPECT_EQ(again.header("location"), "");
+  EXPECT_EQ(again.header("tus-resumable"), "1.0.0");
+  EXPECT_EQ("/api/v1/submissions/" + std::to_string(again.json()["id"].get<int64_t>()), location);
+  EXPECT_EQ(again.json()["platform"], "telegram");
+  // The same key on POST /submissions finds the same submission.
+  auto h = auth(alice_);
+  h["Content-Type"] = "application/json";
+  h["Idempotency-Key"] = "telegram:1:2:abc";
+  auto json_replay = http_request(port_, "POST", "/api/v1/submissions", h,
+                                  R"({"source_url": "https://t.me/x/2"})");
+  EXPECT_EQ(json_replay.status, 201);
+  EXPECT_EQ(json_replay.header("idempotent-replayed"), "true");
+  EXPECT_EQ(json_replay.header("location"), location);
+  // Another user's keys are their own.
+  EXPECT_EQ(create_upload(olga_, bytes.size(), {{"idempotency_key", "telegram:1:2:abc"}}).status,
+            201);
+  // A key used first by a submission of stored bytes stops an upload before it starts.
+  std::string sha = sha256_of_file(clip);
+  h["Idempotency-Key"] = "telegram:1:3:" + sha;
+  auto by_hash = http_request(port_, "POST", "/api/v1/submissions", h,
+                              R"({"media_sha256": ")" + sha + R"("})");
+  ASSERT_EQ(by_hash.status, 201) << by_hash.body;
+  auto stopped = create("telegram:1:3:" + sha);
+  EXPECT_EQ(stopped.status, 200);
+  EXPECT_EQ(stopped.header("x-submission-location"), by_hash.header("location"));
+
+  auto too_long = create(std::string(201, 'k'));
+  EXPECT_EQ(too_long.status, 422) << too_long.body;
+  EXPECT_EQ(too_long.json()["field"], "Upload-Metadata.idempotency_key");
+  EXPECT_EQ(create("a\nb").status, 422);
+  EXPECT_EQ(create("").status, 201) << "an empty key is no key";
 }
 
 }  // namespace
