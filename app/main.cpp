@@ -8,6 +8,7 @@
 #include <fstream>
 #include <iostream>
 
+#include "client/submit.hpp"
 #include "common/config.hpp"
 #include "common/log.hpp"
 #include "pipeline/analyze.hpp"
@@ -580,6 +581,39 @@ int main(int argc, char** argv) {
   report_run->add_option("--date", report_date,
                          "the period: a day (2022-02-16) or an ISO week (2022-W07)");
   report_run->callback([&] { rc = cmd_report_run(g, report_kind, report_date); });
+
+  auto* submit = app.add_subcommand(
+      "submit",
+      "send videos, folders of videos or a Telegram Desktop export to a running server "
+      "(resumable; files already there are not sent again). Exit 1 when a file failed, 2 for "
+      "wrong options");
+  cw::client::SubmitOptions so;
+  submit->add_option("FILE", so.paths, "video files and folders (every video in them)");
+  submit->add_option("--telegram-export", so.telegram_export,
+                     "folder of a Telegram Desktop export (JSON): submit its videos");
+  // Repeatable options take one value each, so that `--tag x clip.mp4` leaves the file alone.
+  submit
+      ->add_option("--channel-username", so.channel_usernames,
+                   "username of the exported public channel (NAME, or CHAT_ID=NAME in an "
+                   "export of many chats): source_url https://t.me/NAME/<message id>")
+      ->allow_extra_args(false);
+  submit->add_option("--meta", so.meta_json, "submission metadata as a JSON object");
+  submit->add_option("--platform", so.platform,
+                     "telegram, tiktok, x, youtube, vk, facebook, instagram or other");
+  submit->add_option("--source-url", so.source_url, "the post's URL");
+  submit->add_option("--posted-at", so.posted_at, "when it was posted (RFC 3339)");
+  submit->add_option("--author", so.author, "the account that posted it");
+  submit->add_option("--description", so.description, "the post's text");
+  submit->add_option("--tag", so.tags, "a tag (repeatable)")->allow_extra_args(false);
+  submit->add_option("--visibility", so.visibility, "taskforce (default) or org");
+  submit->add_flag("--json", so.json, "one JSON object a line on stdout, no terminal display");
+  submit->add_option("--server", so.server, "server URL (else CONVOYWATCH_URL, client.toml)");
+  submit->add_option("--token", so.token, "API token (else CONVOYWATCH_TOKEN, client.toml)");
+  submit->add_option("--client-config", so.client_config,
+                     "client TOML file (default ~/.config/convoywatch/client.toml)");
+  submit->add_option("--retries", so.retries,
+                     "attempts in a row without progress before a file fails (default 8)");
+  submit->callback([&] { rc = cw::client::run_submit(so, cw::client::SubmitIo::from_process()); });
 
   auto* demo = app.add_subcommand("demo", "the synthetic demo dataset");
   demo->require_subcommand(1);

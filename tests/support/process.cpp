@@ -225,4 +225,70 @@ std::string MediaHttpServer::url(const std::string& path) const {
   return "http://127.0.0.1:" + std::to_string(port_) + path;
 }
 
+CuttingProxy::CuttingProxy(int target_port, uint64_t cut_after, int cuts, bool down_after_cut,
+                           uint64_t rate) {
+  dir_ = make_temp_dir("cw-proxy-");
+  std::string script = std::string(CW_SOURCE_DIR) + "/tests/support/cutting_proxy.py";
+  std::vector<std::string> argv = {"/usr/bin/python3", script,
+                                   "--target",         std::to_string(target_port),
+                                   "--port-file",      dir_ + "/port",
+                                   "--cut-after",      std::to_string(cut_after),
+                                   "--cuts",           std::to_string(cuts),
+                                   "--down-file",      dir_ + "/down"};
+  if (down_after_cut) argv.push_back("--down-after-cut");
+  if (rate > 0) {
+    argv.push_back("--rate");
+    argv.push_back(std::to_string(rate));
+  }
+  pid_ = spawn(argv, {}, dir_ + "/events", dir_ + "/err");
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string port = read_file(dir_ + "/port");
+    if (!port.empty()) {
+      port_ = std::stoi(port);
+      return;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      ADD_FAILURE() << "cutting_proxy.py exited with " << decode_status(status) << ":\n"
+                    << read_file(dir_ + "/err");
+      throw std::runtime_error("proxy did not start");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ADD_FAILURE() << "cutting_proxy.py did not listen within 30 s:\n" << read_file(dir_ + "/err");
+  throw std::runtime_error("proxy did not start");
+}
+
+CuttingProxy::~CuttingProxy() {
+  if (pid_ > 0) {
+    kill(pid_, SIGKILL);
+    int status = 0;
+    waitpid(pid_, &status, 0);
+  }
+  std::error_code ec;
+  std::filesystem::remove_all(dir_, ec);
+}
+
+void CuttingProxy::bring_up() const {
+  std::error_code ec;
+  std::filesystem::remove(dir_ + "/down", ec);
+}
+
+std::vector<std::string> CuttingProxy::events() const {
+  std::vector<std::string> out;
+  std::istringstream in(read_file(dir_ + "/events"));
+  for (std::string line; std::getline(in, line);) {
+    if (!line.empty()) out.push_back(line);
+  }
+  return out;
+}
+
+int CuttingProxy::cuts() const {
+  int n = 0;
+  for (const auto& e : events()) n += e.find("\"cut\"") != std::string::npos ? 1 : 0;
+  return n;
+}
+
 }  // namespace cw::test

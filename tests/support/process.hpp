@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -70,6 +72,33 @@ class MediaHttpServer {
   int port() const { return port_; }
   // "http://127.0.0.1:<port>" + path
   std::string url(const std::string& path) const;
+
+ private:
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::string dir_;
+};
+
+// tests/support/cutting_proxy.py in front of 127.0.0.1:`target_port`: forwards connections and
+// cuts the first `cuts` uploads (PATCH) once `cut_after` bytes have gone through. With
+// `down_after_cut`, connections are refused after the cut until bring_up() (a network that stays
+// down, so the client gives up and a later run has to resume). `rate`: bytes per second the
+// proxy forwards from clients at most (0: as fast as they come).
+class CuttingProxy {
+ public:
+  CuttingProxy(int target_port, uint64_t cut_after, int cuts = 1, bool down_after_cut = false,
+               uint64_t rate = 0);
+  ~CuttingProxy();  // SIGKILL
+  CuttingProxy(const CuttingProxy&) = delete;
+  CuttingProxy& operator=(const CuttingProxy&) = delete;
+
+  int port() const { return port_; }
+  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  // Lets connections through again.
+  void bring_up() const;
+  // The proxy's events so far: {"event": "cut", "forwarded": N}, {"event": "refused"}.
+  std::vector<std::string> events() const;
+  int cuts() const;
 
  private:
   pid_t pid_ = -1;
