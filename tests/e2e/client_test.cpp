@@ -111,7 +111,7 @@ class ClientTest : public ::testing::Test {
            sha;
   }
 
-  TestDatabase db_;
+  TestDatabase db_{"cw_geo_template"};  // migrated, geodata loaded
   TempDir home_;
   TempDir work_;
   std::map<std::string, std::string> env_;

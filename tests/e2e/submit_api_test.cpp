@@ -58,7 +58,7 @@ class SubmitApiTest : public ::testing::Test {
     return http_request(port_, "PATCH", location, p, bytes);
   }
 
-  TestDatabase db_;
+  TestDatabase db_{"cw_geo_template"};  // migrated, geodata loaded
   TempDir work_;
   std::map<std::string, std::string> env_;
   std::string alice_, olga_;
