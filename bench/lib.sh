@@ -203,14 +203,13 @@ bench_traps() {
 
 # ---- a private cluster and server ----------------------------------------------------------
 # bench_pg_start DIR_PARENT: a private PostgreSQL cluster (scripts/pg) under DIR_PARENT, migrated
-# by BIN, with the reference geodata loaded (observations are derived against it); sets DB_URL.
+# by BIN, which loads the reference geodata built into it (observations are derived against
+# it); sets DB_URL.
 bench_pg_start() {
   BENCH_PG_DIR="$(mktemp -d "$1/cw-bench-pg.XXXXXX")"
   CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" start >/dev/null 2>&1 || die "the private PostgreSQL did not start"
   DB_URL="$(CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" url)"
   CONVOYWATCH_DATABASE_URL="$DB_URL" "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
-  CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" geodata load \
-    --dir "$BENCH_ROOT/data/geodata" >/dev/null 2>&1 || die "convoywatch geodata load failed"
 }
 
 # bench_psql ARGS...: psql on the cluster's database, quiet, stopping at the first error.
