@@ -149,6 +149,23 @@ const std::vector<KeyDef>& key_table() {
               "PostgreSQL statement_timeout for every connection (0 = none)"),
       string_key("storage", "root", &C::storage, &StorageConfig::root,
                  "folder of the content-addressed evidence store"),
+      string_key("storage", "backend", &C::storage, &StorageConfig::backend,
+                 "where evidence is kept: \"fs\" (the folder `root`) or \"s3\" (a bucket)"),
+      string_key("storage", "s3_endpoint", &C::storage, &StorageConfig::s3_endpoint,
+                 "S3 server as http(s)://host[:port], no path (needed for backend \"s3\")"),
+      string_key("storage", "s3_bucket", &C::storage, &StorageConfig::s3_bucket,
+                 "S3 bucket of the evidence (needed for backend \"s3\")"),
+      string_key("storage", "s3_region", &C::storage, &StorageConfig::s3_region,
+                 "region the S3 requests are signed for"),
+      string_key("storage", "s3_prefix", &C::storage, &StorageConfig::s3_prefix,
+                 "prefix of every object key in the bucket, e.g. \"convoywatch/\" (empty = none)"),
+      string_key("storage", "s3_addressing", &C::storage, &StorageConfig::s3_addressing,
+                 "\"path\" (host/bucket/key) or \"virtual\" (bucket.host/key)"),
+      string_key("storage", "s3_credentials_file", &C::storage, &StorageConfig::s3_credentials_file,
+                 "file with access_key and secret_key, read when CONVOYWATCH_STORAGE_S3_ACCESS_KEY "
+                 "and _SECRET_KEY are unset"),
+      bool_key("storage", "s3_presign_downloads", &C::storage, &StorageConfig::s3_presign_downloads,
+               "downloads redirect to a short-lived presigned S3 URL instead of streaming"),
       int_key("uploads", "expiry_hours", &C::uploads, &UploadsConfig::expiry_hours, 1, 24 * 365,
               "hours an unfinished resumable (tus) upload is kept before it expires"),
       int_key("pipeline", "workers", &C::pipeline, &PipelineConfig::workers, 0, 256,
@@ -230,6 +247,50 @@ std::string env_name(const KeyDef& d) {
   return "CONVOYWATCH_" + upper(d.section) + "_" + upper(d.key);
 }
 
+bool valid_s3_endpoint(const std::string& e) {
+  std::string rest;
+  if (e.starts_with("http://")) {
+    rest = e.substr(7);
+  } else if (e.starts_with("https://")) {
+    rest = e.substr(8);
+  } else {
+    return false;
+  }
+  if (!rest.empty() && rest.back() == '/') rest.pop_back();
+  return !rest.empty() && rest.find_first_of("/?#@ ") == std::string::npos;
+}
+
+bool valid_s3_bucket(const std::string& b) {
+  if (b.size() < 3 || b.size() > 63) return false;
+  for (char c : b) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.')) return false;
+  }
+  return b.front() != '-' && b.front() != '.' && b.back() != '-' && b.back() != '.';
+}
+
+// The checks of single [storage] keys; empty when `v` is fine.
+std::string storage_problem(const std::string& key, const std::string& v) {
+  if (key == "backend" && v != "fs" && v != "s3") return "must be \"fs\" or \"s3\"";
+  if (key == "s3_addressing" && v != "path" && v != "virtual") {
+    return "must be \"path\" or \"virtual\"";
+  }
+  if (key == "s3_endpoint" && !v.empty() && !valid_s3_endpoint(v)) {
+    return "must be http://host[:port] or https://host[:port], without a path";
+  }
+  if (key == "s3_bucket" && !v.empty() && !valid_s3_bucket(v)) {
+    return "must be an S3 bucket name: 3 to 63 of a-z 0-9 . -, starting and ending with a letter "
+           "or digit";
+  }
+  if (key == "s3_region" && (v.empty() || v.find_first_of(":/ ") != std::string::npos)) {
+    return "must be a region name such as \"us-east-1\"";
+  }
+  if (key == "s3_prefix" &&
+      (v.starts_with("/") || v.find("//") != std::string::npos || v.size() > 512)) {
+    return "must not start with '/' nor hold \"//\" (at most 512 bytes)";
+  }
+  return {};
+}
+
 Status check_value(const KeyDef& d, const Value& v, const std::string& where) {
   if (d.type == Type::kInt) {
     int64_t i = std::get<int64_t>(v);
@@ -238,6 +299,13 @@ Status check_value(const KeyDef& d, const Value& v, const std::string& where) {
                    fmt::format("{}: [{}] {} = {} is out of range ({}..{})", where, d.section, d.key,
                                i, d.min, d.max),
                    d.section + "." + d.key);
+    }
+  }
+  if (d.section == "storage" && d.type == Type::kString) {
+    std::string problem = storage_problem(d.key, std::get<std::string>(v));
+    if (!problem.empty()) {
+      return Error(Code::kInvalidArgument,
+                   fmt::format("{}: [storage] {} {}", where, d.key, problem), "storage." + d.key);
     }
   }
   if (d.section == "log" && d.key == "level") {
@@ -459,6 +527,17 @@ Result<Config> load_config(const ConfigSources& sources) {
     if (!v.ok()) return v.error();
     if (Status s = check_value(*d, *v, "flag --set " + name); !s.ok()) return s.error();
     d->set(config, *v);
+  }
+  if (config.storage.backend == "s3") {
+    for (const auto& [key, value] : {std::pair{"s3_endpoint", &config.storage.s3_endpoint},
+                                     std::pair{"s3_bucket", &config.storage.s3_bucket}}) {
+      if (value->empty()) {
+        return Error(Code::kInvalidArgument,
+                     fmt::format("[storage] backend = \"s3\" needs {} (CONVOYWATCH_STORAGE_{})",
+                                 key, upper(key)),
+                     std::string("storage.") + key);
+      }
+    }
   }
   return config;
 }

@@ -52,8 +52,20 @@ struct DatabaseConfig {
   int statement_timeout_ms = 30000;
 };
 
+// Where evidence lives: the local content-addressed folder (`fs`, under `root`) or a bucket of
+// an S3-compatible object store (`s3`). The s3_* keys are read and checked whatever the backend;
+// with backend "s3", s3_endpoint and s3_bucket are required. The S3 keys themselves come from
+// CONVOYWATCH_STORAGE_S3_ACCESS_KEY / _SECRET_KEY or s3_credentials_file (store/s3_client.hpp).
 struct StorageConfig {
   std::string root = ".local/media";
+  std::string backend = "fs";
+  std::string s3_endpoint;  // http(s)://host[:port]
+  std::string s3_bucket;
+  std::string s3_region = "us-east-1";
+  std::string s3_prefix;               // prepended to every key, e.g. "convoywatch/"
+  std::string s3_addressing = "path";  // "path" or "virtual"
+  std::string s3_credentials_file;
+  bool s3_presign_downloads = false;
 };
 
 struct UploadsConfig {

@@ -3,6 +3,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <vector>
 
 #include "common/config.hpp"
 #include "tests/support/process.hpp"
@@ -84,6 +86,84 @@ TEST(ConfigTest, FileErrorsNameKeyAndLine) {
         << "detail: " << r.error().detail() << "\nexpected to contain: " << c.expect_in_detail;
     EXPECT_NE(r.error().detail().find(src.file), std::string::npos) << r.error().detail();
   }
+}
+
+TEST(ConfigTest, StorageS3Keys) {
+  auto defaults = load_config({});
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->storage.backend, "fs");
+  EXPECT_EQ(defaults->storage.s3_region, "us-east-1");
+  EXPECT_EQ(defaults->storage.s3_addressing, "path");
+  EXPECT_FALSE(defaults->storage.s3_presign_downloads);
+
+  ConfigSources src;
+  src.file = write_temp(
+      "[storage]\nbackend = \"s3\"\ns3_endpoint = \"https://s3.eu-central-1.amazonaws.com\"\n"
+      "s3_bucket = \"evidence.task-force\"\ns3_region = \"eu-central-1\"\n"
+      "s3_prefix = \"convoywatch/\"\ns3_addressing = \"virtual\"\n"
+      "s3_credentials_file = \"/etc/convoywatch/s3.cfg\"\n");
+  src.env = {{"CONVOYWATCH_STORAGE_S3_PRESIGN_DOWNLOADS", "true"}};
+  auto c = load_config(src);
+  ASSERT_TRUE(c.ok()) << c.error().to_string();
+  EXPECT_EQ(c->storage.backend, "s3");
+  EXPECT_EQ(c->storage.s3_endpoint, "https://s3.eu-central-1.amazonaws.com");
+  EXPECT_EQ(c->storage.s3_bucket, "evidence.task-force");
+  EXPECT_EQ(c->storage.s3_region, "eu-central-1");
+  EXPECT_EQ(c->storage.s3_prefix, "convoywatch/");
+  EXPECT_EQ(c->storage.s3_addressing, "virtual");
+  EXPECT_EQ(c->storage.s3_credentials_file, "/etc/convoywatch/s3.cfg");
+  EXPECT_TRUE(c->storage.s3_presign_downloads);
+}
+
+TEST(ConfigTest, StorageS3KeysAreChecked) {
+  struct Case {
+    std::map<std::string, std::string> env;
+    std::string field;  // empty: accepted
+  };
+  const std::string s3 = "CONVOYWATCH_STORAGE_";
+  const std::vector<Case> cases = {
+      {{{s3 + "BACKEND", "nfs"}}, "storage.backend"},
+      {{{s3 + "S3_ADDRESSING", "vhost"}}, "storage.s3_addressing"},
+      {{{s3 + "S3_ENDPOINT", "127.0.0.1:7480"}}, "storage.s3_endpoint"},
+      {{{s3 + "S3_ENDPOINT", "http://127.0.0.1:7480/bucket"}}, "storage.s3_endpoint"},
+      {{{s3 + "S3_ENDPOINT", "http://key:secret@127.0.0.1:7480"}}, "storage.s3_endpoint"},
+      {{{s3 + "S3_ENDPOINT", "http://127.0.0.1:7480/"}}, ""},
+      {{{s3 + "S3_BUCKET", "Evidence"}}, "storage.s3_bucket"},
+      {{{s3 + "S3_BUCKET", "ab"}}, "storage.s3_bucket"},
+      {{{s3 + "S3_BUCKET", "-evidence"}}, "storage.s3_bucket"},
+      {{{s3 + "S3_REGION", ""}}, "storage.s3_region"},
+      {{{s3 + "S3_REGION", "us east"}}, "storage.s3_region"},
+      {{{s3 + "S3_PREFIX", "/convoywatch/"}}, "storage.s3_prefix"},
+      {{{s3 + "S3_PREFIX", "a//b"}}, "storage.s3_prefix"},
+      {{{s3 + "S3_PRESIGN_DOWNLOADS", "maybe"}}, "storage.s3_presign_downloads"},
+      // backend "s3" needs an endpoint and a bucket; "fs" does not care.
+      {{{s3 + "BACKEND", "s3"}}, "storage.s3_endpoint"},
+      {{{s3 + "BACKEND", "s3"}, {s3 + "S3_ENDPOINT", "http://127.0.0.1:7480"}},
+       "storage.s3_bucket"},
+      {{{s3 + "BACKEND", "s3"}, {s3 + "S3_ENDPOINT", "http://h"}, {s3 + "S3_BUCKET", "cw1"}}, ""},
+      {{{s3 + "BACKEND", "fs"}, {s3 + "S3_BUCKET", "cw1"}}, ""},
+  };
+  for (const Case& c : cases) {
+    ConfigSources src;
+    src.env = c.env;
+    auto r = load_config(src);
+    std::string what = c.env.begin()->first + "=" + c.env.begin()->second;
+    if (c.field.empty()) {
+      EXPECT_TRUE(r.ok()) << what << ": " << r.error().to_string();
+      continue;
+    }
+    ASSERT_FALSE(r.ok()) << what;
+    EXPECT_EQ(r.error().code(), Code::kInvalidArgument) << what;
+    EXPECT_EQ(r.error().field(), c.field) << what << ": " << r.error().detail();
+  }
+  // In a file, the error names the file and line as for every key.
+  ConfigSources src;
+  src.file = write_temp("[storage]\n\ns3_addressing = \"dns\"\n");
+  auto r = load_config(src);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().detail().find(src.file + ":3: [storage] s3_addressing must be"),
+            std::string::npos)
+      << r.error().detail();
 }
 
 TEST(ConfigTest, EnvironmentAndFlagErrorsNameTheSource) {
