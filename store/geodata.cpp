@@ -118,6 +118,10 @@ Result<std::vector<GeoLayerInfo>> load_files(Database& db, const ReadFile& read,
   std::string attribution = (*sources).value("attribution", "");
 
   return in_transaction(db, [&](pqxx::work& tx) -> Result<std::vector<GeoLayerInfo>> {
+    // Loading and splitting the layers takes tens of seconds; [database] statement_timeout_ms
+    // is meant for requests and would make `migrate` (and `serve --migrate`) fail on a server
+    // with a short one. The pool's watchdog still cuts the work off if the server is gone.
+    tx.exec0("SET LOCAL statement_timeout = 0");
     tx.exec0(
         "TRUNCATE geo_country_parts, geo_countries, geo_region_parts, geo_regions, "
         "geo_border_parts, geo_border, geo_places, geo_layers");

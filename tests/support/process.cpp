@@ -124,7 +124,8 @@ ServerProcess::ServerProcess(const std::map<std::string, std::string>& env,
   std::vector<std::string> argv = {CW_BINARY, "serve", "--port-file", dir_ + "/port"};
   argv.insert(argv.end(), extra_args.begin(), extra_args.end());
   pid_ = spawn(argv, full, dir_ + "/out", dir_ + "/err");
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  // `serve --migrate` on an empty database loads the geodata first (25 s, more under load).
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string port = read_file(dir_ + "/port");
     if (!port.empty()) {
@@ -139,7 +140,7 @@ ServerProcess::ServerProcess(const std::map<std::string, std::string>& env,
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ADD_FAILURE() << "convoywatch serve did not listen within 30 s:\n" << log();
+  ADD_FAILURE() << "convoywatch serve did not listen within 180 s:\n" << log();
   throw std::runtime_error("server did not start");
 }
 

@@ -38,7 +38,8 @@ pid_t spawn_command(const std::vector<std::string>& argv,
 // `convoywatch serve` on 127.0.0.1 and a free port, its stderr in a temp file.
 class ServerProcess {
  public:
-  // Starts it and waits until it listens (fails the test after 30 s).
+  // Starts it and waits until it listens (fails the test after 180 s: `serve --migrate` on an empty
+  // database loads the geodata first).
   explicit ServerProcess(const std::map<std::string, std::string>& env,
                          const std::vector<std::string>& extra_args = {});
   ~ServerProcess();  // SIGTERM, then SIGKILL after 10 s
