@@ -12,13 +12,16 @@ namespace {
 // that cannot set headers.
 Result<std::optional<int64_t>> last_event_id(const RequestContext& ctx) {
   std::string text(ctx.request["Last-Event-ID"]);
-  if (text.empty()) text = ctx.query_param("last_event_id").value_or("");
+  std::string field = "Last-Event-ID";
+  if (text.empty()) {
+    text = ctx.query_param("last_event_id").value_or("");
+    field = "last_event_id";
+  }
   if (text.empty()) return std::optional<int64_t>();
   int64_t id = 0;
   for (char c : text) {
     if (c < '0' || c > '9' || id > (INT64_MAX - 9) / 10) {
-      return Error(Code::kInvalidArgument, "Last-Event-ID must be an event id (digits)",
-                   "Last-Event-ID");
+      return Error(Code::kUnprocessable, field + " must be an event id (digits)", field);
     }
     id = id * 10 + (c - '0');
   }

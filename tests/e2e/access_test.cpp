@@ -559,6 +559,14 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
          return Request{"GET", "/api/v1/jobs/" + job_id, {}, ""};
        },
        {401, 401, 401, 403, 200, 200, 200}},
+      // The event stream never ends: HEAD asks the same question (may this caller open it?)
+      // and gets the answer without the stream.
+      {"GET",
+       "/api/v1/events",
+       [] {
+         return Request{"HEAD", "/api/v1/events", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
       {"OPTIONS",
        "/api/v1/uploads",
        [] {

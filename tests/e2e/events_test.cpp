@@ -174,13 +174,13 @@ TEST_F(EventsTest, EachOrganisationSeesWhatItMaySeeInOrderAndResumes) {
 }
 
 TEST_F(EventsTest, HeartbeatsLimitsRevocationAndNoToken) {
-  // No token, no stream; a bad Last-Event-ID is a 400.
+  // No token, no stream; a bad Last-Event-ID is a 422 naming it.
   EXPECT_EQ(http_request(port(), "GET", "/api/v1/events").status, 401);
   auto bad = std::make_unique<SseClient>(
       port(), "/api/v1/events",
       std::map<std::string, std::string>{{"Authorization", "Bearer " + bob_},
                                          {"Last-Event-ID", "abc"}});
-  EXPECT_EQ(bad->status(), 400);
+  EXPECT_EQ(bad->status(), 422);
 
   auto first = stream(bob_);
   auto second = stream(bob_);
