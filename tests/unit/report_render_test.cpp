@@ -539,8 +539,9 @@ TEST(ReportHtmlTest, SelfContainedEscapedAndComplete) {
   std::cout << "sample report: " << out.string() << " (" << html.size() << " bytes)\n";
 }
 
-// A report over 100 k observations (the size bench/ builds a daily report from) renders in well
-// under the 5 s the whole report may take, with one mark per observation.
+// A report over 100 k observations (the size bench/ builds a daily report from) renders with one
+// mark per observation and stays under 12 MB. Its time is printed, not asserted (the machines
+// are noisy; bench/observations.sh measures the whole report against its goal).
 TEST(ReportHtmlTest, HundredThousandObservations) {
   ReportData r = test::sample_report();
   r.outlines = test::geodata_outlines(geodata_dir());
@@ -556,7 +557,6 @@ TEST(ReportHtmlTest, HundredThousandObservations) {
   auto ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(count_of(html, "<circle class=\"obs\""), r.observations.size());
-  EXPECT_LT(ms, 3000);
   EXPECT_LT(html.size(), 12u * 1024 * 1024);
   std::cout << "100 k observations: " << html.size() << " bytes of HTML in " << ms << " ms\n";
 }
