@@ -118,6 +118,17 @@ cw::server::ImageryBackend imagery_backend(const cw::Config& config) {
   return b;
 }
 
+// The evidence store keeps originals under storage.root. backend = "s3" is read and checked by
+// the configuration (the S3 client in store/s3_client.hpp is tested against Ceph's RGW), but
+// the media store does not write to it yet: a server or worker must not pretend it does.
+int refuse_unwired_storage(const cw::Config& config) {
+  if (config.storage.backend == "fs") return 0;
+  return fail("config: storage.backend = \"" + config.storage.backend +
+                  "\" is not available for the evidence store yet (originals are written to "
+                  "storage.root only); set storage.backend = \"fs\"",
+              2);
+}
+
 // After the migrations: the built-in reference geodata, when the database lacks it or has an
 // older built-in set (store::ensure_builtin_geodata).
 int sync_geodata(cw::store::Database& db) {
@@ -137,6 +148,7 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
   if (!listen.empty()) flags["server.listen"] = listen;
   auto config = load(g, flags);
   if (!config.ok()) return fail(config.error().detail(), 2);
+  if (int rc = refuse_unwired_storage(*config); rc != 0) return rc;
   cw::store::Database db(config->database);
   if (migrate) {
     auto applied = cw::store::migrate(db, cw::store::builtin_migrations());
@@ -191,6 +203,7 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
 int cmd_worker(const GlobalOptions& g, int concurrency) {
   auto config = load(g);
   if (!config.ok()) return fail(config.error().detail(), 2);
+  if (int rc = refuse_unwired_storage(*config); rc != 0) return rc;
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

@@ -108,5 +108,26 @@ TEST(MigrationsTest, ServeRefusesPendingMigrationsWithoutFlag) {
   EXPECT_NE(r.err.find("pending migration"), std::string::npos) << r.err;
 }
 
+// backend "s3" passes the configuration's checks, but the evidence store writes to storage.root
+// only: serve and worker refuse it rather than silently keeping originals on local disk.
+TEST(MigrationsTest, ServeAndWorkerRefuseAStorageBackendTheyDoNotWrite) {
+  test::TestDatabase tdb;
+  const std::map<std::string, std::string> env = {
+      {"CONVOYWATCH_DATABASE_URL", tdb.url()},
+      {"CONVOYWATCH_STORAGE_BACKEND", "s3"},
+      {"CONVOYWATCH_STORAGE_S3_ENDPOINT", "http://127.0.0.1:9"},
+      {"CONVOYWATCH_STORAGE_S3_BUCKET", "evidence"}};
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"serve", "--migrate", "--listen", "127.0.0.1:0"},
+        std::vector<std::string>{"worker"}}) {
+    auto r = test::run_convoywatch(args, env);
+    EXPECT_EQ(r.exit_code, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find("storage.backend = \"s3\""), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("set storage.backend = \"fs\""), std::string::npos) << r.err;
+  }
+  // Nothing was done before the refusal: the database is still empty.
+  EXPECT_EQ(tdb.query_value("SELECT count(*) FROM pg_tables WHERE tablename = 'audit_log'"), "0");
+}
+
 }  // namespace
 }  // namespace cw::store
