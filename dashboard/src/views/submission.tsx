@@ -1,0 +1,352 @@
+// One submission: its metadata (with each field's source), frames, duplicates and provenance,
+// geolocation (hints and the analysts' placement), the sun, and "New observation" from it.
+import { useEffect, useState } from 'preact/hooks';
+import { api, ApiError, Me, postJson, PRECISIONS } from '../api';
+import { onEvent } from '../events';
+import { bytes } from '../lib/format.js';
+import { AuthImg, ErrorBox, FieldError, Link, Time, useLoad } from '../ui';
+import { StatusBadge, Submission } from './inbox';
+
+const METHODS = ['metadata_gps', 'landmark_match', 'satellite_match', 'shadow', 'other'];
+
+function Row({ label, value, source }: { label: string; value: any; source: string }) {
+  return (
+    <tr>
+      <th scope="row">{label}</th>
+      <td>{value ?? '—'}</td>
+      <td class="source">{source}</td>
+    </tr>
+  );
+}
+
+function Frames({ sha, sensitive }: { sha: string; sensitive: boolean }) {
+  const { data, error, loading, reload } = useLoad(
+    () => api<{ items: { index: number; pts_ms: number; kind: string; url: string; thumb_url: string }[] }>(`/api/v1/media/${sha}/frames`),
+    [sha],
+  );
+  const [big, setBig] = useState<number | null>(null);
+  if (loading) return <p aria-busy="true">Loading frames…</p>;
+  if (error) return <ErrorBox error={error} onRetry={reload} />;
+  const items = data?.items ?? [];
+  if (items.length === 0) return <p>No frames were extracted.</p>;
+  const chosen = items.find((f) => f.index === big);
+  return (
+    <div>
+      <ol class="frames" aria-label="Frames">
+        {items.map((f) => (
+          <li key={f.index} data-testid="frame">
+            <AuthImg src={f.thumb_url} alt={`Frame ${f.index} at ${(f.pts_ms / 1000).toFixed(2)} s`} sensitive={sensitive} onClick={() => setBig(f.index)} />
+            <span>
+              {(f.pts_ms / 1000).toFixed(2)} s · {f.kind}
+            </span>
+          </li>
+        ))}
+      </ol>
+      {chosen && (
+        <figure class="big-frame">
+          <AuthImg src={chosen.url} alt={`Frame ${chosen.index}, full size`} />
+          <figcaption>
+            Frame {chosen.index} at {(chosen.pts_ms / 1000).toFixed(3)} s{' '}
+            <button type="button" onClick={() => setBig(null)}>
+              Close frame
+            </button>
+          </figcaption>
+        </figure>
+      )}
+    </div>
+  );
+}
+
+function Duplicates({ sha, me }: { sha: string; me: Me }) {
+  const { data, error, loading, reload } = useLoad(() => api<any>(`/api/v1/media/${sha}/duplicates`), [sha]);
+  const [actionError, setActionError] = useState<unknown>(null);
+  if (loading) return <p aria-busy="true">Loading duplicates…</p>;
+  if (error) return <ErrorBox error={error} onRetry={reload} />;
+  const prov = data?.provenance;
+  async function verdict(other: string, v: 'confirmed' | 'rejected') {
+    setActionError(null);
+    try {
+      await postJson(`/api/v1/media/${sha}/duplicates/${other}/verdict`, { verdict: v });
+      reload();
+    } catch (e) {
+      setActionError(e);
+    }
+  }
+  return (
+    <div>
+      {prov?.first && (
+        <p>
+          First posting: submission <Link href={`/submissions/${prov.first.submission_id}`}>#{prov.first.submission_id}</Link>
+          {prov.first.platform ? ` on ${prov.first.platform}` : ''}
+          {prov.first.author ? ` by ${prov.first.author}` : ''}, <Time iso={prov.first.posted_at ?? prov.first.submitted_at} /> ({prov.first.basis}). Reposts: {prov.reposts}.
+        </p>
+      )}
+      <ErrorBox error={actionError} />
+      {(data?.items ?? []).length === 0 ? (
+        <p>No other footage matches this video.</p>
+      ) : (
+        <table class="list" aria-label="Duplicates">
+          <thead>
+            <tr>
+              <th scope="col">Other media</th>
+              <th scope="col">Kind</th>
+              <th scope="col">Overlap</th>
+              <th scope="col">Status</th>
+              <th scope="col">Verdict</th>
+            </tr>
+          </thead>
+          <tbody>
+            {data.items.map((l: any) => (
+              <tr key={l.sha256}>
+                <td>
+                  <code>{l.sha256.slice(0, 12)}</code>
+                  {l.clip === 'this' ? ' (this is a clip of it)' : l.clip === 'other' ? ' (a clip of this)' : ''}
+                </td>
+                <td>{l.kind}</td>
+                <td>
+                  {Math.round(l.this_percent)}% / {Math.round(l.other_percent)}%
+                </td>
+                <td>{l.status}</td>
+                <td>
+                  {me.role !== 'contributor' && l.status === 'suggested' ? (
+                    <>
+                      <button type="button" onClick={() => verdict(l.sha256, 'confirmed')}>
+                        Confirm duplicate {l.sha256.slice(0, 8)}
+                      </button>
+                      <button type="button" onClick={() => verdict(l.sha256, 'rejected')}>
+                        Reject duplicate {l.sha256.slice(0, 8)}
+                      </button>
+                    </>
+                  ) : (
+                    l.verdict_by ?? '—'
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </div>
+  );
+}
+
+function Geolocation({ id, me }: { id: number; me: Me }) {
+  const { data, error, loading, reload } = useLoad(() => api<any>(`/api/v1/submissions/${id}/geolocation`), [id]);
+  const [form, setForm] = useState({ lat: '', lon: '', precision: 'vicinity', method: 'landmark_match', evidence: '' });
+  const [saveError, setSaveError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  if (loading) return <p aria-busy="true">Loading geolocation…</p>;
+  if (error) return <ErrorBox error={error} onRetry={reload} />;
+  const current = data?.current ?? null;
+  const h = data?.hints ?? {};
+  const hints: { kind: string; name?: string; lat?: number; lon?: number }[] = [];
+  if (h.metadata_gps?.lat !== undefined) hints.push({ kind: 'GPS in the file', lat: h.metadata_gps.lat, lon: h.metadata_gps.lon });
+  if (h.claimed?.lat !== undefined) hints.push({ kind: 'claimed point', lat: h.claimed.lat, lon: h.claimed.lon });
+  if (h.claimed?.place) hints.push({ kind: 'claimed place', name: h.claimed.place });
+  for (const p of h.places ?? []) hints.push({ kind: `place named in the text (“${p.matched}”)`, name: p.name, lat: p.lat, lon: p.lon });
+  async function save(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setSaveError(null);
+    try {
+      await postJson(`/api/v1/submissions/${id}/geolocation`, {
+        lat: Number(form.lat),
+        lon: Number(form.lon),
+        precision: form.precision,
+        method: form.method,
+        evidence: form.evidence || undefined,
+      });
+      reload();
+    } catch (err) {
+      setSaveError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const field = (k: keyof typeof form) => ({
+    value: form[k],
+    onInput: (e: Event) => setForm({ ...form, [k]: (e.target as HTMLInputElement).value }),
+  });
+  return (
+    <div>
+      {current ? (
+        <p data-testid="geolocation">
+          Geolocated at {Number(current.lat).toFixed(5)}, {Number(current.lon).toFixed(5)} ({current.precision}, {current.method})
+          {current.by ? ` by ${current.by}` : ''}.
+        </p>
+      ) : (
+        <p>Not geolocated yet.</p>
+      )}
+      {hints.length > 0 && (
+        <ul aria-label="Location hints">
+          {hints.map((h, i) => (
+            <li key={i}>
+              {h.kind}: {h.name ? `${h.name} ` : ''}
+              {typeof h.lat === 'number' ? `${h.lat.toFixed(5)}, ${h.lon!.toFixed(5)}` : ''}{' '}
+              <button type="button" onClick={() => setForm({ ...form, lat: String(h.lat), lon: String(h.lon) })} disabled={typeof h.lat !== 'number'}>
+                Use hint {i + 1}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      {me.role === 'contributor' ? (
+        <p class="hint">Analysts place the geolocation; you can place a pin in a new observation.</p>
+      ) : (
+        <form class="grid-form" onSubmit={save} aria-label="Geolocate this submission">
+          <label>
+            Latitude
+            <input type="number" step="any" required {...field('lat')} />
+          </label>
+          <FieldError error={saveError} field="lat" />
+          <label>
+            Longitude
+            <input type="number" step="any" required {...field('lon')} />
+          </label>
+          <FieldError error={saveError} field="lon" />
+          <label>
+            Precision
+            <select {...field('precision')}>
+              {PRECISIONS.map((p) => (
+                <option key={p}>{p}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Method
+            <select {...field('method')}>
+              {METHODS.map((p) => (
+                <option key={p}>{p}</option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Evidence
+            <input type="text" {...field('evidence')} />
+          </label>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Saving…' : 'Save geolocation'}
+          </button>
+          {!(saveError instanceof ApiError && saveError.field) && <ErrorBox error={saveError} />}
+        </form>
+      )}
+    </div>
+  );
+}
+
+function Sun({ id }: { id: number }) {
+  const { data, error, loading } = useLoad(() => api<any>(`/api/v1/submissions/${id}/sun`), [id]);
+  if (loading) return <p aria-busy="true">Computing the sun…</p>;
+  if (error) return <p class="hint">{(error as Error).message}</p>;
+  const f = (v: any) => (typeof v === 'number' ? `${v.toFixed(1)}°` : '—');
+  return (
+    <p>
+      Sun azimuth {f(data.azimuth_deg)}, elevation {f(data.elevation_deg)}, shadows point to {f(data.shadow_azimuth_deg)}
+      {data.time ? (
+        <>
+          {' '}
+          at <Time iso={data.time} />
+        </>
+      ) : null}
+      .
+    </p>
+  );
+}
+
+export function SubmissionPage({ me, id }: { me: Me; id: number }) {
+  const { data: s, setData, error, loading, reload } = useLoad(() => api<Submission>(`/api/v1/submissions/${id}`), [id]);
+  const sha = s?.media?.sha256;
+  const media = useLoad(() => (sha && s?.status === 'done' ? api<any>(`/api/v1/media/${sha}`) : Promise.resolve(null)), [sha, s?.status]);
+
+  useEffect(
+    () =>
+      onEvent((e) => {
+        if (e.type.startsWith('submission.') && e.object?.id === id) setData((old) => ({ ...(old as Submission), ...e.object }));
+        if (e.type === 'media.analysed' && sha && e.object_id === sha) reload();
+      }),
+    [id, sha],
+  );
+
+  if (loading) return <p aria-busy="true">Loading submission {id}…</p>;
+  if (error || !s) return <ErrorBox error={error ?? new Error('Not found.')} onRetry={reload} />;
+  const m = media.data;
+  const sensitive = s.tags.includes('sensitive');
+  return (
+    <article>
+      <h1>
+        Submission #{s.id} <StatusBadge status={s.status} />
+      </h1>
+      {s.processing && s.status !== 'done' && (
+        <p>
+          {s.processing.kind} {s.processing.state}
+          {typeof s.processing.progress === 'number' && (
+            <progress max={100} value={s.processing.progress} aria-label="Processing progress" />
+          )}
+          {s.processing.last_error && <span class="error"> {s.processing.last_error}</span>}
+        </p>
+      )}
+      <p>
+        <Link class="button" href={`/observations/new?submission=${s.id}`}>
+          New observation
+        </Link>
+      </p>
+      <section aria-labelledby="meta-h">
+        <h2 id="meta-h">Metadata</h2>
+        <table class="meta">
+          <thead>
+            <tr>
+              <th scope="col">Field</th>
+              <th scope="col">Value</th>
+              <th scope="col">Source</th>
+            </tr>
+          </thead>
+          <tbody>
+            <Row label="Source URL" value={s.source_url} source="submitter" />
+            <Row label="Platform" value={s.platform} source="submitter" />
+            <Row label="Author" value={s.author} source="submitter" />
+            <Row label="Posted" value={s.posted_at && <Time iso={s.posted_at} />} source="submitter" />
+            <Row label="Description" value={s.description && <span lang="">{s.description}</span>} source="submitter" />
+            <Row label="Claimed location" value={typeof s.claimed_location === 'string' ? s.claimed_location : s.claimed_location ? `${s.claimed_location.lat}, ${s.claimed_location.lon}` : null} source="submitter" />
+            <Row label="Submitted" value={<Time iso={s.created_at} />} source="server" />
+            <Row label="By" value={`${s.submitted_by?.name}${s.org ? ` (${s.org.name})` : ''}`} source="server" />
+            <Row label="Visibility" value={s.visibility} source="submitter" />
+            <Row label="File" value={s.media ? `${s.original_filename ?? ''} ${bytes(s.media.size)} ${s.media.container}` : null} source="upload" />
+            <Row label="SHA-256" value={s.media && <code>{s.media.sha256}</code>} source="server" />
+            {s.exact_duplicate_of && <Row label="Same bytes as" value={<Link href={`/submissions/${s.exact_duplicate_of}`}>#{s.exact_duplicate_of}</Link>} source="server" />}
+            {m && (
+              <>
+                <Row label="Device" value={m.device ?? m.tags?.['com.apple.quicktime.model'] ?? null} source="file metadata" />
+                <Row label="Created" value={m.creation_time && <Time iso={m.creation_time} />} source="file metadata" />
+                <Row label="GPS" value={m.location ? <span data-testid="gps">{`${m.location.lat}, ${m.location.lon}`}</span> : null} source="file metadata" />
+                <Row label="Rotation" value={`${m.rotation_deg}°`} source="file metadata" />
+                <Row label="Size" value={m.width ? `${m.width}×${m.height}, ${m.fps ?? '?'} fps, ${m.duration_s ?? '?'} s` : null} source="decoder" />
+                <Row label="Encoder" value={m.video_codec ?? m.tags?.encoder ?? null} source="file metadata" />
+              </>
+            )}
+          </tbody>
+        </table>
+        {media.error ? <ErrorBox error={media.error} onRetry={media.reload} /> : null}
+      </section>
+      {sha && s.status === 'done' && (
+        <>
+          <section aria-labelledby="frames-h">
+            <h2 id="frames-h">Frames</h2>
+            <Frames sha={sha} sensitive={sensitive} />
+          </section>
+          <section aria-labelledby="dup-h">
+            <h2 id="dup-h">Duplicates and provenance</h2>
+            <Duplicates sha={sha} me={me} />
+          </section>
+        </>
+      )}
+      <section aria-labelledby="geo-h">
+        <h2 id="geo-h">Geolocation</h2>
+        <Geolocation id={s.id} me={me} />
+      </section>
+      <section aria-labelledby="sun-h">
+        <h2 id="sun-h">Sun and shadow</h2>
+        <Sun id={s.id} />
+      </section>
+    </article>
+  );
+}
