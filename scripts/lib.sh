@@ -57,3 +57,20 @@ cw_pg_dir() {
   [[ $dir == /* ]] || dir="$PWD/$dir"
   realpath -m -- "$dir"
 }
+
+# cw_build_dashboard: builds the web dashboard (dashboard/dist, served by `convoywatch serve` at
+# /) with npm from its lockfile when a source of it is newer than the last build. scripts/setup
+# installs its npm packages.
+cw_build_dashboard() {
+  local dir="$CW_ROOT/dashboard"
+  [[ -f $dir/package-lock.json ]] || return 0
+  [[ -d $dir/node_modules ]] || cw_die "dashboard/node_modules is missing: run scripts/setup"
+  local built="$dir/dist/index.html"
+  if [[ -f $built ]] && [[ -z "$(find "$dir/src" "$dir/public" "$dir/index.html" "$dir/package-lock.json" \
+    "$dir/vite.config.ts" "$dir/compress.mjs" -newer "$built" -print -quit 2>/dev/null)" ]]; then
+    cw_log "the dashboard is up to date ($dir/dist)"
+    return 0
+  fi
+  cw_log "building the dashboard (npm run build in $dir)"
+  (cd "$dir" && npm run --silent build) || cw_die "the dashboard did not build (npm run build in dashboard/)"
+}

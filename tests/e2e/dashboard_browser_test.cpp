@@ -1,0 +1,146 @@
+// The built dashboard (dashboard/dist, `npm run build`) in Debian's headless Chromium against a
+// real `convoywatch serve` with the real database: two organisations, a contributor and an
+// analyst each. dashboard_browser.mjs plays the story (sign in, a tus upload through the file
+// picker, a submission sent through the API appearing and finishing live in the inbox, its
+// frames and GPS, an observation with a heading, the other organisation's analyst verifying it
+// from the keyboard, the mark on the map at its projected pixel, an org-private submission
+// invisible to the other organisation) and reports what it saw; this test judges it. No console
+// error, page error or Content-Security-Policy violation is allowed. Without a built dashboard,
+// playwright-core or Chromium the test fails: it never skips.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/fixtures.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/test_db.hpp"
+
+namespace cw::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string add_user(const std::map<std::string, std::string>& env, const std::string& name,
+                     const std::string& org, const std::string& role) {
+  auto r = run_convoywatch({"user", "add", "--name", name, "--org", org, "--role", role}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, 67);
+}
+
+TEST(DashboardBrowserTest, StoryInChromium) {
+  const std::string src = CW_SOURCE_DIR;
+  const std::string dist = src + "/dashboard/dist";
+  ASSERT_TRUE(fs::exists(dist + "/index.html"))
+      << "the dashboard is not built: npm --prefix dashboard ci && npm --prefix dashboard run "
+         "build (scripts/test does this)";
+  const std::string e2e = src + "/tests/e2e";
+  ASSERT_TRUE(fs::exists(e2e + "/node_modules/playwright-core"))
+      << "run scripts/setup (npm ci in tests/e2e)";
+  ASSERT_TRUE(fs::exists("/usr/bin/chromium")) << "Debian package chromium (scripts/setup)";
+
+  TestDatabase db("cw_geo_template");
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()},
+                                            {"CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE", "0"},
+                                            {"CONVOYWATCH_PIPELINE_WORKERS", "1"},
+                                            {"CONVOYWATCH_SERVER_DASHBOARD_DIR", dist}};
+  const std::string carla = add_user(env, "carla", "Bellingcat", "contributor");
+  const std::string anton = add_user(env, "anton", "Bellingcat", "analyst");
+  const std::string otto = add_user(env, "otto", "The Insider", "analyst");
+  const std::string olga = add_user(env, "olga", "The Insider", "contributor");
+  ServerProcess server(env);
+  const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
+
+  std::string dir = make_temp_dir("cw-dashboard-browser-");
+  // Uploaded in the browser (tus): a few MB, so the progress bar has something to show.
+  std::string upload = big_mp4(dir, "convoy-upload.mp4");
+  // Sent through the API while the inbox is open: with GPS in its metadata.
+  std::string gps = make_video(
+      dir, "gps.mp4",
+      {"-f", "lavfi", "-i", "testsrc=duration=3:size=320x240:rate=25", "-c:v", "libx264",
+       "-pix_fmt", "yuv420p", "-g", "25", "-metadata", "creation_time=2022-02-20T06:05:00Z",
+       "-metadata", "location=+50.5950+036.5872/"});
+  // Bellingcat's org-private submission, which The Insider must never see.
+  std::string secret = small_mp4(dir, "secret.mp4");
+  std::string form =
+      "--B\r\nContent-Disposition: form-data; name=\"metadata\"\r\n\r\n"
+      "{\"visibility\":\"org\",\"description\":\"org only\"}\r\n"
+      "--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"secret.mp4\"\r\n\r\n" +
+      read_file(secret) + "\r\n--B--\r\n";
+  auto made = http_request(
+      server.port(), "POST", "/api/v1/submissions",
+      {{"Authorization", "Bearer " + anton}, {"Content-Type", "multipart/form-data; boundary=B"}},
+      form);
+  ASSERT_EQ(made.status, 201) << made.body;
+  const int private_id = made.json()["id"].get<int>();
+
+  const char* shots_env = std::getenv("CW_DASHBOARD_SCREENSHOTS");
+  const std::string shots = shots_env != nullptr && *shots_env ? shots_env : dir + "/shots";
+  fs::create_directories(shots);
+  const double lat = 50.5950, lon = 36.5872;
+  nlohmann::json config = {{"base", base},        {"contributor", carla},
+                           {"analyst", otto},     {"upload_video", upload},
+                           {"api_video", gps},    {"private_submission_id", private_id},
+                           {"lat", lat},          {"lon", lon},
+                           {"screenshots", shots}};
+  write_file(dir + "/config.json", config.dump());
+  auto run =
+      run_command({"/usr/bin/env", "node", e2e + "/dashboard_browser.mjs", dir + "/config.json"});
+  auto out = nlohmann::json::parse(run.out, nullptr, false);
+  ASSERT_FALSE(out.is_discarded()) << run.out << run.err;
+  ASSERT_EQ(run.exit_code, 0) << "failed at: " << out.value("step", "") << "\n"
+                              << out.dump(2) << "\n"
+                              << run.err << server.log().substr(0, 20000);
+  (void)olga;
+
+  // 1. Signed in: the header names the user and the organisation; the inbox is the first screen.
+  EXPECT_NE(out["header"].get<std::string>().find("carla"), std::string::npos) << out["header"];
+  EXPECT_NE(out["header"].get<std::string>().find("Bellingcat"), std::string::npos);
+  EXPECT_EQ(out["url_after_sign_in"], "/inbox");
+  // 2. The tus upload's bar reached the file's size.
+  EXPECT_TRUE(out["upload_done"].get<bool>()) << out.dump();
+  EXPECT_EQ(out["upload_max"].get<int64_t>(), static_cast<int64_t>(fs::file_size(upload)));
+  EXPECT_EQ(out["upload_progress"].back().get<int64_t>(),
+            static_cast<int64_t>(fs::file_size(upload)));
+  // 3. Live: the API's submission appeared and finished without a reload.
+  EXPECT_LT(out["row_appeared_ms"].get<int>(), 10000);
+  EXPECT_TRUE(out["analysis_done_live"].get<bool>());
+  EXPECT_FALSE(out["reloaded"].get<bool>());
+  // 4. Frames and the GPS of the file.
+  EXPECT_GT(out["frames"].get<int>(), 0);
+  EXPECT_NE(out["gps"].get<std::string>().find("50.59"), std::string::npos) << out["gps"];
+  EXPECT_TRUE(out["description_shown"].get<bool>());  // Cyrillic shown as written
+  // 5. The observation was made, with derived movement from its heading.
+  EXPECT_GT(out["observation_id"].get<int>(), 0);
+  EXPECT_NE(out["movement"], "—");
+  // 6. The other organisation: no private submission anywhere; verified from the keyboard.
+  EXPECT_EQ(out["private_in_inbox"], 0);
+  EXPECT_NE(out["private_page"].get<std::string>().find("not visible to you"), std::string::npos)
+      << out["private_page"];
+  EXPECT_TRUE(out["current_is_observation"].get<bool>());
+  EXPECT_EQ(out["status_after_verify"], "verified");
+  // 7. The mark is rendered at the pixel its coordinates project to, inside the map, and only
+  // there.
+  EXPECT_TRUE(out["map"]["inside"].get<bool>()) << out["map"];
+  EXPECT_TRUE(out["map"]["has_mark"].get<bool>()) << out["map"];
+  EXPECT_EQ(out["map"]["far_ids"], nlohmann::json::array()) << out["map"];
+
+  // No console errors, page errors or CSP violations. Failed loads: only the base map's style
+  // while the server has none (the map says so) and the private submission's 404 at its URL.
+  EXPECT_EQ(out["console_errors"], nlohmann::json::array()) << out.dump(2);
+  EXPECT_EQ(out["page_errors"], nlohmann::json::array()) << out.dump(2);
+  EXPECT_EQ(out["csp_violations"], nlohmann::json::array()) << out.dump(2);
+  for (const auto& f : out["failed_resources"]) {
+    const std::string s = f.get<std::string>();
+    const bool style = s.find("/api/v1/map/style.json") != std::string::npos;
+    const bool secret_404 =
+        s.find("/api/v1/submissions/" + std::to_string(private_id)) != std::string::npos;
+    EXPECT_TRUE(style || secret_404) << s;
+    if (style) EXPECT_FALSE(out["map_problem"].is_null()) << "the map must say why it is blank";
+  }
+  EXPECT_GE(out["screenshots"].size(), 6u);
+}
+
+}  // namespace
+}  // namespace cw::test
