@@ -3,7 +3,7 @@
 import './style.css';
 import { render } from 'preact';
 import { lazy, Suspense } from 'preact/compat';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, getToken, Me, setToken, setUnauthorizedHandler } from './api';
 import { onConnection, startEvents, stopEvents } from './events';
 import { parseRoute } from './lib/route.js';
@@ -94,7 +94,7 @@ function useRoute() {
       window.removeEventListener('cw:navigate', update);
     };
   }, []);
-  return parseRoute(location.pathname, location.search + (loc ? '' : ''));
+  return useMemo(() => parseRoute(location.pathname, location.search), [loc]);
 }
 
 function App() {
@@ -220,4 +220,6 @@ function App() {
   );
 }
 
-render(<App />, document.getElementById('app')!);
+const root = document.getElementById('app')!;
+root.textContent = ''; // the boot message
+render(<App />, root);
