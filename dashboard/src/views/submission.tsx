@@ -193,7 +193,7 @@ function Geolocation({ id, me }: { id: number; me: Me }) {
       {me.role === 'contributor' ? (
         <p class="hint">Analysts place the geolocation; you can place a pin in a new observation.</p>
       ) : (
-        <form class="grid-form" onSubmit={save} aria-label="Geolocate this submission">
+        <form class="filters" onSubmit={save} aria-label="Geolocate this submission">
           <label>
             Latitude
             <input type="number" step="any" required {...field('lat')} />
