@@ -43,6 +43,7 @@ function setState(s: ConnectionState, d = '') {
 export function stopEvents() {
   controller?.abort();
   controller = null;
+  lastId = null; // the next sign-in may be someone else
   setState('closed');
 }
 

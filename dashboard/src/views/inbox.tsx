@@ -167,7 +167,8 @@ function Uploader({ onCreated }: { onCreated: (id: number) => void }) {
 
   function add(files: FileList | File[]) {
     for (const file of Array.from(files)) {
-      const key = `${file.name}:${file.size}:${file.lastModified}`;
+      // At most 200 bytes (the server's limit for an idempotency key).
+      const key = `${file.size}-${file.lastModified}-${file.name.slice(0, 40)}`;
       const state: UploadState = {
         key,
         name: file.name,

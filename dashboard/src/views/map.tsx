@@ -285,3 +285,87 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
     </section>
   );
 }
+
+// A small map to place a point: click or drag the pin. Used by the observation editor and the
+// geolocation form; the hints (GPS, claimed point, places) are drawn as grey dots.
+export function PinMap(props: {
+  lat: number | null;
+  lon: number | null;
+  hints?: { lat: number; lon: number; label: string }[];
+  label: string;
+  onChange: (lat: number, lon: number) => void;
+}) {
+  const container = useRef<HTMLDivElement>(null);
+  const mapRef = useRef<maplibregl.Map | null>(null);
+  const markerRef = useRef<maplibregl.Marker | null>(null);
+  const onChange = useRef(props.onChange);
+  onChange.current = props.onChange;
+  const [problem, setProblem] = useState<string | null>(null);
+
+  useEffect(() => {
+    let map: maplibregl.Map | null = null;
+    let cancelled = false;
+    void loadStyle().then(({ style, problem }) => {
+      if (cancelled || !container.current) return;
+      setProblem(problem);
+      try {
+        map = new maplibregl.Map({
+          container: container.current,
+          style,
+          center: [props.lon ?? 37.5, props.lat ?? 50.6],
+          zoom: props.lat !== null ? 9 : 5,
+          attributionControl: false,
+          transformRequest: (url) =>
+            url.startsWith(location.origin) ? { url, headers: { Authorization: `Bearer ${getToken() ?? ''}` } } : { url },
+        });
+      } catch (e) {
+        setProblem(`The map cannot start in this browser (${(e as Error).message}); type the coordinates instead.`);
+        return;
+      }
+      mapRef.current = map;
+      map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+      const marker = new maplibregl.Marker({ draggable: true, color: '#d62828' });
+      marker.on('dragend', () => {
+        const p = marker.getLngLat();
+        onChange.current(Number(p.lat.toFixed(6)), Number(p.lng.toFixed(6)));
+      });
+      markerRef.current = marker;
+      if (props.lat !== null && props.lon !== null) marker.setLngLat([props.lon, props.lat]).addTo(map);
+      map.on('click', (e) => {
+        marker.setLngLat(e.lngLat).addTo(map!);
+        onChange.current(Number(e.lngLat.lat.toFixed(6)), Number(e.lngLat.lng.toFixed(6)));
+      });
+      map.on('load', () => {
+        map!.addSource('hints', {
+          type: 'geojson',
+          data: {
+            type: 'FeatureCollection',
+            features: (props.hints ?? []).map((h) => ({ type: 'Feature', properties: { label: h.label }, geometry: { type: 'Point', coordinates: [h.lon, h.lat] } })),
+          },
+        });
+        map!.addLayer({ id: 'hints', type: 'circle', source: 'hints', paint: { 'circle-color': '#495057', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+      });
+    });
+    return () => {
+      cancelled = true;
+      map?.remove();
+      mapRef.current = null;
+    };
+  }, []);
+
+  // Typed coordinates move the pin.
+  useEffect(() => {
+    const map = mapRef.current;
+    const marker = markerRef.current;
+    if (!map || !marker || props.lat === null || props.lon === null) return;
+    if (!Number.isFinite(props.lat) || !Number.isFinite(props.lon) || Math.abs(props.lat) > 90 || Math.abs(props.lon) > 180) return;
+    marker.setLngLat([props.lon, props.lat]).addTo(map);
+  }, [props.lat, props.lon]);
+
+  return (
+    <div class="pin-map">
+      <div ref={container} class="map small" role="region" aria-label={props.label} />
+      <p class="hint">Click the map or drag the pin to place it; or type the coordinates.{problem ? ` ${problem}` : ''}</p>
+    </div>
+  );
+}

@@ -1,9 +1,12 @@
 // Observations: the list with the API's filters, and the editor (create and edit) whose derived
 // values (country, oblast, km to the border, movement) come back from the server.
+import { lazy, Suspense } from 'preact/compat';
 import { useState } from 'preact/hooks';
 import { api, ApiError, EQUIPMENT, Me, MOVEMENTS, OBS_STATUSES, postJson, PRECISIONS } from '../api';
 import { toQuery } from '../lib/route.js';
 import { ErrorBox, FieldError, Link, navigate, Time, useLoad } from '../ui';
+
+const PinMap = lazy(() => import('./map').then((m) => ({ default: m.PinMap })));
 
 export interface Observation {
   id: number;
@@ -302,6 +305,16 @@ export function ObservationEditor({ me, id, query }: { me: Me; id: number | null
           <input type="number" step="any" min={-180} max={180} required {...field('lon')} />
           {fieldErr('location.lon')}
           {fieldErr('location')}
+          <div class="pin-cell">
+            <Suspense fallback={<p aria-busy="true">Loading the map…</p>}>
+              <PinMap
+                label="Map: click to place the observation"
+                lat={form.lat === '' ? null : Number(form.lat)}
+                lon={form.lon === '' ? null : Number(form.lon)}
+                onChange={(lat, lon) => setForm((f) => ({ ...f, lat: String(lat), lon: String(lon) }))}
+              />
+            </Suspense>
+          </div>
           <label for="obs-location_precision">Location precision</label>
           <select {...field('location_precision')}>
             {PRECISIONS.map((p) => (

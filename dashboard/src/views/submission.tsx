@@ -1,11 +1,14 @@
 // One submission: its metadata (with each field's source), frames, duplicates and provenance,
 // geolocation (hints and the analysts' placement), the sun, and "New observation" from it.
+import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, Me, postJson, PRECISIONS } from '../api';
 import { onEvent } from '../events';
 import { bytes } from '../lib/format.js';
 import { AuthImg, ErrorBox, FieldError, Link, Time, useLoad } from '../ui';
 import { StatusBadge, Submission } from './inbox';
+
+const PinMap = lazy(() => import('./map').then((m) => ({ default: m.PinMap })));
 
 const METHODS = ['metadata_gps', 'landmark_match', 'satellite_match', 'shadow', 'other'];
 
@@ -194,6 +197,15 @@ function Geolocation({ id, me }: { id: number; me: Me }) {
         <p class="hint">Analysts place the geolocation; you can place a pin in a new observation.</p>
       ) : (
         <form class="filters" onSubmit={save} aria-label="Geolocate this submission">
+          <Suspense fallback={<p aria-busy="true">Loading the map…</p>}>
+            <PinMap
+              label="Map: click to place the geolocation"
+              lat={form.lat === '' ? null : Number(form.lat)}
+              lon={form.lon === '' ? null : Number(form.lon)}
+              hints={hints.filter((x) => typeof x.lat === 'number').map((x) => ({ lat: x.lat!, lon: x.lon!, label: x.kind }))}
+              onChange={(lat, lon) => setForm((f) => ({ ...f, lat: String(lat), lon: String(lon) }))}
+            />
+          </Suspense>
           <label>
             Latitude
             <input type="number" step="any" required {...field('lat')} />
