@@ -12,6 +12,7 @@ import { Inbox } from './views/inbox';
 import { SubmissionPage } from './views/submission';
 import { ObservationList, ObservationEditor } from './views/observations';
 import { VerifyQueue } from './views/verify';
+import { Admin, Aggregates, Reports } from './views/more';
 
 const MapView = lazy(() => import('./views/map').then((m) => ({ default: m.MapView })));
 
@@ -81,6 +82,9 @@ const NAV: [string, string, string[]][] = [
   ['/observations', 'Observations', ['observations', 'observation', 'observation-new']],
   ['/verify', 'Verify', ['verify']],
   ['/map', 'Map', ['map']],
+  ['/aggregates', 'Aggregates', ['aggregates']],
+  ['/reports', 'Reports', ['reports']],
+  ['/admin', 'Admin', ['admin']],
 ];
 
 function useRoute() {
@@ -178,6 +182,15 @@ function App() {
           <MapView me={me} query={route.query} />
         </Suspense>
       );
+      break;
+    case 'aggregates':
+      view = <Aggregates me={me} query={route.query} />;
+      break;
+    case 'reports':
+      view = <Reports me={me} />;
+      break;
+    case 'admin':
+      view = <Admin me={me} query={route.query} />;
       break;
     default:
       view = (

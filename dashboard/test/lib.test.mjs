@@ -39,6 +39,9 @@ test('routes: every screen has a URL; unknown paths are not found', () => {
   assert.equal(parseRoute('/observations/new').name, 'observation-new');
   assert.equal(parseRoute('/observations/7').name, 'observation');
   assert.equal(parseRoute('/verify').name, 'verify');
+  assert.equal(parseRoute('/aggregates').name, 'aggregates');
+  assert.equal(parseRoute('/reports').name, 'reports');
+  assert.equal(parseRoute('/admin').name, 'admin');
   assert.equal(parseRoute('/map', '?from=2022-02-01').query.get('from'), '2022-02-01');
   assert.equal(parseRoute('/submissions/abc').name, 'not-found');
   assert.equal(toQuery({ a: 'x y', b: '', c: null, d: 0, e: false }), '?a=x+y&d=0');

@@ -10,7 +10,8 @@
 //   6. an analyst of the other organisation signs in: the first organisation's org-private
 //      submission appears neither in the inbox nor at its URL; verifies the observation from the
 //      queue with the keyboard (j/k, v);
-//   7. the map: the observation's mark is at the pixel its coordinates project to (read from
+//   7. the aggregates table and chart count its vehicles on its day;
+//   8. the map: the observation's mark is at the pixel its coordinates project to (read from
 //      the map's projection and its rendered features, not from a screenshot).
 // Console errors, page errors and Content-Security-Policy violations are collected throughout;
 // failed resource loads are listed with their URL so the test can tell expected ones apart.
@@ -182,6 +183,14 @@ try {
   await page.getByText(`Observation #${result.observation_id} verified.`).waitFor({ timeout: T });
   const verified = await apiGet(config.analyst, `/api/v1/observations/${result.observation_id}`);
   result.status_after_verify = verified.status;
+
+  step('aggregates: the verified vehicles counted');
+  await page.getByRole('link', { name: 'Aggregates' }).click();
+  await page.getByLabel('Since').fill('2022-02-01');
+  await page.getByTestId('agg-day').first().waitFor({ timeout: T });
+  result.aggregate_rows = await page.getByRole('table', { name: 'Vehicles per day and oblast' }).locator('tbody tr').evaluateAll(
+    (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
+  await shot('aggregates');
 
   step('the map shows the mark at its projected pixel');
   await page.getByRole('link', { name: 'Map' }).click();

@@ -53,8 +53,10 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
 
   std::string dir = make_temp_dir("cw-dashboard-browser-");
-  // Uploaded in the browser (tus): a few MB, so the progress bar has something to show.
-  std::string upload = big_mp4(dir, "convoy-upload.mp4");
+  // Uploaded in the browser (tus): a megabyte or two, so the progress bar has something to show.
+  std::string upload = make_video(dir, "convoy-upload.mp4",
+                                  {"-f", "lavfi", "-i", "testsrc2=duration=2:size=640x360:rate=25",
+                                   "-c:v", "mpeg4", "-q:v", "1", "-pix_fmt", "yuv420p"});
   // Sent through the API while the inbox is open: with GPS in its metadata.
   std::string gps = make_video(
       dir, "gps.mp4",
@@ -120,7 +122,11 @@ TEST(DashboardBrowserTest, StoryInChromium) {
       << out["private_page"];
   EXPECT_TRUE(out["current_is_observation"].get<bool>());
   EXPECT_EQ(out["status_after_verify"], "verified");
-  // 7. The mark is rendered at the pixel its coordinates project to, inside the map, and only
+  // 7. The aggregates: the day of the observation, its oblast, its 4 vehicles.
+  EXPECT_EQ(out["aggregate_rows"],
+            nlohmann::json::parse(R"([["2022-02-20", "RU-BEL", "4", "4", "0"]])"))
+      << out["aggregate_rows"];
+  // 8. The mark is rendered at the pixel its coordinates project to, inside the map, and only
   // there.
   EXPECT_TRUE(out["map"]["inside"].get<bool>()) << out["map"];
   EXPECT_TRUE(out["map"]["has_mark"].get<bool>()) << out["map"];

@@ -12,6 +12,9 @@ const ROUTES = [
   ['observation', /^\/observations\/(?<id>\d+)\/?$/],
   ['verify', /^\/verify\/?$/],
   ['map', /^\/map\/?$/],
+  ['aggregates', /^\/aggregates\/?$/],
+  ['reports', /^\/reports\/?$/],
+  ['admin', /^\/admin\/?$/],
 ];
 
 /**

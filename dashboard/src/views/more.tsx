@@ -1,0 +1,294 @@
+// Aggregates (vehicles toward vs away per day and oblast), reports (list, download, build now)
+// and admin (the organisation's users, the audit log).
+import { useRef, useState } from 'preact/hooks';
+import { api, Me, postJson, request } from '../api';
+import { toQuery } from '../lib/route.js';
+import { ErrorBox, navigate, Time, useLoad } from '../ui';
+
+async function download(path: string, name: string) {
+  const res = await request(path);
+  const url = URL.createObjectURL(await res.blob());
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+interface AggRow {
+  bucket_label: string;
+  oblast: string | null;
+  vehicles: number;
+  toward: number;
+  away: number;
+}
+
+export function Aggregates({ query }: { me: Me; query: URLSearchParams }) {
+  const since = query.get('since') ?? '2022-02-01';
+  const status = query.get('status') ?? 'verified';
+  const { data, error, loading, reload } = useLoad(
+    () =>
+      api<{ rows: AggRow[] }>(
+        `/api/v1/aggregates/observations${toQuery({ bucket: 'day', group_by: 'oblast', from: `${since}T00:00:00Z`, status })}`,
+      ),
+    [since, status],
+  );
+  const svg = useRef<SVGSVGElement>(null);
+  const rows = data?.rows ?? [];
+  const days = [...new Set(rows.map((r) => r.bucket_label))].sort();
+  const perDay = days.map((d) => {
+    const rs = rows.filter((r) => r.bucket_label === d);
+    return { day: d, toward: rs.reduce((s, r) => s + r.toward, 0), away: rs.reduce((s, r) => s + r.away, 0) };
+  });
+  const max = Math.max(1, ...perDay.map((d) => Math.max(d.toward, d.away)));
+  const W = 720;
+  const H = 240;
+  const bw = perDay.length ? (W - 40) / perDay.length : 0;
+  return (
+    <section>
+      <h1>Aggregates</h1>
+      <p>Vehicles per day moving toward and away from the border, per oblast ({status} observations).</p>
+      <form class="filters" aria-label="Aggregate options" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Since
+          <input type="date" value={since} onChange={(e) => navigate(`/aggregates${toQuery({ since: (e.target as HTMLInputElement).value, status })}`, true)} />
+        </label>
+        <label>
+          Status
+          <select value={status} onChange={(e) => navigate(`/aggregates${toQuery({ since, status: (e.target as HTMLSelectElement).value })}`, true)}>
+            {['verified', 'unverified', 'disputed', 'any'].map((s) => (
+              <option key={s}>{s}</option>
+            ))}
+          </select>
+        </label>
+      </form>
+      <ErrorBox error={error} onRetry={reload} />
+      {loading && <p aria-busy="true">Counting…</p>}
+      {!loading && rows.length === 0 && !error && <p>No observations since {since}. Choose an earlier date or another status.</p>}
+      {perDay.length > 0 && (
+        <figure>
+          <svg ref={svg} xmlns="http://www.w3.org/2000/svg" viewBox={`0 0 ${W} ${H + 30}`} width={W} height={H + 30} role="img" aria-label="Vehicles toward (red) and away (green) per day">
+            {perDay.map((d, i) => {
+              const th = (d.toward / max) * H;
+              const ah = (d.away / max) * H;
+              const x = 30 + i * bw;
+              return (
+                <g key={d.day} data-testid="agg-day">
+                  <rect x={x + 1} y={H - th} width={Math.max(1, bw / 2 - 2)} height={th} fill="#d62828">
+                    <title>{`${d.day}: ${d.toward} toward`}</title>
+                  </rect>
+                  <rect x={x + bw / 2} y={H - ah} width={Math.max(1, bw / 2 - 2)} height={ah} fill="#2a9d8f">
+                    <title>{`${d.day}: ${d.away} away`}</title>
+                  </rect>
+                  {(perDay.length <= 14 || i % Math.ceil(perDay.length / 14) === 0) && (
+                    <text x={x} y={H + 16} font-size="10" fill="#333">
+                      {d.day.slice(5)}
+                    </text>
+                  )}
+                </g>
+              );
+            })}
+            <text x={0} y={12} font-size="10" fill="#333">
+              {max}
+            </text>
+          </svg>
+          <figcaption>
+            Red: toward the border; green: away.{' '}
+            <button
+              type="button"
+              onClick={() => {
+                const text = new XMLSerializer().serializeToString(svg.current!);
+                const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
+                const a = document.createElement('a');
+                a.href = url;
+                a.download = `vehicles-since-${since}.svg`;
+                a.click();
+              }}
+            >
+              Download the chart as SVG
+            </button>
+          </figcaption>
+        </figure>
+      )}
+      {rows.length > 0 && (
+        <table class="list" aria-label="Vehicles per day and oblast">
+          <thead>
+            <tr>
+              <th scope="col">Day</th>
+              <th scope="col">Oblast</th>
+              <th scope="col">Vehicles</th>
+              <th scope="col">Toward</th>
+              <th scope="col">Away</th>
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((r, i) => (
+              <tr key={i}>
+                <td>{r.bucket_label}</td>
+                <td>{r.oblast ?? '—'}</td>
+                <td>{r.vehicles}</td>
+                <td>{r.toward}</td>
+                <td>{r.away}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+export function Reports({ me }: { me: Me }) {
+  const { data, error, loading, reload } = useLoad(() => api<{ items: any[] }>('/api/v1/reports'), []);
+  const [kind, setKind] = useState('daily');
+  const [period, setPeriod] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [actionError, setActionError] = useState<unknown>(null);
+  async function build(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    setActionError(null);
+    try {
+      await postJson('/api/v1/reports', { kind, period });
+      reload();
+    } catch (err) {
+      setActionError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section>
+      <h1>Reports</h1>
+      {me.role !== 'contributor' && (
+        <form class="filters" onSubmit={build} aria-label="Build a report now">
+          <label>
+            Kind
+            <select value={kind} onChange={(e) => setKind((e.target as HTMLSelectElement).value)}>
+              <option>daily</option>
+              <option>weekly</option>
+            </select>
+          </label>
+          <label>
+            Period
+            <input type="text" required placeholder={kind === 'daily' ? '2022-02-16' : '2022-W07'} value={period} onInput={(e) => setPeriod((e.target as HTMLInputElement).value)} />
+          </label>
+          <button type="submit" disabled={busy}>
+            {busy ? 'Building…' : 'Build now'}
+          </button>
+        </form>
+      )}
+      <ErrorBox error={error ?? actionError} onRetry={reload} />
+      {loading && <p aria-busy="true">Loading reports…</p>}
+      {!loading && (data?.items ?? []).length === 0 && !error && <p>No reports yet. They are built on a schedule; analysts can build one now.</p>}
+      <table class="list" aria-label="Reports">
+        <thead>
+          <tr>
+            <th scope="col">Report</th>
+            <th scope="col">Built</th>
+            <th scope="col">Files</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(data?.items ?? []).map((r) => (
+            <tr key={r.id}>
+              <td>
+                #{r.id} {r.kind} {r.period?.label ?? r.period?.start ?? ''}
+              </td>
+              <td>
+                <Time iso={r.built_at} /> {r.built_by ? `by ${r.built_by}` : ''}
+              </td>
+              <td>
+                <button type="button" onClick={() => download(`/api/v1/reports/${r.id}.html`, `report-${r.id}.html`).catch(setActionError)}>
+                  Download report {r.id} as HTML
+                </button>{' '}
+                <button type="button" onClick={() => download(`/api/v1/reports/${r.id}.csv`, `report-${r.id}.csv`).catch(setActionError)}>
+                  Download report {r.id} as CSV
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+export function Admin({ me, query }: { me: Me; query: URLSearchParams }) {
+  const object = query.get('object') ?? '';
+  const users = useLoad(() => (me.role === 'admin' ? api<{ items: any[] }>('/api/v1/users') : Promise.resolve({ items: [] })), []);
+  const audit = useLoad(() => api<{ items: any[] }>(`/api/v1/audit${toQuery({ object, limit: 200 })}`), [object]);
+  if (me.role === 'contributor') {
+    return (
+      <section>
+        <h1>Admin</h1>
+        <p>Users and the audit log are for analysts and admins. Ask an admin of your organisation.</p>
+      </section>
+    );
+  }
+  return (
+    <section>
+      <h1>Admin</h1>
+      {me.role === 'admin' && (
+        <>
+          <h2>Users</h2>
+          <ErrorBox error={users.error} onRetry={users.reload} />
+          <table class="list" aria-label="Users">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Role</th>
+                <th scope="col">Organisation</th>
+                <th scope="col">Active tokens</th>
+                <th scope="col">Created</th>
+              </tr>
+            </thead>
+            <tbody>
+              {(users.data?.items ?? []).map((u) => (
+                <tr key={u.id}>
+                  <td>{u.name}</td>
+                  <td>{u.role}</td>
+                  <td>{u.org?.name}</td>
+                  <td>{u.active_tokens}</td>
+                  <td>
+                    <Time iso={u.created_at} />
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
+      <h2>Audit log</h2>
+      <form class="filters" aria-label="Filter the audit log" onSubmit={(e) => e.preventDefault()}>
+        <label>
+          Object (e.g. user/3, observation/*)
+          <input type="text" value={object} onChange={(e) => navigate(`/admin${toQuery({ object: (e.target as HTMLInputElement).value })}`, true)} />
+        </label>
+      </form>
+      <ErrorBox error={audit.error} onRetry={audit.reload} />
+      <table class="list" aria-label="Audit log">
+        <thead>
+          <tr>
+            <th scope="col">When</th>
+            <th scope="col">Who</th>
+            <th scope="col">Action</th>
+            <th scope="col">Object</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(audit.data?.items ?? []).map((a, i) => (
+            <tr key={a.id ?? i}>
+              <td>
+                <Time iso={a.at ?? a.created_at} />
+              </td>
+              <td>{a.actor ?? a.user ?? a.by ?? '—'}</td>
+              <td>{a.action}</td>
+              <td>{a.object}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
