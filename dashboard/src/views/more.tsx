@@ -43,7 +43,7 @@ export function Aggregates({ query }: { me: Me; query: URLSearchParams }) {
   const max = Math.max(1, ...perDay.map((d) => Math.max(d.toward, d.away)));
   const W = 720;
   const H = 240;
-  const bw = perDay.length ? (W - 40) / perDay.length : 0;
+  const bw = perDay.length ? Math.min(48, (W - 40) / perDay.length) : 0;
   return (
     <section>
       <h1>Aggregates</h1>
