@@ -380,6 +380,8 @@ export function Inbox({ me, query }: { me: Me; query: URLSearchParams }) {
   useEffect(
     () =>
       onEvent((e) => {
+        // Resumed from an id older than the server keeps: what changed meanwhile is unknown.
+        if (e.type === 'reset') setN((x) => x + 1);
         if (!e.type.startsWith('submission.') || !e.object) return;
         const s = e.object as Submission;
         setItems((list) => {
