@@ -33,7 +33,7 @@ export function ErrorBox({ error, onRetry }: { error: unknown; onRetry?: () => v
   return (
     <div class="error" role="alert">
       <span>{message}</span>
-      {onRetry && (
+      {onRetry && !(error instanceof ApiError && [401, 403, 404].includes(error.status)) && (
         <button type="button" onClick={onRetry}>
           Try again
         </button>

@@ -327,7 +327,7 @@ export function SubmissionPage({ me, id }: { me: Me; id: number }) {
             {s.exact_duplicate_of && <Row label="Same bytes as" value={<Link href={`/submissions/${s.exact_duplicate_of}`}>#{s.exact_duplicate_of}</Link>} source="server" />}
             {m && (
               <>
-                <Row label="Device" value={m.device ?? m.tags?.['com.apple.quicktime.model'] ?? null} source="file metadata" />
+                <Row label="Device" value={[m.make, m.model].filter(Boolean).join(' ') || m.device || null} source="file metadata" />
                 <Row label="Created" value={m.creation_time && <Time iso={m.creation_time} />} source="file metadata" />
                 <Row label="GPS" value={m.location ? <span data-testid="gps">{`${m.location.lat}, ${m.location.lon}`}</span> : null} source="file metadata" />
                 <Row label="Rotation" value={`${m.rotation_deg}°`} source="file metadata" />
