@@ -9,6 +9,7 @@
 // playwright-core or Chromium the test fails: it never skips.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
