@@ -144,7 +144,9 @@ TEST(DashboardBrowserTest, StoryInChromium) {
     const bool secret_404 =
         s.find("/api/v1/submissions/" + std::to_string(private_id)) != std::string::npos;
     EXPECT_TRUE(style || secret_404) << s;
-    if (style) EXPECT_FALSE(out["map_problem"].is_null()) << "the map must say why it is blank";
+    if (style) {
+      EXPECT_FALSE(out["map_problem"].is_null()) << "the map must say why it is blank";
+    }
   }
   EXPECT_GE(out["screenshots"].size(), 6u);
 }
