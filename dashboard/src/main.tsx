@@ -7,7 +7,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, ApiError, getToken, Me, setToken, setUnauthorizedHandler } from './api';
 import { onConnection, startEvents, stopEvents } from './events';
 import { parseRoute } from './lib/route.js';
-import { ErrorBox, Link, navigate } from './ui';
+import { blurAll, ErrorBox, Link, navigate, setBlurAll } from './ui';
 import { Inbox } from './views/inbox';
 import { SubmissionPage } from './views/submission';
 import { ObservationList, ObservationEditor } from './views/observations';
@@ -221,6 +221,17 @@ function App() {
           {me.name} · {me.role}
           {me.org ? ` · ${me.org.name}` : ''}
         </span>
+        <label class="check blur-setting">
+          <input
+            type="checkbox"
+            defaultChecked={blurAll()}
+            onChange={(e) => {
+              setBlurAll((e.target as HTMLInputElement).checked);
+              location.reload();
+            }}
+          />
+          Blur all images
+        </label>
         <button type="button" onClick={() => signOut()}>
           Sign out
         </button>

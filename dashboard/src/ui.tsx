@@ -52,11 +52,21 @@ export function Time({ iso }: { iso: string | null | undefined }) {
   );
 }
 
+// The per-user setting "blur every image until clicked" (kept in this browser).
+const BLUR_KEY = 'convoywatch.blur_all';
+export function blurAll(): boolean {
+  return localStorage.getItem(BLUR_KEY) === '1';
+}
+export function setBlurAll(on: boolean) {
+  if (on) localStorage.setItem(BLUR_KEY, '1');
+  else localStorage.removeItem(BLUR_KEY);
+}
+
 // An image behind the token (thumbnails, frames): blurred until clicked when `sensitive`.
 export function AuthImg(props: { src: string; alt: string; class?: string; sensitive?: boolean; onClick?: () => void }) {
   const [url, setUrl] = useState<string | null>(null);
   const [failed, setFailed] = useState<string | null>(null);
-  const [revealed, setRevealed] = useState(!props.sensitive);
+  const [revealed, setRevealed] = useState(!props.sensitive && !blurAll());
   useEffect(() => {
     let live = true;
     setFailed(null);
