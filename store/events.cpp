@@ -43,12 +43,7 @@ Result<std::vector<EventRow>> EventLog::after(int64_t after, int limit) {
 Result<std::vector<EventRow>> EventLog::with_ids(const std::vector<int64_t>& ids) {
   return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<EventRow>> {
     pqxx::nontransaction tx(c);
-    std::string list = "{";
-    for (size_t i = 0; i < ids.size(); ++i) {
-      if (i != 0) list += ',';
-      list += std::to_string(ids[i]);
-    }
-    list += '}';
+    const std::string list = bigint_array(ids);
     std::vector<EventRow> out;
     for (const auto& r : tx.exec_params(
              std::string(kColumns) + " WHERE id = ANY($1::bigint[]) ORDER BY id", list)) {

@@ -6,6 +6,7 @@
 #include "common/random.hpp"
 #include "common/sha256.hpp"
 #include "store/internal/audit_append.hpp"
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::store {
@@ -225,11 +226,7 @@ Result<Principal> Users::authenticate(const std::string& token) {
 }
 
 Result<std::vector<int64_t>> Users::active_tokens(const std::vector<int64_t>& token_ids) {
-  std::string list = "{";
-  for (size_t i = 0; i < token_ids.size(); ++i) {
-    list += (i ? "," : "") + std::to_string(token_ids[i]);
-  }
-  list += "}";
+  const std::string list = bigint_array(token_ids);
   return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<int64_t>> {
     pqxx::nontransaction tx(c);
     std::vector<int64_t> out;

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/time.hpp"
 
@@ -37,6 +38,17 @@ inline std::optional<std::string> micros_text(const std::optional<TimePoint>& t)
   return micros_text(*t);
 }
 inline TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
+
+// A bigint[] parameter's text ("{1,2,3}") for `= ANY($1::bigint[])`.
+inline std::string bigint_array(const std::vector<int64_t>& ids) {
+  std::string text = "{";
+  for (size_t i = 0; i < ids.size(); ++i) {
+    if (i != 0) text += ',';
+    text += std::to_string(ids[i]);
+  }
+  text += '}';
+  return text;
+}
 
 // Nullable columns.
 inline std::optional<std::string> opt_string(const pqxx::field& f) {
