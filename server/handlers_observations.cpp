@@ -16,6 +16,7 @@
 #include "server/request_bodies.hpp"
 #include "server/routes.hpp"
 #include "store/analysis.hpp"
+#include "store/geolocations.hpp"
 #include "store/observations.hpp"
 #include "store/submissions.hpp"
 

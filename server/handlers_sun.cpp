@@ -11,6 +11,7 @@
 #include "server/problem.hpp"
 #include "server/routes.hpp"
 #include "store/analysis.hpp"
+#include "store/geolocations.hpp"
 #include "store/observations.hpp"
 #include "store/submissions.hpp"
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "common/error.hpp"
+#include "store/geolocations.hpp"
 #include "store/observations.hpp"
 #include "store/users.hpp"
 

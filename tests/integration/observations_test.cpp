@@ -14,6 +14,7 @@
 #include "common/time.hpp"
 #include "store/audit.hpp"
 #include "store/geodata.hpp"
+#include "store/geolocations.hpp"
 #include "store/observations.hpp"
 #include "store/submissions.hpp"
 #include "store/users.hpp"
