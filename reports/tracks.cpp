@@ -379,29 +379,48 @@ std::vector<TrackEdit> merge_edits(const std::vector<int64_t>& ids) {
   return out;
 }
 
-Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const TrackOptions& options,
-                             const std::vector<TrackEdit>& edits) {
-  if (Status st = validate(options); !st.ok()) return st.error();
-  for (size_t i = 0; i < sightings.size(); ++i) {
-    if (Status st = validate_sighting(sightings[i], i); !st.ok()) return st.error();
-  }
+namespace {
 
+// Phase 1: the sightings in time order (then id), and each id's place in that order.
+struct Ordered {
   std::vector<const Sighting*> sorted;
+  std::unordered_map<int64_t, size_t> index;
+};
+
+// kInvalidArgument when an id appears twice.
+Result<Ordered> order_sightings(const std::vector<Sighting>& sightings) {
+  Ordered o;
+  std::vector<const Sighting*>& sorted = o.sorted;
   sorted.reserve(sightings.size());
   for (const Sighting& s : sightings) sorted.push_back(&s);
   std::sort(sorted.begin(), sorted.end(), [](const Sighting* a, const Sighting* b) {
     return std::tie(a->observed_at, a->id) < std::tie(b->observed_at, b->id);
   });
-  std::unordered_map<int64_t, size_t> index;
+  std::unordered_map<int64_t, size_t>& index = o.index;
   for (size_t i = 0; i < sorted.size(); ++i) {
     if (!index.emplace(sorted[i]->id, i).second) {
       return invalid("sightings", fmt::format("sighting id {} appears twice", sorted[i]->id));
     }
   }
+  return o;
+}
 
-  // Edits, newest first: each one is kept unless a newer kept edit contradicts it.
-  TrackSet out;
-  UnionFind uf(sorted.size());
+// Phase 2: the hand edits as constraints on the sorted sightings: must-link groups (the
+// union-find), cannot-link pairs of group roots, and the sightings a kept edit names.
+struct Constraints {
+  explicit Constraints(size_t n) : uf(n), edited(n, false) {}
+  UnionFind uf;
+  std::set<std::pair<size_t, size_t>> forbidden;  // group roots, smaller first
+  std::vector<bool> edited;
+};
+
+// Edits, newest first: each one is kept unless a newer kept edit contradicts it. The others go to
+// *ignored, in their order.
+Constraints apply_edits(const std::vector<TrackEdit>& edits,
+                        const std::unordered_map<int64_t, size_t>& index, size_t n,
+                        std::vector<TrackEdit>* ignored) {
+  Constraints c(n);
+  UnionFind& uf = c.uf;
   std::vector<std::pair<size_t, size_t>> splits;
   std::vector<bool> edit_kept(edits.size(), false);
   for (size_t e = edits.size(); e-- > 0;) {
@@ -431,22 +450,23 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
     edit_kept[e] = true;
   }
   for (size_t e = 0; e < edits.size(); ++e) {
-    if (!edit_kept[e]) out.ignored_edits.push_back(edits[e]);
+    if (!edit_kept[e]) ignored->push_back(edits[e]);
   }
-  std::set<std::pair<size_t, size_t>> forbidden;  // group roots, smaller first
   for (const auto& [a, b] : splits) {
     const size_t x = uf.find(a);
     const size_t y = uf.find(b);
-    forbidden.emplace(std::min(x, y), std::max(x, y));
+    c.forbidden.emplace(std::min(x, y), std::max(x, y));
   }
-  std::vector<bool> edited(sorted.size(), false);
   for (size_t e = 0; e < edits.size(); ++e) {
     if (!edit_kept[e]) continue;
-    edited[index.at(edits[e].a)] = true;
-    edited[index.at(edits[e].b)] = true;
+    c.edited[index.at(edits[e].a)] = true;
+    c.edited[index.at(edits[e].b)] = true;
   }
+  return c;
+}
 
-  // Equipment mixes with the type names numbered in name order.
+// Phase 3: equipment mixes with the type names numbered in name order.
+std::vector<Mix> equipment_mixes(const std::vector<const Sighting*>& sorted) {
   std::map<std::string, int> type_index;
   for (const Sighting* s : sorted) {
     for (const auto& [type, count] : s->equipment) type_index.emplace(type, 0);
@@ -461,19 +481,56 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
       mixes[i].types |= uint64_t{1} << (type_index.at(type) % 64);
     }
   }
+  return mixes;
+}
 
-  std::vector<Building> tracks;
-  std::vector<size_t> last_of;                     // track -> its last sighting (sorted index)
-  std::vector<TrackGrid::Slot> slot_of;            // track -> its entry in the grid, if any
-  std::unordered_map<size_t, size_t> group_track;  // group root -> track
-  // A sighting looks at cells nearest first and stops once a cell's lower-bound distance
-  // exceeds the best link found (or what a convoy can drive in max_gap_hours); in a cell D km
-  // away it looks only at tracks whose last sighting is at least (D - tolerance) / max_speed
-  // hours old. Every candidate at least as near as the winner is thus looked at: the same winner
-  // as scanning every open track.
-  TrackGrid grid;
-  const double reach_max_km =
-      options.max_speed_kmh * options.max_gap_hours + options.position_tolerance_km;
+// Phase 4: the greedy linking, one sighting at a time in order (add()).
+// A sighting looks at cells nearest first and stops once a cell's lower-bound distance
+// exceeds the best link found (or what a convoy can drive in max_gap_hours); in a cell D km
+// away it looks only at tracks whose last sighting is at least (D - tolerance) / max_speed
+// hours old. Every candidate at least as near as the winner is thus looked at: the same winner
+// as scanning every open track.
+class Linker {
+ public:
+  Linker(const std::vector<const Sighting*>& sorted, const std::vector<Mix>& mixes,
+         Constraints& constraints, const TrackOptions& options)
+      : sorted_(sorted),
+        mixes_(mixes),
+        uf_(constraints.uf),
+        forbidden_(constraints.forbidden),
+        options_(options),
+        reach_max_km_(options.max_speed_kmh * options.max_gap_hours +
+                      options.position_tolerance_km) {}
+
+  // Sighting i (sorted index) joins a track: its must-link group's, else the best one the rule
+  // allows, else a new one. REQUIRES: the sightings before i were added, in order.
+  void add(size_t i) {
+    const Sighting& s = *sorted_[i];
+    const size_t g = uf_.find(i);
+
+    size_t chosen = tracks_.size();
+    if (auto it = group_track_.find(g); it != group_track_.end()) {
+      chosen = it->second;       // a hand merge puts it there
+    } else if (s.heading_deg) {  // a parked sighting never links by rule
+      chosen = best_track(i, g);
+    }
+    if (chosen == tracks_.size()) {
+      tracks_.emplace_back();
+      last_of_.push_back(i);
+      slot_of_.emplace_back();
+    }
+    Building& b = tracks_[chosen];
+    b.members.push_back(i);
+    last_of_[chosen] = i;
+    if (slot_of_[chosen].bucket != nullptr) TrackGrid::went_stale(slot_of_[chosen], last_of_);
+    slot_of_[chosen] = s.heading_deg ? grid_.add(chosen, i, s, mixes_[i].types) : TrackGrid::Slot{};
+    b.groups.insert(g);
+    group_track_.emplace(g, chosen);
+  }
+
+  const std::vector<Building>& tracks() const { return tracks_; }
+
+ private:
   // Per cell a sighting may be in: the cells within reach as (lower bound km, key), nearest
   // first, built again when cells were added since.
   struct CellOrder {
@@ -485,111 +542,141 @@ Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const Track
     };
     std::vector<Near> cells;
   };
-  std::unordered_map<int64_t, CellOrder> orders;
-  for (size_t i = 0; i < sorted.size(); ++i) {
-    const Sighting& s = *sorted[i];
-    const size_t g = uf.find(i);
 
-    size_t chosen = tracks.size();
-    if (auto it = group_track.find(g); it != group_track.end()) {
-      chosen = it->second;       // a hand merge puts it there
-    } else if (s.heading_deg) {  // a parked sighting never links by rule
-      double best_d = 0;
-      double best_v = 0;
-      int64_t best_first = 0;
-      const auto sectors = TrackGrid::sectors_near(*s.heading_deg, options.heading_tolerance_deg);
-      const int64_t here = TrackGrid::key_of(s.lat, s.lon);
-      CellOrder& order = orders[here];
-      if (order.cells.empty() || order.version != grid.version) {
-        order.cells.clear();
-        for (auto& [key, cell] : grid.cells) {
-          const double bound = TrackGrid::lower_bound_km(here, key);
-          if (bound <= reach_max_km) order.cells.push_back({bound, key, &cell});
-        }
-        std::sort(order.cells.begin(), order.cells.end(),
-                  [](const CellOrder::Near& a, const CellOrder::Near& b) {
-                    return std::tie(a.bound, a.key) < std::tie(b.bound, b.key);
-                  });
-        order.version = grid.version;
+  // The cells within reach of the cell `here`, nearest first.
+  const CellOrder& cells_near(int64_t here) {
+    CellOrder& order = orders_[here];
+    if (order.cells.empty() || order.version != grid_.version) {
+      order.cells.clear();
+      for (auto& [key, cell] : grid_.cells) {
+        const double bound = TrackGrid::lower_bound_km(here, key);
+        if (bound <= reach_max_km_) order.cells.push_back({bound, key, &cell});
       }
-      for (const CellOrder::Near& near : order.cells) {
-        const double bound = near.bound;
-        if (chosen != tracks.size() && bound > best_d) break;
-        TrackGrid::Cell& cell = *near.cell;
-        if (cell.live == 0) continue;
-        // Tracks whose last sighting is newer than this cannot have come from the cell.
-        const double min_gap_h =
-            std::max(0.0, (bound - options.position_tolerance_km) / options.max_speed_kmh);
-        // Entries at least this old may link (in whole microseconds, rounded down: never
-        // rules out a track that may link).
-        const auto min_gap = std::chrono::microseconds(
-            static_cast<int64_t>(std::floor(min_gap_h * 3600e6 * (1 - 1e-12))));
-        for (int k = 0; k < TrackGrid::kSectors; ++k) {
-          if (!sectors[k]) continue;
-          TrackGrid::Bucket& bucket = cell.sectors[k];
-          // The front: tracks extended since (stale) or too old for any later sighting too
-          // (time only moves on) are dropped.
-          while (bucket.head < bucket.entries.size()) {
-            const TrackGrid::Entry& e = bucket.entries[bucket.head];
-            const bool stale = last_of[e.track] != e.last;
-            if (!stale && hours_between(e.at, s.observed_at) <= options.max_gap_hours) break;
-            TrackGrid::pop(cell, bucket, stale);
-          }
-          for (size_t n = bucket.head; n < bucket.entries.size(); ++n) {
-            const TrackGrid::Entry& e = bucket.entries[n];
-            if (s.observed_at - e.at < min_gap) break;
-            if (angle_diff(e.heading_deg, *s.heading_deg) > options.heading_tolerance_deg) {
-              continue;
-            }
-            if (last_of[e.track] != e.last) continue;  // stale
-            const Building& b = tracks[e.track];
-            double d = 0;
-            double v = 0;
-            const double beyond =
-                chosen == tracks.size() ? std::numeric_limits<double>::infinity() : best_d;
-            if (!links(e, mixes, s, mixes[i], options, beyond, &d, &v)) {
-              continue;
-            }
-            const bool split_forbids =
-                !forbidden.empty() && std::any_of(b.groups.begin(), b.groups.end(), [&](size_t h) {
-                  return forbidden.count({std::min(g, h), std::max(g, h)}) > 0;
+      std::sort(order.cells.begin(), order.cells.end(),
+                [](const CellOrder::Near& a, const CellOrder::Near& b) {
+                  return std::tie(a.bound, a.key) < std::tie(b.bound, b.key);
                 });
-            if (split_forbids) continue;
-            const int64_t first = sorted[b.members.front()]->id;
-            if (chosen == tracks.size() ||
-                std::tie(d, v, first) < std::tie(best_d, best_v, best_first)) {
-              chosen = e.track;
-              best_d = d;
-              best_v = v;
-              best_first = first;
-            }
-          }
-        }
-      }
+      order.version = grid_.version;
     }
-    if (chosen == tracks.size()) {
-      tracks.emplace_back();
-      last_of.push_back(i);
-      slot_of.emplace_back();
-    }
-    Building& b = tracks[chosen];
-    b.members.push_back(i);
-    last_of[chosen] = i;
-    if (slot_of[chosen].bucket != nullptr) TrackGrid::went_stale(slot_of[chosen], last_of);
-    slot_of[chosen] = s.heading_deg ? grid.add(chosen, i, s, mixes[i].types) : TrackGrid::Slot{};
-    b.groups.insert(g);
-    group_track.emplace(g, chosen);
+    return order;
   }
 
+  // The track sighting i (in group g, with a heading) links to by the rule: the nearest, then
+  // the slowest, then the one that started with the lower id; tracks_.size() when none may.
+  size_t best_track(size_t i, size_t g) {
+    const Sighting& s = *sorted_[i];
+    const TrackOptions& options = options_;
+    size_t chosen = tracks_.size();
+    double best_d = 0;
+    double best_v = 0;
+    int64_t best_first = 0;
+    const auto sectors = TrackGrid::sectors_near(*s.heading_deg, options.heading_tolerance_deg);
+    for (const CellOrder::Near& near : cells_near(TrackGrid::key_of(s.lat, s.lon)).cells) {
+      const double bound = near.bound;
+      if (chosen != tracks_.size() && bound > best_d) break;
+      TrackGrid::Cell& cell = *near.cell;
+      if (cell.live == 0) continue;
+      // Tracks whose last sighting is newer than this cannot have come from the cell.
+      const double min_gap_h =
+          std::max(0.0, (bound - options.position_tolerance_km) / options.max_speed_kmh);
+      // Entries at least this old may link (in whole microseconds, rounded down: never
+      // rules out a track that may link).
+      const auto min_gap = std::chrono::microseconds(
+          static_cast<int64_t>(std::floor(min_gap_h * 3600e6 * (1 - 1e-12))));
+      for (int k = 0; k < TrackGrid::kSectors; ++k) {
+        if (!sectors[k]) continue;
+        TrackGrid::Bucket& bucket = cell.sectors[k];
+        // The front: tracks extended since (stale) or too old for any later sighting too
+        // (time only moves on) are dropped.
+        while (bucket.head < bucket.entries.size()) {
+          const TrackGrid::Entry& e = bucket.entries[bucket.head];
+          const bool stale = last_of_[e.track] != e.last;
+          if (!stale && hours_between(e.at, s.observed_at) <= options.max_gap_hours) break;
+          TrackGrid::pop(cell, bucket, stale);
+        }
+        for (size_t n = bucket.head; n < bucket.entries.size(); ++n) {
+          const TrackGrid::Entry& e = bucket.entries[n];
+          if (s.observed_at - e.at < min_gap) break;
+          if (angle_diff(e.heading_deg, *s.heading_deg) > options.heading_tolerance_deg) {
+            continue;
+          }
+          if (last_of_[e.track] != e.last) continue;  // stale
+          const Building& b = tracks_[e.track];
+          double d = 0;
+          double v = 0;
+          const double beyond =
+              chosen == tracks_.size() ? std::numeric_limits<double>::infinity() : best_d;
+          if (!links(e, mixes_, s, mixes_[i], options, beyond, &d, &v)) {
+            continue;
+          }
+          const bool split_forbids =
+              !forbidden_.empty() && std::any_of(b.groups.begin(), b.groups.end(), [&](size_t h) {
+                return forbidden_.count({std::min(g, h), std::max(g, h)}) > 0;
+              });
+          if (split_forbids) continue;
+          const int64_t first = sorted_[b.members.front()]->id;
+          if (chosen == tracks_.size() ||
+              std::tie(d, v, first) < std::tie(best_d, best_v, best_first)) {
+            chosen = e.track;
+            best_d = d;
+            best_v = v;
+            best_first = first;
+          }
+        }
+      }
+    }
+    return chosen;
+  }
+
+  const std::vector<const Sighting*>& sorted_;
+  const std::vector<Mix>& mixes_;
+  UnionFind& uf_;
+  const std::set<std::pair<size_t, size_t>>& forbidden_;
+  const TrackOptions& options_;
+  const double reach_max_km_;
+  std::vector<Building> tracks_;
+  std::vector<size_t> last_of_;                     // track -> its last sighting (sorted index)
+  std::vector<TrackGrid::Slot> slot_of_;            // track -> its entry in the grid, if any
+  std::unordered_map<size_t, size_t> group_track_;  // group root -> track
+  TrackGrid grid_;
+  std::unordered_map<int64_t, CellOrder> orders_;
+};
+
+// Phase 5: the tracks built, finished and in order of their start (then first sighting id).
+std::vector<Track> finished_tracks(const std::vector<Building>& tracks,
+                                   const std::vector<const Sighting*>& sorted,
+                                   const std::vector<bool>& edited) {
+  std::vector<Track> out;
   for (const Building& b : tracks) {
     Track t = finish(b, sorted);
     t.hand_edited =
         std::any_of(b.members.begin(), b.members.end(), [&](size_t m) { return edited[m]; });
-    out.tracks.push_back(std::move(t));
+    out.push_back(std::move(t));
   }
-  std::sort(out.tracks.begin(), out.tracks.end(), [](const Track& a, const Track& b) {
+  std::sort(out.begin(), out.end(), [](const Track& a, const Track& b) {
     return std::tie(a.start, a.sighting_ids.front()) < std::tie(b.start, b.sighting_ids.front());
   });
+  return out;
+}
+
+}  // namespace
+
+Result<TrackSet> link_tracks(const std::vector<Sighting>& sightings, const TrackOptions& options,
+                             const std::vector<TrackEdit>& edits) {
+  if (Status st = validate(options); !st.ok()) return st.error();
+  for (size_t i = 0; i < sightings.size(); ++i) {
+    if (Status st = validate_sighting(sightings[i], i); !st.ok()) return st.error();
+  }
+  auto ordered = order_sightings(sightings);
+  if (!ordered.ok()) return ordered.error();
+  const std::vector<const Sighting*>& sorted = ordered->sorted;
+
+  TrackSet out;
+  Constraints constraints = apply_edits(edits, ordered->index, sorted.size(), &out.ignored_edits);
+  const std::vector<Mix> mixes = equipment_mixes(sorted);
+  Linker linker(sorted, mixes, constraints, options);
+  for (size_t i = 0; i < sorted.size(); ++i) linker.add(i);
+  out.tracks = finished_tracks(linker.tracks(), sorted, constraints.edited);
   return out;
 }
 
