@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 
 namespace cw {
@@ -14,5 +15,8 @@ size_t utf8_sequence_length(std::string_view s, size_t i);
 // True when `s` is valid UTF-8 without a NUL byte: text a PostgreSQL text column stores (it
 // refuses both) and nlohmann_json's strict dump() prints.
 bool is_storable_text(std::string_view s);
+
+// Valid UTF-8 with every invalid sequence replaced by U+FFFD.
+std::string utf8_repair(std::string_view s);
 
 }  // namespace cw

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "common/xml.hpp"
 #include "reports/report.hpp"
 #include "reports/text.hpp"
 

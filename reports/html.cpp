@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cmath>
 
+#include "common/base64.hpp"
+#include "common/xml.hpp"
 #include "reports/report.hpp"
 #include "reports/text.hpp"
 

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "common/xml.hpp"
 #include "reports/report.hpp"
 #include "reports/text.hpp"
 

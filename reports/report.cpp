@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "common/csv.hpp"
+#include "common/utf8.hpp"
 #include "reports/text.hpp"
 
 namespace cw::reports {

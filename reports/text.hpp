@@ -1,5 +1,6 @@
-// Text helpers the renderers share: escaping for XML/HTML, UTF-8 repair, base64 for data: URIs,
-// and the number formats of the reports. Pure functions, thread-safe.
+// Text helpers the renderers share: the number formats and colours of the reports. Escaping
+// (common/xml.hpp), UTF-8 repair (common/utf8.hpp) and base64 (common/base64.hpp) are in
+// common/, as the server uses them too. Pure functions, thread-safe.
 #pragma once
 
 #include <cstdint>
@@ -14,17 +15,6 @@ namespace cw::reports {
 
 // Appends the parts in order (instead of `"a" + s + "b"`, which GCC 12 mis-warns about at -O3).
 void append(std::string& out, std::initializer_list<std::string_view> parts);
-
-// Valid UTF-8 with every invalid sequence replaced by U+FFFD.
-std::string utf8_repair(std::string_view s);
-
-// Text safe inside XML/HTML element content and double- or single-quoted attribute values:
-// & < > " ' as entities, invalid UTF-8 as U+FFFD, and the characters XML 1.0 forbids (C0
-// controls other than tab/LF/CR, U+FFFE, U+FFFF) dropped.
-std::string xml_escape(std::string_view s);
-
-// RFC 4648 base64 (standard alphabet, padded).
-std::string base64_encode(std::string_view bytes);
 
 // Fixed-point with `decimals` digits; "-0.0" comes out as "0.0".
 std::string format_fixed(double v, int decimals);

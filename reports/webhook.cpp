@@ -1,27 +1,19 @@
-// OpenSSL's one-shot HMAC() (not deprecated in 3.0, unlike HMAC_CTX) and CRYPTO_memcmp for the
+// Webhook signatures over common/hmac.hpp's HMAC-SHA256, and OpenSSL's CRYPTO_memcmp for the
 // constant-time comparison.
 #include "reports/webhook.hpp"
 
 #include <fmt/format.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
-#include <climits>
 #include <cstdlib>
 #include <optional>
 #include <vector>
 
+#include "common/hmac.hpp"
 #include "common/sha256.hpp"
 
 namespace cw::reports {
 namespace {
-
-// HMAC() wants non-null pointers even for zero lengths, and string_view's data() may be null.
-const unsigned char* bytes_of(std::string_view s) {
-  static const unsigned char kEmpty = 0;
-  return s.empty() ? &kEmpty : reinterpret_cast<const unsigned char*>(s.data());
-}
 
 std::optional<int64_t> parse_unix_seconds(std::string_view s) {
   if (s.empty() || s.size() > 18) return std::nullopt;
@@ -47,22 +39,6 @@ HmacSha256 signed_payload_mac(std::string_view secret, int64_t t, std::string_vi
 }
 
 }  // namespace
-
-HmacSha256 hmac_sha256(std::string_view key, std::string_view data) {
-  HmacSha256 out{};
-  unsigned int len = 0;
-  // A key longer than INT_MAX is not a secret anybody configures; HMAC hashes long keys first,
-  // so hash it here the same way rather than truncate.
-  std::string hashed_key;
-  if (key.size() > static_cast<size_t>(INT_MAX)) {
-    const Sha256Digest d = Sha256::digest(key);
-    hashed_key.assign(d.begin(), d.end());
-    key = hashed_key;
-  }
-  HMAC(EVP_sha256(), bytes_of(key), static_cast<int>(key.size()), bytes_of(data), data.size(),
-       out.data(), &len);
-  return out;
-}
 
 std::string sign_webhook(std::string_view secret, std::string_view body,
                          std::chrono::sys_seconds at) {

@@ -12,10 +12,9 @@
 //   3. refuse the delivery when |now - t| exceeds the tolerance (5 minutes by default).
 // verify_signature() does exactly this.
 //
-// Pure functions over OpenSSL's HMAC; thread-safe.
+// Pure functions over common/hmac.hpp; thread-safe.
 #pragma once
 
-#include <array>
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -27,11 +26,6 @@ namespace cw::reports {
 
 inline constexpr std::string_view kSignatureHeader = "ConvoyWatch-Signature";
 inline constexpr std::chrono::seconds kDefaultSignatureTolerance{300};
-
-using HmacSha256 = std::array<uint8_t, 32>;
-
-// HMAC-SHA256 (RFC 2104) of `data` under `key`. Any key length, empty included.
-HmacSha256 hmac_sha256(std::string_view key, std::string_view data);
 
 // The header value "t=<unix seconds>,v1=<hex>" for `body` sent at `at`.
 std::string sign_webhook(std::string_view secret, std::string_view body,

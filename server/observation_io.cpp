@@ -1,5 +1,4 @@
 #include "server/observation_io.hpp"
-#include "reports/text.hpp"
 
 #include <fmt/format.h>
 
@@ -11,6 +10,7 @@
 #include "common/sha256.hpp"
 #include "common/time.hpp"
 #include "common/utf8.hpp"
+#include "common/xml.hpp"
 #include "server/json_body.hpp"
 #include "server/pagination.hpp"
 
@@ -498,11 +498,9 @@ std::string render_kml(const std::vector<store::Observation>& rows) {
     out += fmt::format(
         "<Placemark id=\"obs-{}\">\n<name>{}</name>\n<description>{}</description>\n"
         "<TimeStamp><when>{}</when></TimeStamp>\n<ExtendedData>\n",
-        o.id, reports::xml_escape(name), reports::xml_escape(desc),
-        format_rfc3339(o.input.observed_at));
+        o.id, xml_escape(name), xml_escape(desc), format_rfc3339(o.input.observed_at));
     auto data = [&](const char* key, const std::string& value) {
-      out += fmt::format("<Data name=\"{}\"><value>{}</value></Data>\n", key,
-                         reports::xml_escape(value));
+      out += fmt::format("<Data name=\"{}\"><value>{}</value></Data>\n", key, xml_escape(value));
     };
     data("status", o.status);
     data("vehicles", std::to_string(o.vehicles));

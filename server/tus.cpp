@@ -1,14 +1,12 @@
 // tus 1.0.0 header parsing and formatting: Upload-Length, Upload-Offset, Upload-Metadata
-// (with a strict base64 decoder), Tus-Resumable and the HTTP date for Upload-Expires.
-//
-// The base64 decoder is written here rather than taken from OpenSSL: EVP_DecodeBlock skips
-// surrounding blanks, insists on padding and returns a length that counts the padding as zero
-// bytes, and metadata validation has to be exact: a value decodes to one byte string or is
-// refused.
+// (values decoded by common/base64.hpp's strict decoder), Tus-Resumable and the HTTP date for
+// Upload-Expires.
 #include "server/tus.hpp"
 
 #include <array>
 #include <cstdio>
+
+#include "common/base64.hpp"
 
 namespace cw::server {
 namespace {
@@ -27,45 +25,6 @@ Result<uint64_t> parse_decimal(std::string_view value, const char* field) {
     n = n * 10 + digit;
   }
   return n;
-}
-
-// Maps a base64 character to its 6-bit value, or -1.
-int base64_value(char c) {
-  if (c >= 'A' && c <= 'Z') return c - 'A';
-  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-  if (c >= '0' && c <= '9') return c - '0' + 52;
-  if (c == '+') return 62;
-  if (c == '/') return 63;
-  return -1;
-}
-
-// Standard alphabet; either fully padded to a multiple of 4 or not padded at all; the bits
-// below the last full byte must be zero, so every byte string has exactly one accepted spelling
-// per padding style.
-bool decode_base64(std::string_view in, std::string& out) {
-  size_t pad = 0;
-  if (!in.empty() && in.back() == '=') {
-    if (in.size() % 4 != 0) return false;
-    pad = (in.size() >= 2 && in[in.size() - 2] == '=') ? 2 : 1;
-    in.remove_suffix(pad);
-  }
-  if (in.size() % 4 == 1) return false;
-  if (pad != 0 && (in.size() + pad) % 4 != 0) return false;
-  out.clear();
-  out.reserve(in.size() / 4 * 3 + 2);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (char c : in) {
-    const int v = base64_value(c);
-    if (v < 0) return false;  // also catches '=' in the middle
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  return (acc & ((1u << bits) - 1)) == 0;
 }
 
 bool is_key_char(char c) { return c > 0x20 && c < 0x7f && c != ','; }
@@ -107,7 +66,7 @@ Result<std::map<std::string, std::string>> parse_upload_metadata(std::string_vie
     const std::string_view encoded =
         space == std::string_view::npos ? std::string_view() : trim_blanks(pair.substr(space));
     std::string decoded;
-    if (!decode_base64(encoded, decoded)) {
+    if (!base64_decode_strict(encoded, decoded)) {
       return Error(Code::kInvalidArgument,
                    "value of key '" + std::string(key) + "' is not valid base64", field);
     }

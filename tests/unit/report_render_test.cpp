@@ -15,7 +15,10 @@
 #include <memory>
 #include <set>
 
+#include "common/base64.hpp"
 #include "common/csv.hpp"
+#include "common/utf8.hpp"
+#include "common/xml.hpp"
 #include "reports/report.hpp"
 #include "reports/text.hpp"
 #include "tests/support/process.hpp"

@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "common/hmac.hpp"
 #include "common/sha256.hpp"
 
 namespace cw::reports {
