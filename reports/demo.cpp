@@ -122,7 +122,7 @@ Result<DemoSummary> load_demo(store::Database& db, const Config& config) {
   if (!ids.ok()) return ids.error();
   summary.loaded = true;
   summary.observations = static_cast<int>(rows.size());
-  for (int64_t id = ids->first; id <= ids->second; ++id) {
+  for (int64_t id = ids->first; id <= ids->last; ++id) {
     double u = unit(rng);
     if (u < 0.08) continue;  // left unverified
     const char* verdict = u < 0.13 ? "disputed" : "verified";

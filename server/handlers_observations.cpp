@@ -256,7 +256,7 @@ Result<Reply> import_observations(RequestContext& ctx) {
   if (!ids.ok()) return ids.error();
   return Reply::json(
       http::status::created,
-      {{"imported", parsed.rows.size()}, {"first_id", ids->first}, {"last_id", ids->second}});
+      {{"imported", parsed.rows.size()}, {"first_id", ids->first}, {"last_id", ids->last}});
 }
 
 nlohmann::json geolocation_json(const store::Geolocation& g) {

@@ -41,12 +41,20 @@ struct AuditVerification {
   std::string reason;
 };
 
+// Reading the audit log (rows are appended by the repositories, never through this class).
+// Thread-safe: it holds no state but the Database, which it does not own (it must outlive the
+// log); each call runs in a read transaction of its own. Errors are what the store maps database
+// failures to (store/database.hpp): kUnavailable when no connection can be had, a query times
+// out or the connection is lost (retry). Returned values are the caller's.
 class AuditLog {
  public:
   explicit AuditLog(Database& db) : db_(db) {}
 
+  // Walks the whole chain in id order, recomputing every row hash. A broken chain is not an
+  // error: the result says ok = false and names the first row that does not match.
   Result<AuditVerification> verify();
-  // Entries about `object` (prefix match when it ends with '*'), oldest first, after `after_id`.
+  // Entries about `object` (prefix match when it ends with '*'), oldest first, after `after_id`,
+  // at most `limit` (the caller bounds it). Empty when there are none.
   Result<std::vector<AuditEntry>> list(const std::string& object, int64_t after_id, int limit);
 
  private:

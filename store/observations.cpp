@@ -342,10 +342,10 @@ Result<std::vector<Verdict>> Observations::verdicts(int64_t id) {
   });
 }
 
-Result<std::pair<int64_t, int64_t>> Observations::import(const Principal& who,
-                                                         const std::vector<ObservationInput>& rows,
-                                                         const std::string& source_sha256) {
-  return in_transaction(db_, [&](pqxx::work& tx) -> Result<std::pair<int64_t, int64_t>> {
+Result<IdRange> Observations::import(const Principal& who,
+                                     const std::vector<ObservationInput>& rows,
+                                     const std::string& source_sha256) {
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<IdRange> {
     // One statement derives every row (~0.25–2 ms each), so [database] statement_timeout_ms,
     // meant for requests, would make any large import fail however often it is retried. The
     // import is bounded by the route's body limit instead; the pool's watchdog leaves long work
@@ -425,7 +425,7 @@ SELECT min(id), max(id), count(*) FROM ins)sql",
                                 {"first_id", first},
                                 {"last_id", last},
                                 {"source_sha256", source_sha256}});
-    return std::make_pair(first, last);
+    return IdRange{first, last};
   });
 }
 

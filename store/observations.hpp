@@ -114,32 +114,53 @@ struct ImportProblem {
   std::string reason;
 };
 
+// The contiguous ids an import wrote: first..last, both included.
+struct IdRange {
+  int64_t first = 0;
+  int64_t last = 0;
+};
+
+// The observations repository. Thread-safe: it holds no state but the Database, which it does not
+// own (it must outlive the repository); each call takes a pooled connection for its own
+// transaction. Every method may also return what the store maps database failures to
+// (store/database.hpp): kUnavailable (no connection, timeout, lost connection; retry), kConflict
+// (unique violation), kUnprocessable (check, not-null or foreign-key violation). Writes that
+// derive values return kUnavailable with kGeodataMissing when the reference geodata is not
+// loaded. Returned values are the caller's.
 class Observations {
  public:
   explicit Observations(Database& db) : db_(db) {}
 
   // Creates it with its derived values; audited `observation.create`. kUnprocessable naming
-  // the field when the submission does not exist.
+  // the field when the submission does not exist; kUnavailable without geodata.
   Result<Observation> create(const Principal& who, const ObservationInput& in);
+  // kNotFound when there is no observation `id`.
   Result<Observation> get(int64_t id);
-  // In (observed_at, id) order; see ObservationFilter::after_id.
+  // In (observed_at, id) order; see ObservationFilter::after_id. Empty when nothing matches.
+  // REQUIRES: filter.limit within what the caller allows (kMaxListLimit, kMaxExportRows).
   Result<std::vector<Observation>> list(const ObservationFilter& filter);
   // Replaces the input fields (the caller merged the PATCH), re-deriving. Only while
-  // unverified (kConflict otherwise), only by its creator or an analyst (kForbidden).
+  // unverified (kConflict otherwise), only by its creator or an analyst (kForbidden); kNotFound
+  // when there is no observation `id`; kUnprocessable for a missing submission; kUnavailable
+  // without geodata.
   Result<Observation> update(const Principal& who, int64_t id, const ObservationInput& in);
   // Admins only (the caller checks the role); the audit row keeps the whole observation.
+  // kNotFound when there is no observation `id`.
   Status remove(const Principal& who, int64_t id);
-  // verdict: verified | disputed | rejected. kForbidden for the observation's creator
-  // (two-person rule). Audited `observation.verify`.
+  // verdict: verified | disputed | rejected (the caller validates it). kForbidden for the
+  // observation's creator (two-person rule); kNotFound when there is no observation `id`.
+  // Audited `observation.verify`.
   Result<Observation> verify(const Principal& who, int64_t id, const std::string& verdict,
                              const std::string& note);
+  // Every verdict given, oldest first. kNotFound when there is no observation `id`.
   Result<std::vector<Verdict>> verdicts(int64_t id);
 
   // All-or-nothing bulk insert through COPY; the rows are already validated. One audit row
   // `observation.import` with the count, the id range and `source_sha256`. Returns the ids.
-  Result<std::pair<int64_t, int64_t>> import(const Principal& who,
-                                             const std::vector<ObservationInput>& rows,
-                                             const std::string& source_sha256);
+  // kUnprocessable naming the row (1-based) whose submission does not exist; kUnavailable
+  // without geodata. Nothing is written on any error.
+  Result<IdRange> import(const Principal& who, const std::vector<ObservationInput>& rows,
+                         const std::string& source_sha256);
 
  private:
   Database& db_;

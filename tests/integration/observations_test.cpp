@@ -221,7 +221,7 @@ TEST_F(ObservationsTest, ImportIsAllOrNothingAndFiltersWork) {
   rows[150].submission_id.reset();
   auto ids = obs.import(alice_, rows, "x");
   ASSERT_TRUE(ids.ok()) << ids.error().to_string();
-  EXPECT_EQ(ids->second - ids->first, 199);
+  EXPECT_EQ(ids->last - ids->first, 199);
   // Derived like single writes.
   auto first = obs.get(ids->first);
   auto single = obs.create(alice_, rows[0]);
