@@ -22,6 +22,7 @@
 #include "common/sha256.hpp"
 #include "server/context.hpp"
 #include "server/json_body.hpp"
+#include "server/metadata_file_upload.hpp"
 #include "server/multipart.hpp"
 #include "server/pagination.hpp"
 #include "server/problem.hpp"
@@ -34,7 +35,6 @@ namespace cw::server {
 
 namespace {
 
-constexpr size_t kMaxMetadataBytes = 64 * 1024;
 constexpr size_t kMaxAreaPoints = 10000;
 
 std::string base_type(std::string_view content_type) {
@@ -150,32 +150,29 @@ nlohmann::json imagery_json(const store::ImageryRecord& r) {
           {"tiles_url", fmt::format("/api/v1/imagery/{}/tiles/{{z}}/{{x}}/{{y}}.png", r.id)}};
 }
 
-// The multipart body of POST /imagery: `metadata` (JSON, collected) and `file` (streams into a
-// temp file of the evidence store). Nothing is kept unless finish() succeeds: the MediaWriter
-// removes its temp file when it is destroyed uncommitted.
-class ImageryUpload : public BodySink, public MultipartHandler {
+// The multipart body of POST /imagery (server/metadata_file_upload.hpp): `metadata` (JSON) and
+// `file`, the image.
+class ImageryUpload : public MetadataFileUpload {
  public:
   ImageryUpload(std::string boundary, const store::MediaStore& media, int64_t max_bytes)
-      : parser_(boundary, *this), media_(media), max_bytes_(max_bytes) {}
-
-  Status write(std::string_view chunk) override { return parser_.feed(chunk); }
+      : MetadataFileUpload(std::move(boundary), media, max_bytes, {"upload", "file"}) {}
 
   Result<Reply> finish(RequestContext& ctx) override {
-    if (Status s = parser_.finish(); !s.ok()) return s.error();
-    if (!writer_ || !file_done_ || writer_->size() == 0) {
+    if (Status s = finish_body(); !s.ok()) return s.error();
+    if (writer() == nullptr || !file_done() || writer()->size() == 0) {
       return Error(Code::kUnprocessable, "the form needs a part named file with the image", "file");
     }
-    if (!have_metadata_) {
+    if (!have_metadata()) {
       return Error(Code::kUnprocessable,
                    "the form needs a part named metadata with captured_at and source", "metadata");
     }
-    auto doc = nlohmann::json::parse(metadata_, nullptr, false);
+    auto doc = nlohmann::json::parse(metadata(), nullptr, false);
     if (doc.is_discarded() || nested_deeper_than(doc, kMaxJsonDepth)) {
       return Error(Code::kUnprocessable, "metadata is not valid JSON", "metadata");
     }
     auto meta = parse_meta(doc);
     if (!meta.ok()) return meta.error();
-    auto kind = sniff_imagery(writer_->first_bytes());
+    auto kind = sniff_imagery(writer()->first_bytes());
     if (!kind) {
       return Error(Code::kUnprocessable, "the file is not a GeoTIFF, PNG or JPEG", "file");
     }
@@ -192,12 +189,12 @@ class ImageryUpload : public BodySink, public MultipartHandler {
     }
     const ImageryBackend& backend = ctx.services.imagery;
     if (!backend.probe) return unavailable();
-    auto probe = backend.probe(writer_->path(), meta->corners);
+    auto probe = backend.probe(writer()->path(), meta->corners);
     if (!probe.ok()) return probe.error();
 
     store::ImageryInput in;
     in.kind = *kind;
-    in.original_filename = filename_;
+    in.original_filename = filename();
     in.width = probe->value("width", 0);
     in.height = probe->value("height", 0);
     in.bands = probe->value("bands", 0);
@@ -218,7 +215,7 @@ class ImageryUpload : public BodySink, public MultipartHandler {
     for (const auto& p : (*probe)["footprint"]) {
       in.footprint.push_back(geo::GeoPoint{p.at(0).get<double>(), p.at(1).get<double>(), {}});
     }
-    auto stored = writer_->commit();
+    auto stored = writer()->commit();
     if (!stored.ok()) return stored.error();
     in.sha256 = stored->sha256;
     in.bytes = stored->size;
@@ -228,58 +225,6 @@ class ImageryUpload : public BodySink, public MultipartHandler {
     reply.headers.set(http::field::location, fmt::format("/api/v1/imagery/{}", created->id));
     return reply;
   }
-
-  Status on_part_begin(const PartHeaders& h) override {
-    part_ = h.name;
-    if (h.name == "metadata") {
-      if (have_metadata_) return Error(Code::kUnprocessable, "metadata sent twice", "metadata");
-      have_metadata_ = true;
-      return Status::Ok();
-    }
-    if (h.name == "file") {
-      if (writer_) return Error(Code::kUnprocessable, "only one file per upload", "file");
-      filename_ = h.filename.value_or("");
-      auto w = media_.begin_write();
-      if (!w.ok()) return w.error();
-      writer_ = std::move(w.value());
-      return Status::Ok();
-    }
-    return Error(Code::kUnprocessable,
-                 "unknown form part " + h.name + " (expected metadata and file)", h.name);
-  }
-
-  Status on_part_data(std::string_view data) override {
-    if (part_ == "metadata") {
-      if (metadata_.size() + data.size() > kMaxMetadataBytes) {
-        return Error(Code::kPayloadTooLarge, "the metadata part is larger than 64 KiB", "metadata");
-      }
-      metadata_.append(data);
-      return Status::Ok();
-    }
-    if (writer_->size() + data.size() > static_cast<uint64_t>(max_bytes_)) {
-      writer_->abort();
-      return Error(Code::kPayloadTooLarge,
-                   fmt::format("the file is larger than the server accepts ({} bytes)", max_bytes_),
-                   "file");
-    }
-    return writer_->write(data);
-  }
-
-  Status on_part_end() override {
-    if (part_ == "file") file_done_ = true;
-    return Status::Ok();
-  }
-
- private:
-  MultipartParser parser_;
-  const store::MediaStore& media_;
-  int64_t max_bytes_;
-  std::string part_;
-  bool have_metadata_ = false;
-  std::string metadata_;
-  std::unique_ptr<store::MediaWriter> writer_;
-  std::string filename_;
-  bool file_done_ = false;
 };
 
 Result<StreamStart> open_upload(RequestContext& ctx) {

@@ -9,6 +9,7 @@
 #include "common/sha256.hpp"
 #include "server/context.hpp"
 #include "server/json_body.hpp"
+#include "server/metadata_file_upload.hpp"
 #include "server/multipart.hpp"
 #include "server/pagination.hpp"
 #include "server/problem.hpp"
@@ -22,8 +23,6 @@
 namespace cw::server {
 
 namespace {
-
-constexpr size_t kMaxMetadataBytes = 64 * 1024;
 
 std::string base_type(std::string_view content_type) {
   std::string t(content_type.substr(0, content_type.find(';')));
@@ -68,89 +67,50 @@ Result<Reply> create_submission(RequestContext& ctx, const store::SubmissionInpu
   return stored_reply(created->first, created->second);
 }
 
-// The multipart body of POST /submissions: the `metadata` part is collected (small), the `file`
-// part streams into the evidence store while it is hashed. Nothing is kept unless finish()
-// succeeds: the MediaWriter removes its temp file when it is destroyed uncommitted.
-class MultipartSubmission : public BodySink, public MultipartHandler {
+// The multipart body of POST /submissions (server/metadata_file_upload.hpp): `metadata` (JSON)
+// and `file`, the video, whose container is sniffed from its first bytes as they arrive.
+class MultipartSubmission : public MetadataFileUpload {
  public:
   MultipartSubmission(std::string boundary, const store::MediaStore& media, int64_t max_bytes)
-      : parser_(boundary, *this), media_(media), max_bytes_(max_bytes) {}
-
-  Status write(std::string_view chunk) override { return parser_.feed(chunk); }
+      : MetadataFileUpload(std::move(boundary), media, max_bytes, {"submission", "video"}) {}
 
   Result<Reply> finish(RequestContext& ctx) override {
-    if (Status s = parser_.finish(); !s.ok()) return s.error();
-    if (!writer_ || !file_done_) {
+    if (Status s = finish_body(); !s.ok()) return s.error();
+    if (writer() == nullptr || !file_done()) {
       return Error(Code::kUnprocessable, "the form needs a part named file with the video", "file");
     }
     nlohmann::json doc = nlohmann::json::object();
-    if (have_metadata_) {
-      doc = nlohmann::json::parse(metadata_, nullptr, false);
+    if (have_metadata()) {
+      doc = nlohmann::json::parse(metadata(), nullptr, false);
       if (doc.is_discarded()) {
         return Error(Code::kUnprocessable, "metadata is not valid JSON", "metadata");
       }
     }
     auto meta = parse_submission_metadata(doc, "metadata.");
     if (!meta.ok()) return meta.error();
-    auto stored = writer_->commit();
+    auto stored = writer()->commit();
     if (!stored.ok()) return stored.error();
     store::MediaInput media{stored->sha256, stored->size, store::container_name(*container_),
-                            store::container_mime(*container_), filename_};
+                            store::container_mime(*container_), filename()};
     return create_submission(ctx, *meta, media);
   }
 
-  Status on_part_begin(const PartHeaders& h) override {
-    part_ = h.name;
-    if (h.name == "metadata") {
-      if (have_metadata_) return Error(Code::kUnprocessable, "metadata sent twice", "metadata");
-      have_metadata_ = true;
-      return Status::Ok();
-    }
-    if (h.name == "file") {
-      if (writer_) return Error(Code::kUnprocessable, "only one file per submission", "file");
-      filename_ = h.filename.value_or("");
-      auto w = media_.begin_write();
-      if (!w.ok()) return w.error();
-      writer_ = std::move(w.value());
-      return Status::Ok();
-    }
-    return Error(Code::kUnprocessable,
-                 "unknown form part " + h.name + " (expected metadata and file)", h.name);
-  }
-
-  Status on_part_data(std::string_view data) override {
-    if (part_ == "metadata") {
-      if (metadata_.size() + data.size() > kMaxMetadataBytes) {
-        return Error(Code::kPayloadTooLarge, "the metadata part is larger than 64 KiB", "metadata");
-      }
-      metadata_.append(data);
-      return Status::Ok();
-    }
-    if (writer_->size() + data.size() > static_cast<uint64_t>(max_bytes_)) {
-      writer_->abort();
-      return Error(
-          Code::kPayloadTooLarge,
-          fmt::format("the video is larger than the server accepts ({} bytes)", max_bytes_),
-          "file");
-    }
-    if (Status s = writer_->write(data); !s.ok()) return s;
-    if (!container_ && writer_->first_bytes().size() >= store::kSniffBytes) return sniff();
+ protected:
+  Status on_file_data() override {
+    if (!container_ && writer()->first_bytes().size() >= store::kSniffBytes) return sniff();
     return Status::Ok();
   }
 
-  Status on_part_end() override {
-    if (part_ == "file") {
-      file_done_ = true;
-      if (!container_) return sniff();
-    }
+  Status on_file_end() override {
+    if (!container_) return sniff();
     return Status::Ok();
   }
 
  private:
   Status sniff() {
-    container_ = store::sniff_video(writer_->first_bytes());
+    container_ = store::sniff_video(writer()->first_bytes());
     if (!container_) {
-      writer_->abort();
+      writer()->abort();
       return Error(Code::kUnsupportedMedia,
                    "the file is not a video container ConvoyWatch accepts (MP4/MOV/3GP, "
                    "Matroska/WebM, AVI, MPEG-TS)",
@@ -159,15 +119,6 @@ class MultipartSubmission : public BodySink, public MultipartHandler {
     return Status::Ok();
   }
 
-  MultipartParser parser_;
-  const store::MediaStore& media_;
-  int64_t max_bytes_;
-  std::string part_;
-  bool have_metadata_ = false;
-  std::string metadata_;
-  std::unique_ptr<store::MediaWriter> writer_;
-  std::string filename_;
-  bool file_done_ = false;
   std::optional<store::VideoContainer> container_;
 };
 
