@@ -22,6 +22,7 @@
 
 #include "common/log.hpp"
 #include "common/sha256.hpp"
+#include "common/xml.hpp"
 #include "store/internal/s3_sigv4.hpp"
 
 namespace cw::store {
@@ -961,33 +962,6 @@ Result<std::string> S3Client::upload_part_copy(const std::string& key, const std
   if (etag.empty()) return Error(Code::kInternal, r.op + ": no ETag in the answer");
   return etag;
 }
-
-namespace {
-
-std::string xml_escape(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    switch (c) {
-      case '&':
-        out += "&amp;";
-        break;
-      case '<':
-        out += "&lt;";
-        break;
-      case '>':
-        out += "&gt;";
-        break;
-      case '"':
-        out += "&quot;";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out;
-}
-
-}  // namespace
 
 Result<std::string> S3Client::complete_multipart_upload(const std::string& key,
                                                         const std::string& upload_id,
