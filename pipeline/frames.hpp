@@ -13,8 +13,8 @@
 // it (media_input.hpp), every FFmpeg return is checked, loops are bounded and a deadline
 // interrupts FFmpeg. A decode error part-way keeps what was extracted and adds a warning.
 //
-// How it stays cheap (see frames.cpp): one decoding pass that skips the frames nothing refers to
-// (AVDISCARD_NONREF) and deblocks only keyframes, split into pieces of the timeline decoded on
+// How it stays cheap (see docs/frames.md): one decoding pass that skips the frames nothing refers
+// to (AVDISCARD_NONREF) and deblocks only keyframes, split into pieces of the timeline decoded on
 // several cores when the container indexes its keyframes; every decoded frame is scored on a
 // 64×36 grey copy; only the few candidate frames are handed to a writer thread, which measures,
 // converts and encodes them while decoding goes on.

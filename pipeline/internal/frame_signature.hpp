@@ -37,7 +37,7 @@ class FrameScanner {
 };
 
 // The PDQ hash of a frame for the signature, from its scan (FrameScanner): bars trimmed, averaged
-// down to 64×64 (see the top of this file). Pure but for its reused buffers, so each thread that
+// down to 64×64 (see docs/frames.md). Pure but for its reused buffers, so each thread that
 // hashes has one: the writer, and each thread of parallel decoding, which hashes the frames it
 // decodes so that it need not hold them for the writer.
 class SignatureHasher {
