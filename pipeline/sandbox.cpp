@@ -197,7 +197,7 @@ Status check_child_output(const std::string& dir, int max_depth, size_t max_file
   uint64_t bytes = 0;
   auto bad = [&](const fs::path& p, const std::string& why) {
     return Error(Code::kUnprocessable, fmt::format("the child's output is refused: {} {}",
-                                                   fs::relative(p, dir, ec).string(), why));
+                                                   p.lexically_relative(dir).string(), why));
   };
   fs::recursive_directory_iterator it(dir, fs::directory_options::none, ec);
   if (ec) return Error(Code::kInternal, "cannot read the child's output: " + ec.message());
