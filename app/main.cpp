@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include <fcntl.h>
+
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -14,6 +16,7 @@
 #include "pipeline/analyze.hpp"
 #include "pipeline/imagery_tasks.hpp"
 #include "pipeline/sandbox.hpp"
+#include "pipeline/seccomp.hpp"
 #include "pipeline/worker.hpp"
 #include "reports/build.hpp"
 #include "reports/delivery.hpp"
@@ -129,6 +132,27 @@ int refuse_unwired_storage(const cw::Config& config) {
               2);
 }
 
+// Children that decode untrusted files are confined as [pipeline] sandbox says, or nothing that
+// would run them starts. 0, or the exit status of a refusal.
+int check_sandbox_mode(const cw::Config& config) {
+  auto mode = cw::pipeline::sandbox_mode_of(config.pipeline);
+  if (cw::Status s = cw::pipeline::check_sandbox(mode); !s.ok()) {
+    return fail("sandbox: " + s.error().detail(), 2);
+  }
+  if (mode == cw::pipeline::SandboxMode::kLimitsOnly) {
+    cw::log::warn(
+        "sandbox: limits-only ([pipeline] sandbox): analysis, imagery and downloader children "
+        "are NOT in namespaces; a compromised decoder can read the evidence store and the "
+        "configuration files this user can read, write the files it can write, use the network "
+        "(the database included) and signal this user's processes. Only resource limits, a "
+        "cleared environment, closed descriptors and the decoders' seccomp filter confine it.",
+        {{"sandbox", "limits-only"}});
+  } else {
+    cw::log::info("sandbox", {{"sandbox", "namespaces"}});
+  }
+  return 0;
+}
+
 // After the migrations: the built-in reference geodata, when the database lacks it or has an
 // older built-in set (store::ensure_builtin_geodata).
 int sync_geodata(cw::store::Database& db) {
@@ -167,6 +191,8 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
   if (cw::Status s = cw::reports::Scheduler::check(config->reports); !s.ok()) {
     return fail("config: " + s.error().detail(), 2);
   }
+  // The upload probe of imagery runs in the sandbox too, so `serve` checks it with no workers.
+  if (int rc = check_sandbox_mode(*config); rc != 0) return rc;
   cw::store::MediaStore media(config->storage.root);
   if (cw::Status s = media.prepare(); !s.ok()) {
     return fail("media store " + config->storage.root + ": " + s.error().detail());
@@ -204,6 +230,7 @@ int cmd_worker(const GlobalOptions& g, int concurrency) {
   auto config = load(g);
   if (!config.ok()) return fail(config.error().detail(), 2);
   if (int rc = refuse_unwired_storage(*config); rc != 0) return rc;
+  if (int rc = check_sandbox_mode(*config); rc != 0) return rc;
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
@@ -420,8 +447,24 @@ int cmd_audit_verify(const GlobalOptions& g) {
 
 // Runs inside the sandbox: one JSON document on stdout; exit 2 for a file that cannot be
 // analysed (the job fails with the reason, no retry), 1 for anything else.
+// A child that decodes untrusted bytes opens its inputs, then narrows itself to the seccomp
+// allow-list (pipeline/seccomp.hpp) before the first byte is decoded. False when it could not.
+bool enter_seccomp_after_opening(const std::vector<std::string>& inputs) {
+  for (const std::string& path : inputs) {
+    // Held open for the run; a missing file is the decoder's error to report.
+    [[maybe_unused]] int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (cw::Status s = cw::pipeline::enter_seccomp(); !s.ok()) {
+    std::cout << nlohmann::json{{"error", {{"code", "internal"}, {"detail", s.error().detail()}}}}
+              << std::endl;
+    return false;
+  }
+  return true;
+}
+
 int cmd_analyze(const std::string& file, const std::string& out_dir, int max_frames) {
   cw::log::init("warn");
+  if (!enter_seccomp_after_opening({file})) return 1;
   auto result = cw::pipeline::analyze_media(file, out_dir, max_frames);
   if (!result.ok()) {
     nlohmann::json err = {
@@ -451,6 +494,7 @@ int print_result(const cw::Result<nlohmann::json>& result) {
 
 int cmd_imagery_probe(const std::string& file, const std::string& corners) {
   cw::log::init("warn");
+  if (!enter_seccomp_after_opening({file})) return 1;
   cw::pipeline::ImageryFile f{file, std::nullopt};
   if (!corners.empty()) {
     auto c = cw::pipeline::parse_corners(nlohmann::json::parse(corners, nullptr, false));
@@ -467,6 +511,17 @@ int cmd_imagery_task(bool compare, const std::string& spec_file, const std::stri
   if (!spec.is_object()) {
     return print_result(cw::Error(cw::Code::kInvalidArgument, "the spec is not a JSON object"));
   }
+  std::vector<std::string> inputs;
+  for (const char* key : {"before", "after", "imagery"}) {
+    if (spec.contains(key) && spec[key].is_object() && spec[key].contains("path") &&
+        spec[key]["path"].is_string()) {
+      inputs.push_back(spec[key]["path"].get<std::string>());
+    }
+  }
+  if (spec.contains("frame") && spec["frame"].is_string()) {
+    inputs.push_back(spec["frame"].get<std::string>());
+  }
+  if (!enter_seccomp_after_opening(inputs)) return 1;
   auto progress = cw::pipeline::progress_file_writer(out_dir + "/progress");
   return print_result(compare ? cw::pipeline::compare_imagery(spec, out_dir, progress)
                               : cw::pipeline::match_frame(spec, progress));

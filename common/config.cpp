@@ -184,6 +184,9 @@ const std::vector<KeyDef>& key_table() {
               "CPU-time limit of one sandboxed analysis or imagery step"),
       int_key("pipeline", "memory_mb", &C::pipeline, &PipelineConfig::memory_mb, 64, 1048576,
               "address-space limit of one sandboxed analysis or imagery step, in MiB"),
+      string_key("pipeline", "sandbox", &C::pipeline, &PipelineConfig::sandbox,
+                 "how analysis, imagery and downloader children are confined: \"namespaces\" "
+                 "(bubblewrap and seccomp) or \"limits-only\" (resource limits only)"),
       int_key("pipeline", "max_frames", &C::pipeline, &PipelineConfig::max_frames, 1, 10000,
               "most frames kept per video"),
       bool_key("fetch", "allow_private", &C::fetch, &FetchConfig::allow_private,
@@ -306,6 +309,14 @@ Status check_value(const KeyDef& d, const Value& v, const std::string& where) {
     if (!problem.empty()) {
       return Error(Code::kInvalidArgument,
                    fmt::format("{}: [storage] {} {}", where, d.key, problem), "storage." + d.key);
+    }
+  }
+  if (d.section == "pipeline" && d.key == "sandbox") {
+    const auto& mode = std::get<std::string>(v);
+    if (mode != "namespaces" && mode != "limits-only") {
+      return Error(Code::kInvalidArgument,
+                   where + ": [pipeline] sandbox must be \"namespaces\" or \"limits-only\"",
+                   "pipeline.sandbox");
     }
   }
   if (d.section == "log" && d.key == "level") {

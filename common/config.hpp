@@ -82,6 +82,9 @@ struct PipelineConfig {
   int cpu_seconds = 300;
   int memory_mb = 4096;
   int max_frames = 64;
+  // How children that parse untrusted bytes are confined (pipeline/sandbox.hpp): "namespaces"
+  // (bubblewrap + seccomp) or "limits-only" (resource limits, for hosts without namespaces).
+  std::string sandbox = "namespaces";
 };
 
 struct FetchConfig {

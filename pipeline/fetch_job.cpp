@@ -98,6 +98,11 @@ Result<nlohmann::json> download(const PipelineJobs& env, const std::string& url,
   limits.file_size_bytes = static_cast<uint64_t>(cfg.max_bytes);
   limits.wall_timeout = std::chrono::seconds(cfg.timeout_s);
   limits.cancel = cancel;
+  // Namespaces like the decoders, but with the host's network: it has to download. Its only
+  // writable place is its folder; it sees nothing of the store, the config or the environment.
+  limits.mode = sandbox_mode_of(env.options.pipeline);
+  limits.output_dir = dir;
+  limits.network = true;
   auto run = run_sandboxed(*argv, limits);
   if (!run.ok()) return run.error();
   if (run->cancelled) return Error(Code::kUnavailable, "cancelled", "source_url");

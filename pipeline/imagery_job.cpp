@@ -38,6 +38,8 @@ Status run_imagery_task(const PipelineJobs& env, const store::Job& job,
     return task.error().code() == Code::kNotFound ? fail("the job has no imagery task", true)
                                                   : fail(task.error().detail(), false);
   }
+  // What the child may read: the originals of the spec (and the frame), nothing else.
+  std::vector<std::string> inputs;
   // An imagery row as the child's spec: the stored original and, for an image, its corners.
   auto file_of = [&](int64_t id) -> Result<nlohmann::json> {
     auto row = imagery.get(id);
@@ -46,6 +48,7 @@ Status run_imagery_task(const PipelineJobs& env, const store::Job& job,
     if (!path.ok() || !env.media.exists(row->in.sha256)) {
       return Error(Code::kNotFound, fmt::format("the original of imagery {} is missing", id));
     }
+    inputs.push_back(*path);
     nlohmann::json f = {{"path", *path}};
     if (row->in.corners) f["corners"] = corners_json(*row->in.corners);
     return f;
@@ -75,8 +78,9 @@ Status run_imagery_task(const PipelineJobs& env, const store::Job& job,
     if (name.empty() || name.find('/') != std::string::npos || name[0] == '.') {
       return fail(fmt::format("the media has no frame {}", task->frame_index), true);
     }
-    spec = {{"frame", env.options.storage_root + "/derived/" + task->media_sha256 + "/" + name},
-            {"imagery", *target}};
+    std::string frame = env.options.storage_root + "/derived/" + task->media_sha256 + "/" + name;
+    inputs.push_back(frame);
+    spec = {{"frame", frame}, {"imagery", *target}};
   }
   control.progress(5);
 
@@ -106,6 +110,8 @@ Status run_imagery_task(const PipelineJobs& env, const store::Job& job,
   }
   SandboxLimits limits = sandbox_limits(cfg);
   limits.cancel = control.cancelled;
+  limits.read_only = inputs;
+  limits.output_dir = work;
   // The child writes 0..100 into the file; the job shows 10..95.
   control.watch_progress_file(work + "/progress", 10, 95);
   Result<SandboxResult> run =
@@ -125,6 +131,10 @@ Status run_imagery_task(const PipelineJobs& env, const store::Job& job,
   if (auto failed = child_failure(*run, limits)) return fail(failed->reason, failed->permanent);
   auto result = nlohmann::json::parse(run->out, nullptr, false);
   if (!result.is_object()) return fail("the imagery step printed no result", false);
+  // What the child left is checked before it is moved into place (no links, no odd names).
+  if (Status s = check_child_output(work, 1, 64, limits.file_size_bytes); !s.ok()) {
+    return fail(s.error().detail(), true);
+  }
   fs::remove(work + "/spec.json", ec);
   fs::remove(work + "/progress", ec);
   fs::remove_all(final_dir, ec);

@@ -189,7 +189,9 @@ Result<nlohmann::json> probe_imagery_sandboxed(const std::string& binary, const 
     argv.push_back("--corners");
     argv.push_back(corners_json(*file.corners).dump());
   }
-  auto run = run_sandboxed(argv, limits);
+  SandboxLimits confined = limits;
+  confined.read_only.push_back(file.path);  // and nothing else: the probe writes nothing
+  auto run = run_sandboxed(argv, confined);
   if (!run.ok()) {
     return Error(Code::kInternal, "could not start the imagery probe: " + run.error().detail());
   }

@@ -11,7 +11,9 @@ namespace cw::pipeline {
 std::optional<ChildFailure> child_failure(const SandboxResult& run, const SandboxLimits& limits) {
   auto reason = failure_reason(run, limits);
   if (!reason) return std::nullopt;
-  ChildFailure f{*reason, run.signal == 0 && !run.timed_out && run.exit_code == 2};
+  // A file that made the decoder break the seccomp filter will do it again: no retry.
+  ChildFailure f{
+      *reason, (run.signal == 0 && !run.timed_out && run.exit_code == 2) || !run.violation.empty()};
   if (f.permanent) {
     auto doc = nlohmann::json::parse(run.out, nullptr, false);
     if (doc.is_object() && doc.contains("error")) f.reason = doc["error"].value("detail", f.reason);

@@ -51,8 +51,12 @@ Status process_media(const PipelineJobs& env, const store::Job& job,
       fs::remove_all(entry.path(), ec);
     }
   }
+  fs::create_directories(work, ec);
+  if (ec) return fail("cannot create the output folder: " + ec.message(), false);
   SandboxLimits limits = sandbox_limits(cfg);
   limits.cancel = control.cancelled;
+  limits.read_only = {*path};  // the one original, read-only
+  limits.output_dir = work;    // the only place the child can write
   Result<SandboxResult> run = run_sandboxed({env.options.analyze_binary, "analyze", *path, "--out",
                                              work, "--max-frames", std::to_string(cfg.max_frames)},
                                             limits);
@@ -80,6 +84,13 @@ Status process_media(const PipelineJobs& env, const store::Job& job,
   if (!result.is_object() || !result.contains("media")) {
     fs::remove_all(work, ec);
     return fail("the analysis printed no result", false);
+  }
+  // What the child left is checked before it is moved into place: frames and thumbnails only.
+  if (Status s = check_child_output(work, 2, 4 * static_cast<size_t>(cfg.max_frames) + 64,
+                                    limits.file_size_bytes);
+      !s.ok()) {
+    fs::remove_all(work, ec);
+    return fail(s.error().detail(), true);
   }
   control.progress(90);
   fs::remove_all(derived, ec);

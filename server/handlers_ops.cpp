@@ -33,9 +33,10 @@ Result<Reply> readyz(RequestContext& ctx) {
                    "the reference geodata is not loaded, so observations cannot be derived: run "
                    "`convoywatch geodata load` (or `convoywatch migrate`)");
   }
-  return Reply::json(
-      http::status::ok,
-      {{"status", "ready"}, {"migrations", state->applied.size()}, {"geodata", true}});
+  return Reply::json(http::status::ok, {{"status", "ready"},
+                                        {"migrations", state->applied.size()},
+                                        {"geodata", true},
+                                        {"sandbox", ctx.services.config.pipeline.sandbox}});
 }
 
 Result<Reply> metrics(RequestContext& ctx) {

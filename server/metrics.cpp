@@ -42,6 +42,15 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
 
 Metrics::~Metrics() = default;
 
+void Metrics::sandbox_mode(const std::string& mode) {
+  prometheus::BuildGauge()
+      .Name("convoywatch_sandbox_mode")
+      .Help("How analysis, imagery and downloader children are confined ([pipeline] sandbox)")
+      .Register(*registry_)
+      .Add({{"mode", mode}})
+      .Set(1);
+}
+
 void Metrics::request_started() { in_flight_->Increment(); }
 
 void Metrics::request_finished(const std::string& route, const std::string& method, int status,

@@ -31,6 +31,9 @@ class Metrics {
   // A look-up in a read cache (server/read_cache.hpp): `cache` is "tokens" or "lists"; a miss
   // includes the feed not vouching for anything.
   void cache_lookup(std::string_view cache, bool hit);
+  // How children that decode untrusted files are confined ([pipeline] sandbox):
+  // convoywatch_sandbox_mode{mode="namespaces"} 1.
+  void sandbox_mode(const std::string& mode);
   // Prometheus text exposition format 0.0.4.
   std::string render(const store::PoolStats& pool);
 

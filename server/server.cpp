@@ -64,7 +64,9 @@ struct Server::Impl {
         acceptor(ioc),
         signals(ioc, SIGINT, SIGTERM),
         drain_timer(ioc),
-        maintenance_timer(ioc) {}
+        maintenance_timer(ioc) {
+    metrics.sandbox_mode(c.pipeline.sandbox);
+  }
 
   void do_accept();
   void begin_drain();

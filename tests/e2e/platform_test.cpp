@@ -55,6 +55,7 @@ TEST_F(PlatformTest, HealthReadyMetricsAndRequestIds) {
   auto r = http_request(port(), "GET", "/readyz", {{"X-Request-Id", "trace-42.a"}});
   EXPECT_EQ(r.status, 200) << r.body;
   EXPECT_EQ(r.header("x-request-id"), "trace-42.a");
+  EXPECT_EQ(r.json()["sandbox"], "namespaces") << r.body;  // the default
   auto insane = http_request(port(), "GET", "/healthz", {{"X-Request-Id", "bad id with spaces"}});
   EXPECT_NE(insane.header("x-request-id"), "bad id with spaces");
   auto m = http_request(port(), "GET", "/metrics");
@@ -67,6 +68,8 @@ TEST_F(PlatformTest, HealthReadyMetricsAndRequestIds) {
   EXPECT_NE(m.body.find("convoywatch_http_request_duration_seconds_bucket"), std::string::npos);
   EXPECT_NE(m.body.find("convoywatch_http_requests_in_flight"), std::string::npos);
   EXPECT_NE(m.body.find("convoywatch_db_pool_connections{state=\"idle\"}"), std::string::npos);
+  EXPECT_NE(m.body.find("convoywatch_sandbox_mode{mode=\"namespaces\"} 1"), std::string::npos)
+      << m.body;
   auto head = http_request(port(), "HEAD", "/healthz");
   EXPECT_EQ(head.status, 200);
   EXPECT_TRUE(head.body.empty());

@@ -58,6 +58,7 @@ TEST(SandboxTest, CpuAndFileSizeLimits) {
 
   std::string dir = test::make_temp_dir("cw-sandbox-");
   l.file_size_bytes = 1 << 20;
+  l.output_dir = dir;
   auto big =
       run_sandboxed({"/bin/dd", "if=/dev/zero", "of=" + dir + "/big", "bs=1M", "count=8"}, l);
   ASSERT_TRUE(big.ok());
@@ -70,7 +71,16 @@ TEST(SandboxTest, AnalyzeRealFootageAndHostileFiles) {
   std::string clip = test::small_mp4(dir);
   SandboxLimits l;
   l.wall_timeout = std::chrono::seconds(60);
-  auto good = run_sandboxed({CW_BINARY, "analyze", clip, "--out", dir + "/out"}, l);
+  // As the worker runs it: the one input read-only, one empty output folder.
+  auto confined = [&](const std::string& input, const std::string& out) {
+    SandboxLimits c = l;
+    c.read_only = {input};
+    c.output_dir = out;
+    std::filesystem::create_directories(out);
+    return c;
+  };
+  auto good = run_sandboxed({CW_BINARY, "analyze", clip, "--out", dir + "/out"},
+                            confined(clip, dir + "/out"));
   ASSERT_TRUE(good.ok());
   ASSERT_FALSE(failure_reason(*good, l).has_value()) << *failure_reason(*good, l);
   auto doc = nlohmann::json::parse(good->out);
@@ -79,18 +89,55 @@ TEST(SandboxTest, AnalyzeRealFootageAndHostileFiles) {
 
   std::string vtest = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
   ASSERT_TRUE(std::filesystem::exists(vtest)) << "opencv-doc is missing: scripts/setup installs it";
-  auto real = run_sandboxed({CW_BINARY, "analyze", vtest, "--out", dir + "/out2"}, l);
+  auto real = run_sandboxed({CW_BINARY, "analyze", vtest, "--out", dir + "/out2"},
+                            confined(vtest, dir + "/out2"));
   ASSERT_TRUE(real.ok());
   EXPECT_EQ(real->exit_code, 0) << real->err_tail;
 
   std::string junk = dir + "/junk.mp4";
   test::write_file(junk, std::string(100000, '\x42'));
-  auto bad = run_sandboxed({CW_BINARY, "analyze", junk, "--out", dir + "/out3"}, l);
+  auto bad = run_sandboxed({CW_BINARY, "analyze", junk, "--out", dir + "/out3"},
+                           confined(junk, dir + "/out3"));
   ASSERT_TRUE(bad.ok());
   EXPECT_EQ(bad->exit_code, 2);
   auto err = nlohmann::json::parse(bad->out);
   EXPECT_EQ(err["error"]["code"], "unprocessable");
+  EXPECT_TRUE(check_child_output(dir + "/out", 2, 1000, 1 << 30).ok());
   std::filesystem::remove_all(dir);
+}
+
+// What a child leaves is checked before it is moved into place.
+TEST(SandboxTest, ChildOutputWithLinksOrOddNamesIsRefused) {
+  std::string dir = test::make_temp_dir("cw-out-");
+  test::write_file(dir + "/frame_0001.jpg", "jpeg");
+  EXPECT_TRUE(check_child_output(dir, 1, 10, 100).ok());
+  EXPECT_FALSE(check_child_output(dir, 1, 10, 2).ok());  // too many bytes
+  std::filesystem::create_symlink("/etc/passwd", dir + "/frame_0002.jpg");
+  auto link = check_child_output(dir, 1, 10, 100);
+  ASSERT_FALSE(link.ok());
+  EXPECT_NE(link.error().detail().find("frame_0002.jpg is not a regular file"), std::string::npos)
+      << link.error().detail();
+  std::filesystem::remove(dir + "/frame_0002.jpg");
+  test::write_file(dir + "/.hidden", "x");
+  EXPECT_FALSE(check_child_output(dir, 1, 10, 100).ok());
+  std::filesystem::remove(dir + "/.hidden");
+  std::filesystem::create_directories(dir + "/a/b");
+  EXPECT_FALSE(check_child_output(dir, 1, 10, 100).ok());  // nested deeper than allowed
+  std::filesystem::remove_all(dir);
+}
+
+// Namespaces are the default; limits-only is what a host without user namespaces must choose.
+TEST(SandboxTest, ModesAndTheirCheck) {
+  PipelineConfig c;
+  EXPECT_EQ(sandbox_mode_of(c), SandboxMode::kNamespaces);
+  EXPECT_EQ(sandbox_limits(c).mode, SandboxMode::kNamespaces);
+  c.sandbox = "limits-only";
+  EXPECT_EQ(sandbox_mode_of(c), SandboxMode::kLimitsOnly);
+  EXPECT_EQ(sandbox_mode_name(SandboxMode::kLimitsOnly), "limits-only");
+  // This machine has bubblewrap and user namespaces (scripts/setup installs bubblewrap).
+  Status ok = check_sandbox(SandboxMode::kNamespaces);
+  EXPECT_TRUE(ok.ok()) << ok.error().detail();
+  EXPECT_TRUE(check_sandbox(SandboxMode::kLimitsOnly).ok());
 }
 
 }  // namespace
