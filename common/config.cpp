@@ -136,6 +136,8 @@ const std::vector<KeyDef>& key_table() {
               "events queued for one stream before a client that does not read is cut off"),
       int_key("server", "event_heartbeat_s", &C::server, &ServerConfig::event_heartbeat_s, 1, 3600,
               "seconds between heartbeat comments on an idle event stream"),
+      int_key("server", "tile_cache_mb", &C::server, &ServerConfig::tile_cache_mb, 0, 65536,
+              "memory for vector tiles kept while the database says nothing changed (0 = off)"),
       string_key("database", "url", &C::database, &DatabaseConfig::url,
                  "PostgreSQL connection URL (libpq syntax)", true),
       int_key("database", "pool_size", &C::database, &DatabaseConfig::pool_size, 1, 1000,
@@ -221,6 +223,11 @@ const std::vector<KeyDef>& key_table() {
                "URLs each built report's JSON is POSTed to, signed (empty = none)"),
       string_key("reports", "webhook_secret", &C::reports, &ReportsConfig::webhook_secret,
                  "HMAC-SHA256 key of the X-ConvoyWatch-Signature header", true),
+      string_key("map", "raster_url", &C::map, &MapConfig::raster_url,
+                 "XYZ raster tile URL template added under the map style (empty = none: the "
+                 "map is drawn only from this server)"),
+      string_key("map", "raster_attribution", &C::map, &MapConfig::raster_attribution,
+                 "attribution shown for raster_url"),
       string_key("log", "level", &C::log, &LogConfig::level,
                  "trace, debug, info, warn, error or off"),
   };

@@ -38,6 +38,7 @@ struct ServerConfig {
   int event_retention_hours = 24;  // how far back Last-Event-ID can resume
   int event_queue_kb = 256;        // per stream; a client that falls further behind is cut off
   int event_heartbeat_s = 15;
+  int tile_cache_mb = 64;  // vector tiles kept in memory (server/tile_cache.hpp); 0 = off
 };
 
 // The I/O threads `serve` runs: io_threads, or when it is 0 half the machine's cores (at least
@@ -116,6 +117,13 @@ struct ReportsConfig {
   std::string webhook_secret;
 };
 
+// The map the API serves (/api/v1/map/style.json). Everything it draws comes from this server
+// unless raster_url is set: then the style adds that raster layer (a deployment with internet).
+struct MapConfig {
+  std::string raster_url;  // XYZ template, e.g. https://tile.example.org/{z}/{x}/{y}.png
+  std::string raster_attribution;
+};
+
 struct LogConfig {
   std::string level = "info";
 };
@@ -129,6 +137,7 @@ struct Config {
   FetchConfig fetch;
   TracksConfig tracks;
   ReportsConfig reports;
+  MapConfig map;
   LogConfig log;
 };
 

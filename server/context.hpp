@@ -21,6 +21,7 @@ class Metrics;
 class RateLimiter;
 class Router;
 struct ReadCaches;
+class TileCache;
 
 // Long-lived dependencies, shared by all requests (each is thread-safe).
 struct Services {
@@ -33,6 +34,7 @@ struct Services {
   const ImageryBackend& imagery;
   ReadCaches* caches = nullptr;  // null when [server] read_cache_mb = 0
   EventHub* events = nullptr;    // null only in tests that build Services by hand
+  TileCache* tiles = nullptr;    // null when [server] tile_cache_mb = 0
 };
 
 struct RequestContext {

@@ -24,6 +24,7 @@ Router make_router() {
   add_sun_routes(router);
   add_imagery_routes(router);
   add_event_routes(router);
+  add_map_routes(router);
   add_dashboard_route(router);
   return router;
 }

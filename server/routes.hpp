@@ -27,6 +27,7 @@ void add_sun_routes(Router& router);          // handlers_sun.cpp: sun position 
 void add_imagery_routes(Router& router);      // handlers_imagery.cpp: imagery, comparisons, matches
 void add_event_routes(Router& router);        // handlers_events.cpp: live events (SSE)
 void add_dashboard_route(Router& router);     // handlers_dashboard.cpp: the dashboard at /
+void add_map_routes(Router& router);  // handlers_map.cpp: vector tiles, style, glyphs, regions
 
 // A near-duplicate link and a first-posting provenance as the API shows them.
 nlohmann::json link_json(const store::Link& link);

@@ -25,6 +25,7 @@
 #include "server/rate_limit.hpp"
 #include "server/read_cache.hpp"
 #include "server/routes.hpp"
+#include "server/tile_cache.hpp"
 
 namespace cw::server {
 
@@ -58,7 +59,12 @@ struct Server::Impl {
                                                              << 20)
                    : nullptr),
         events(std::make_unique<EventHub>(d, *feed, c)),
-        services{config, db, media, metrics, limiter, router, imagery, caches.get(), events.get()},
+        tiles(c.server.tile_cache_mb > 0
+                  ? std::make_unique<TileCache>(*feed, static_cast<size_t>(c.server.tile_cache_mb)
+                                                           << 20)
+                  : nullptr),
+        services{config, db,      media,        metrics,      limiter,
+                 router, imagery, caches.get(), events.get(), tiles.get()},
         ioc(io_threads_for(c.server)),
         blocking(static_cast<size_t>(c.database.pool_size)),
         acceptor(ioc),
@@ -83,6 +89,7 @@ struct Server::Impl {
   std::unique_ptr<store::ChangeFeed> feed;  // what the caches and the event hub follow
   std::unique_ptr<ReadCaches> caches;       // null when read_cache_mb = 0
   std::unique_ptr<EventHub> events;
+  std::unique_ptr<TileCache> tiles;  // null when tile_cache_mb = 0
   Services services;
   net::io_context ioc;
   net::thread_pool blocking;

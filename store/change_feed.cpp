@@ -74,8 +74,15 @@ std::array<bool, ChangeFeed::kTopics> ChangeFeed::topics_of(const std::string& t
   } else if (table == "users") {
     set(Topic::kAccess);
     set(Topic::kObservations);
-  } else if (table == "observations" || table == "geo_regions") {
+  } else if (table == "observations" || table == "convoy_edits") {
     set(Topic::kObservations);
+  } else if (table == "geo_regions") {
+    set(Topic::kObservations);
+    set(Topic::kGeodata);
+  } else if (table == "geo_layers") {
+    set(Topic::kGeodata);
+  } else if (table == "imagery") {
+    set(Topic::kImagery);
   } else if (table == "events") {
     set(Topic::kEvents);
   } else {

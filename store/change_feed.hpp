@@ -35,8 +35,10 @@ class ChangeFeed {
     kAccess,        // organisations, users, api_tokens: who a token is
     kObservations,  // observations, and the user and region names their listing shows
     kEvents,        // the events outbox (migration 0012): live events to send
+    kGeodata,       // geo_layers, geo_regions (migration 0013): the map's base layers
+    kImagery,       // imagery (migration 0013): footprints on the map
   };
-  static constexpr size_t kTopics = 3;
+  static constexpr size_t kTopics = 5;
 
   struct Options {
     std::chrono::milliseconds heartbeat{1000};

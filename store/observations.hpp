@@ -105,6 +105,8 @@ struct ObservationFilter {
 };
 
 inline constexpr int kMaxListLimit = 500;
+inline constexpr int kObservationPointZoom = 9;
+inline constexpr int kMaxTilePoints = 50'000;
 inline constexpr int kMaxExportRows = 1'000'000;
 
 // One bad value of one row of an import.
@@ -139,6 +141,14 @@ class Observations {
   // In (observed_at, id) order; see ObservationFilter::after_id. Empty when nothing matches.
   // REQUIRES: filter.limit within what the caller allows (kMaxListLimit, kMaxExportRows).
   Result<std::vector<Observation>> list(const ObservationFilter& filter);
+  // The observations `filter` selects (its after_id and limit are ignored; bbox should cover
+  // the tile) in Web-Mercator tile z/x/y, as one Mapbox Vector Tile layer "observations"
+  // (extent 4096, buffer 64); empty when none. From zoom kObservationPointZoom on, one point
+  // per observation (id, observed_at in epoch seconds, status, vehicles, equipment_types,
+  // movement, heading_deg, location_precision, oblast, and submission_id when the submission it
+  // cites is visible to organisation `org_id`); below, one point per cell of a 64 × 64 grid at
+  // the mean position of its observations (count, vehicles). At most kMaxTilePoints points.
+  Result<std::string> tile(const ObservationFilter& filter, int64_t org_id, int z, int x, int y);
   // Replaces the input fields (the caller merged the PATCH), re-deriving. Only while
   // unverified (kConflict otherwise), only by its creator or an analyst (kForbidden); kNotFound
   // when there is no observation `id`; kUnprocessable for a missing submission; kUnavailable
