@@ -608,9 +608,6 @@ Result<Reply> get_regions(RequestContext& ctx) {
 }
 
 Result<Reply> get_places(RequestContext& ctx) {
-  auto q = ctx.query_param("q");
-  if (!q || q->empty()) return Error(Code::kUnprocessable, "q is required", "q");
-  if (q->size() > 200) return Error(Code::kUnprocessable, "q is at most 200 bytes", "q");
   int limit = 10;
   if (auto l = ctx.query_param("limit")) {
     auto n = small_number(*l);
@@ -619,10 +616,12 @@ Result<Reply> get_places(RequestContext& ctx) {
     }
     limit = static_cast<int>(*n);
   }
+  auto q = ctx.query_param("q");
+  if (!q || q->empty()) return Error(Code::kUnprocessable, "q is required", "q");
+  if (q->size() > 200) return Error(Code::kUnprocessable, "q is at most 200 bytes", "q");
+  // Words of fewer than three letters name no place: such a query finds nothing.
   const std::vector<std::string> words = store::text_words(*q);
-  if (words.empty()) {
-    return Error(Code::kUnprocessable, "q must hold a word of at least 3 letters", "q");
-  }
+  if (words.empty()) return Reply::json(http::status::ok, {{"items", nlohmann::json::array()}});
   auto places = store::Geolocations(ctx.services.db).places_in(words, std::nullopt, limit);
   if (!places.ok()) return places.error();
   nlohmann::json items = nlohmann::json::array();

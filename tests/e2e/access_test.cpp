@@ -274,6 +274,42 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
        },
        {401, 401, 401, 200, 200, 200, 404}},
       {"GET",
+       "/api/v1/tiles/{layer}/{z}/{x}/{y}.mvt",
+       [] {
+         return Request{"GET", "/api/v1/tiles/observations/10/616/344.mvt", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/tiles.json",
+       [] {
+         return Request{"GET", "/api/v1/tiles.json", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/map/style.json",
+       [] {
+         return Request{"GET", "/api/v1/map/style.json", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/map/fonts/{fontstack}/{range}.pbf",
+       [] {
+         return Request{"GET", "/api/v1/map/fonts/Noto%20Sans%20Regular/0-255.pbf", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/regions",
+       [] {
+         return Request{"GET", "/api/v1/regions", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
+       "/api/v1/places",
+       [] {
+         return Request{"GET", "/api/v1/places?q=Kharkiv", {}, ""};
+       },
+       {401, 401, 401, 200, 200, 200, 200}},
+      {"GET",
        "/api/v1/sun",
        [] {
          return Request{"GET", "/api/v1/sun?lat=50.6&lon=36.58&time=2022-02-16T09:00:00Z", {}, ""};
