@@ -38,6 +38,8 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   token_misses_ = &cache.Add({{"cache", "tokens"}, {"result", "miss"}});
   list_hits_ = &cache.Add({{"cache", "lists"}, {"result", "hit"}});
   list_misses_ = &cache.Add({{"cache", "lists"}, {"result", "miss"}});
+  tile_hits_ = &cache.Add({{"cache", "tiles"}, {"result", "hit"}});
+  tile_misses_ = &cache.Add({{"cache", "tiles"}, {"result", "miss"}});
 }
 
 Metrics::~Metrics() = default;
@@ -66,6 +68,8 @@ void Metrics::request_finished(const std::string& route, const std::string& meth
 void Metrics::cache_lookup(std::string_view cache, bool hit) {
   if (cache == "tokens") {
     (hit ? token_hits_ : token_misses_)->Increment();
+  } else if (cache == "tiles") {
+    (hit ? tile_hits_ : tile_misses_)->Increment();
   } else {
     (hit ? list_hits_ : list_misses_)->Increment();
   }

@@ -28,7 +28,8 @@ class Metrics {
   // `route` is the pattern ("/api/v1/users/{id}"), never the raw path, to bound cardinality.
   void request_finished(const std::string& route, const std::string& method, int status,
                         double seconds);
-  // A look-up in a read cache (server/read_cache.hpp): `cache` is "tokens" or "lists"; a miss
+  // A look-up in a read cache (server/read_cache.hpp, tile_cache.hpp): `cache` is "tokens",
+  // "lists" or "tiles"; a miss
   // includes the feed not vouching for anything.
   void cache_lookup(std::string_view cache, bool hit);
   // How children that decode untrusted files are confined ([pipeline] sandbox):
@@ -49,6 +50,8 @@ class Metrics {
   prometheus::Counter* token_misses_;
   prometheus::Counter* list_hits_;
   prometheus::Counter* list_misses_;
+  prometheus::Counter* tile_hits_;
+  prometheus::Counter* tile_misses_;
 };
 
 }  // namespace cw::server
