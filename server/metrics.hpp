@@ -29,8 +29,7 @@ class Metrics {
   void request_finished(const std::string& route, const std::string& method, int status,
                         double seconds);
   // A look-up in a read cache (server/read_cache.hpp, tile_cache.hpp): `cache` is "tokens",
-  // "lists" or "tiles"; a miss
-  // includes the feed not vouching for anything.
+  // "lists" or "tiles"; a miss includes the feed not vouching for anything.
   void cache_lookup(std::string_view cache, bool hit);
   // How children that decode untrusted files are confined ([pipeline] sandbox):
   // convoywatch_sandbox_mode{mode="namespaces"} 1.
