@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "geo/tiles.hpp"
@@ -97,6 +98,19 @@ class MapE2eTest : public ::testing::Test {
     EXPECT_EQ(r.status, 200) << r.body;
     EXPECT_EQ(r.header("content-type"), "application/vnd.mapbox-vector-tile");
     return decode(r.body, t);
+  }
+  double tile_cache_lookups(const std::string& result) {
+    auto m = http_request(server_->port(), "GET", "/metrics");
+    std::istringstream lines(m.body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind("convoywatch_read_cache_lookups_total{", 0) == 0 &&
+          line.find("cache=\"tiles\"") != std::string::npos &&
+          line.find("result=\"" + result + "\"") != std::string::npos) {
+        return std::stod(line.substr(line.rfind(' ') + 1));
+      }
+    }
+    ADD_FAILURE() << "no tiles/" << result << " counter in /metrics";
+    return -1.0;
   }
   static const nlohmann::json& features(const nlohmann::json& decoded, const std::string& layer) {
     static const nlohmann::json none = nlohmann::json::array();
@@ -256,12 +270,15 @@ TEST_F(MapE2eTest, ObservationTilesFollowFiltersVisibilityAndChanges) {
   EXPECT_FALSE(cell["properties"].contains("submission_id"));
   EXPECT_NEAR(cell["geometry"]["coordinates"][0].get<double>(), kLon + 0.005, 0.05);
 
-  // 304 while nothing changed; a new observation (through the API) shows at once.
+  // 304 while nothing changed, answered from the tile cache; a new observation (through the
+  // API) shows at once.
   auto first = get(bob_, tile_path("observations", t10));
+  const double hits = tile_cache_lookups("hit");
   const std::string etag = first.header("etag");
   ASSERT_FALSE(etag.empty());
   EXPECT_EQ(first.header("cache-control"), "private, no-cache");
   EXPECT_EQ(get(bob_, tile_path("observations", t10), {{"If-None-Match", etag}}).status, 304);
+  EXPECT_EQ(tile_cache_lookups("hit"), hits + 1);
   const std::string third =
       post(bob_, "/api/v1/observations", observation(kLat - 0.01, kLon, "apc", 2));
   auto changed = get(bob_, tile_path("observations", t10), {{"If-None-Match", etag}});
