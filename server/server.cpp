@@ -446,9 +446,9 @@ class Session : public std::enable_shared_from_this<Session> {
     status_ = static_cast<int>(reply.status);
     // A change this server committed is seen by the next read at once, before the client can
     // ask again (the database's notification of it may take a moment longer).
-    if (srv_.caches && status_ / 100 == 2 && method_ != "GET" && method_ != "HEAD" &&
-        method_ != "OPTIONS") {
-      srv_.caches->feed.touch();
+    if ((srv_.caches || srv_.tiles) && status_ / 100 == 2 && method_ != "GET" &&
+        method_ != "HEAD" && method_ != "OPTIONS") {
+      srv_.feed->touch();
     }
     bool keep = keep_alive_ && !close_after_ && !srv_.draining;
     if (reply.stream && !head_) return begin_stream_response(std::move(reply));
