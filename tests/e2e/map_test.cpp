@@ -34,12 +34,13 @@ std::string add_user(const std::map<std::string, std::string>& env, const std::s
 }
 
 std::string observation(double lat, double lon, const std::string& type, int count,
-                        const std::string& submission = "") {
+                        const std::string& submission = "",
+                        const std::string& at = "2022-02-20T06:30:00Z") {
   return fmt::format(
-      R"({{"observed_at": "2022-02-20T06:30:00Z", "location": {{"lat": {}, "lon": {}}},
+      R"({{"observed_at": "{}", "location": {{"lat": {}, "lon": {}}},
           "location_precision": "vicinity", "heading_deg": 200,
           "equipment": [{{"type": "{}", "count": {}}}]{}}})",
-      lat, lon, type, count, submission.empty() ? "" : ", \"submission_id\": " + submission);
+      at, lat, lon, type, count, submission.empty() ? "" : ", \"submission_id\": " + submission);
 }
 
 // Belgorod: the observations, the oblast and the city the tests look at.
@@ -298,6 +299,32 @@ TEST_F(MapE2eTest, ObservationTilesFollowFiltersVisibilityAndChanges) {
   }
   ASSERT_EQ(after.status, 200) << "the tile did not change within 2 s";
   EXPECT_EQ(features(decode(after.body, t10), "observations").size(), 2u);
+
+  // Convoy tracks: two sightings of one column near Kursk an hour apart make one line.
+  post(alice_, "/api/v1/observations",
+       observation(51.73, 36.19, "truck", 5, "", "2022-02-20T07:00:00Z"));
+  post(alice_, "/api/v1/observations",
+       observation(51.63, 36.14, "truck", 5, "", "2022-02-20T08:00:00Z"));
+  geo::GeoPoint kursk;
+  kursk.lat = 51.68;
+  kursk.lon = 36.16;
+  const geo::TileId t8 = *geo::tile_for(kursk, 8);
+  const auto convoys =
+      tile(bob_, "convoys", t8, "?from=2022-02-20T00:00:00Z&to=2022-02-21T00:00:00Z");
+  ASSERT_EQ(features(convoys, "convoys").size(), 1u) << convoys.dump();
+  const auto& track = features(convoys, "convoys")[0];
+  EXPECT_EQ(track["type"], "LineString");
+  EXPECT_EQ(track["properties"]["sightings"], 2);
+  EXPECT_EQ(track["properties"]["vehicles"].get<int64_t>() > 0, true);
+  EXPECT_TRUE(track["properties"].contains("net_km_toward_border"));
+  EXPECT_TRUE(track["properties"]["direction"] == "toward" ||
+              track["properties"]["direction"] == "away" ||
+              track["properties"]["direction"] == "parallel");
+  // The window is the convoy list's.
+  EXPECT_TRUE(
+      features(tile(bob_, "convoys", t8, "?from=2022-03-01T00:00:00Z&to=2022-03-02T00:00:00Z"),
+               "convoys")
+          .empty());
 }
 
 TEST_F(MapE2eTest, BadTileAddressesAndFiltersNameTheField) {
