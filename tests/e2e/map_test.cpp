@@ -327,6 +327,38 @@ TEST_F(MapE2eTest, ObservationTilesFollowFiltersVisibilityAndChanges) {
           .empty());
 }
 
+// Imagery footprints; a footprint added by another process reaches a cached tile through the
+// change feed (migration 0013's trigger on imagery).
+TEST_F(MapE2eTest, ImageryFootprintsFollowTheDatabase) {
+  const geo::TileId t10 = tile_at(10);
+  auto before = get(alice_, tile_path("imagery", t10));
+  ASSERT_EQ(before.status, 200);
+  EXPECT_TRUE(before.body.empty());
+  db_.exec(R"sql(
+INSERT INTO imagery (sha256, kind, bytes, width, height, bands, driver, data_type, crs_wkt,
+                     geotransform, captured_at, source, ground_resolution_m, footprint,
+                     created_by, org_id)
+SELECT repeat('a', 64), 'geotiff', 1000, 100, 100, 3, 'GTiff', 'Byte', 'EPSG:4326',
+       '{36.5, 0.002, 0, 50.7, 0, -0.002}', '2022-02-21T10:00:00Z', 'test satellite', 0.5,
+       ST_MakeEnvelope(36.5, 50.5, 36.7, 50.7, 4326), u.id, u.org_id
+FROM users u WHERE u.name = 'alice')sql");
+  HttpResponse after;
+  for (int i = 0; i < 40; ++i) {
+    after = get(bob_, tile_path("imagery", t10), {{"If-None-Match", before.header("etag")}});
+    if (after.status == 200 && !after.body.empty()) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_EQ(after.status, 200) << "the tile did not change within 2 s";
+  const auto d = decode(after.body, t10);
+  ASSERT_EQ(features(d, "imagery").size(), 1u) << d.dump();
+  const auto& f = features(d, "imagery")[0];
+  EXPECT_EQ(f["type"], "Polygon");
+  EXPECT_EQ(f["properties"]["source"], "test satellite");
+  EXPECT_EQ(f["properties"]["kind"], "geotiff");
+  EXPECT_EQ(f["properties"]["captured_at"], 1645437600);
+  EXPECT_DOUBLE_EQ(f["properties"]["ground_resolution_m"].get<double>(), 0.5);
+}
+
 TEST_F(MapE2eTest, BadTileAddressesAndFiltersNameTheField) {
   struct Case {
     std::string target;
