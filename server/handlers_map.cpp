@@ -412,7 +412,8 @@ Result<Reply> get_style(RequestContext& ctx) {
         {"minzoom", 0},
         {"maxzoom", 12},
         {"attribution", "Natural Earth, GeoNames"}}},
-      {"observations",
+      // Not "observations": a client adding its own source of that name keeps working.
+      {"observation-tiles",
        {{"type", "vector"}, {"tiles", {tile_url(origin, "observations")}}, {"maxzoom", 16}}},
   };
   nlohmann::json layers = nlohmann::json::array();
@@ -506,7 +507,7 @@ Result<Reply> get_style(RequestContext& ctx) {
         {{"text-color", "#5c574d"}, {"text-halo-color", "#ffffff"}, {"text-halo-width", 1.5}}}});
   layers.push_back({{"id", "observation-cells"},
                     {"type", "circle"},
-                    {"source", "observations"},
+                    {"source", "observation-tiles"},
                     {"source-layer", "observations"},
                     {"filter", {"has", "count"}},
                     {"paint",
@@ -518,7 +519,7 @@ Result<Reply> get_style(RequestContext& ctx) {
                        {"interpolate", {"linear"}, {"get", "count"}, 1, 6, 100, 14, 10000, 24}}}}});
   layers.push_back({{"id", "observation-cell-counts"},
                     {"type", "symbol"},
-                    {"source", "observations"},
+                    {"source", "observation-tiles"},
                     {"source-layer", "observations"},
                     {"filter", {"has", "count"}},
                     {"layout",
@@ -529,7 +530,7 @@ Result<Reply> get_style(RequestContext& ctx) {
                     {"paint", {{"text-color", "#ffffff"}}}});
   layers.push_back({{"id", "observation-points"},
                     {"type", "circle"},
-                    {"source", "observations"},
+                    {"source", "observation-tiles"},
                     {"source-layer", "observations"},
                     {"filter", {"!", {"has", "count"}}},
                     {"paint",
