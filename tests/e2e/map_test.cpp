@@ -118,6 +118,12 @@ class MapE2eTest : public ::testing::Test {
     if (!decoded.contains("layers") || !decoded["layers"].contains(layer)) return none;
     return decoded["layers"][layer]["features"];
   }
+  static const nlohmann::json* find_id(const nlohmann::json& fs, int64_t id) {
+    for (const auto& f : fs) {
+      if (f["id"] == id) return &f;
+    }
+    return nullptr;
+  }
   static const nlohmann::json* find(const nlohmann::json& fs, const std::string& key,
                                     const nlohmann::json& value) {
     for (const auto& f : fs) {
@@ -213,7 +219,7 @@ TEST_F(MapE2eTest, ObservationTilesFollowFiltersVisibilityAndChanges) {
   // Alice sees both, with the submissions they cite.
   const auto a = tile(alice_, "observations", t10, "?status=any");
   ASSERT_EQ(features(a, "observations").size(), 2u) << a.dump();
-  const auto* a_tanks = find(features(a, "observations"), "id", std::stoll(tanks));
+  const auto* a_tanks = find_id(features(a, "observations"), std::stoll(tanks));
   ASSERT_NE(a_tanks, nullptr);
   EXPECT_EQ((*a_tanks)["id"], std::stoll(tanks));
   EXPECT_EQ((*a_tanks)["properties"]["vehicles"], 4);
@@ -236,10 +242,10 @@ TEST_F(MapE2eTest, ObservationTilesFollowFiltersVisibilityAndChanges) {
     EXPECT_NE(f["properties"].value("submission_id", int64_t{0}), std::stoll(private_sub))
         << f.dump();
   }
-  const auto* b_trucks = find(features(b, "observations"), "id", std::stoll(trucks));
+  const auto* b_trucks = find_id(features(b, "observations"), std::stoll(trucks));
   ASSERT_NE(b_trucks, nullptr);
   EXPECT_EQ((*b_trucks)["properties"]["submission_id"], std::stoll(shared_sub));
-  const auto* b_tanks = find(features(b, "observations"), "id", std::stoll(tanks));
+  const auto* b_tanks = find_id(features(b, "observations"), std::stoll(tanks));
   ASSERT_NE(b_tanks, nullptr);
   EXPECT_FALSE((*b_tanks)["properties"].contains("submission_id")) << b_tanks->dump();
   // Alice's tile, cached first, is not what Bob got.
@@ -461,7 +467,8 @@ TEST_F(MapE2eTest, StyleTileJsonGlyphsRegionsAndPlaces) {
   auto regions = get(alice_, "/api/v1/regions");
   ASSERT_EQ(regions.status, 200);
   bool ukraine = false, kharkiv = false;
-  for (const auto& r : regions.json()["items"]) {
+  const auto region_list = regions.json();
+  for (const auto& r : region_list["items"]) {
     if (r["code"] == "UKR") {
       ukraine = true;
       EXPECT_EQ(r["kind"], "country");
