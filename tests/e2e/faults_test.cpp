@@ -42,6 +42,7 @@
 #include "tests/support/process.hpp"
 #include "tests/support/raw_http.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::test {
 namespace {
@@ -100,15 +101,20 @@ std::vector<std::string> files_in(const std::string& dir, const std::string& pre
 
 // Waits until one temp file of `prefix` in <root>/tmp holds at least `min_size` bytes.
 std::string wait_for_temp(const std::string& root, const std::string& prefix, uintmax_t min_size) {
-  auto deadline = Clock::now() + 15s;
-  while (Clock::now() < deadline) {
-    for (const auto& f : files_in(root + "/tmp", prefix)) {
-      std::error_code ec;
-      if (fs::file_size(f, ec) >= min_size && !ec) return f;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-  return "";
+  std::string found;
+  test::wait_until(
+      [&] {
+        for (const auto& f : files_in(root + "/tmp", prefix)) {
+          std::error_code ec;
+          if (fs::file_size(f, ec) >= min_size && !ec) {
+            found = f;
+            return true;
+          }
+        }
+        return false;
+      },
+      15s, 10ms);
+  return found;
 }
 
 // Removes a folder with everything in it when it goes (declared before what lives inside it).
@@ -457,7 +463,7 @@ void outage_under_load(Outage how) {
     }
     return ok.size() == 4;
   };
-  while (!recovered() && since(Clock::now()) < started + 30) std::this_thread::sleep_for(100ms);
+  test::wait_until(recovered, 30s, 100ms);
   std::this_thread::sleep_for(1s);
   stop = true;
   for (auto& t : load) t.join();
@@ -672,11 +678,8 @@ TEST(FullStoreTest, UploadsAnswer507NothingHalfWrittenStaysReadsGoOn) {
         form.head + video + form.tail);
     expect_507(c.read_response(), c.error());
   }
-  auto deadline = Clock::now() + 5s;
-  while (!files_in(srv.root + "/tmp").empty() && Clock::now() < deadline) {
-    std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_TRUE(files_in(srv.root + "/tmp").empty()) << "a half-written upload stayed";
+  EXPECT_TRUE(test::wait_until([&] { return files_in(srv.root + "/tmp").empty(); }, 5s, 20ms))
+      << "a half-written upload stayed";
   EXPECT_EQ(files_in(srv.root + "/sha256").size(), 1u);
   EXPECT_EQ(db.query_value("SELECT count(*) FROM submissions"), "1");
   EXPECT_EQ(db.query_value("SELECT count(*) FROM media"), "1");

@@ -27,6 +27,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::test {
 namespace {
@@ -495,9 +496,7 @@ TEST_F(ImageryE2eTest, FrameOfAnAnalysedVideoIsMatchedOrRefused) {
   auto sub = multipart("/api/v1/submissions", {{"file", "aero3.mp4", read_file(clip)}});
   ASSERT_EQ(sub.status, 201) << sub.body;
   std::string sub_url = "/api/v1/submissions/" + std::to_string(sub.json()["id"].get<int>());
-  for (int i = 0; i < 1800 && call("GET", sub_url).json()["status"] != "done"; ++i) {
-    std::this_thread::sleep_for(100ms);
-  }
+  test::wait_until([&] { return call("GET", sub_url).json()["status"] == "done"; }, 180s, 100ms);
   ASSERT_EQ(call("GET", sub_url).json()["status"], "done") << server_->log();
   auto frames = call("GET", "/api/v1/media/" + sha + "/frames").json()["items"];
   ASSERT_FALSE(frames.empty());

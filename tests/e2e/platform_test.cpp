@@ -10,6 +10,7 @@
 #include "tests/support/pg_cluster.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::test {
 namespace {
@@ -282,26 +283,26 @@ TEST(ReadinessTest, FollowsTheDatabaseWithoutRestart) {
 
   std::string log;
   ASSERT_TRUE(cluster.stop(&log)) << log;
-  auto t0 = std::chrono::steady_clock::now();
   HttpResponse down;
-  while (std::chrono::steady_clock::now() - t0 < 5s) {
-    down = http_request(server.port(), "GET", "/readyz", {}, {}, 5000);
-    if (down.status == 503) break;
-    std::this_thread::sleep_for(100ms);
-  }
+  test::wait_until(
+      [&] {
+        down = http_request(server.port(), "GET", "/readyz", {}, {}, 5000);
+        return down.status == 503;
+      },
+      5s, 100ms);
   EXPECT_EQ(down.status, 503) << down.body;
   EXPECT_EQ(down.header("content-type"), "application/problem+json");
   EXPECT_FALSE(down.header("retry-after").empty());
   EXPECT_EQ(http_request(server.port(), "GET", "/healthz").status, 200);
 
   ASSERT_TRUE(cluster.start(&log)) << log;
-  t0 = std::chrono::steady_clock::now();
   HttpResponse up;
-  while (std::chrono::steady_clock::now() - t0 < 20s) {
-    up = http_request(server.port(), "GET", "/readyz", {}, {}, 5000);
-    if (up.status == 200) break;
-    std::this_thread::sleep_for(200ms);
-  }
+  test::wait_until(
+      [&] {
+        up = http_request(server.port(), "GET", "/readyz", {}, {}, 5000);
+        return up.status == 200;
+      },
+      20s, 200ms);
   EXPECT_EQ(up.status, 200) << up.body;
   EXPECT_EQ(server.wait(0), -1000) << "the server must still be the same process";
 }

@@ -23,6 +23,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::test {
 namespace {
@@ -332,13 +333,15 @@ TEST_F(ReportsE2eTest, SchedulerCatchesUpOncePerPeriodAndDeliversSignedWebhooks)
     // Two servers catching up at once.
     ServerProcess a(env), b(env);
     std::set<std::string> keys;
-    for (int i = 0; i < 300 && keys.size() < 3; ++i) {
-      auto list = call(a.port(), contributor_, "GET", "/api/v1/reports?kind=daily");
-      keys.clear();
-      const nlohmann::json listed = list.json();
-      for (const auto& item : listed["items"]) keys.insert(item["period"]["key"]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    test::wait_until(
+        [&] {
+          auto list = call(a.port(), contributor_, "GET", "/api/v1/reports?kind=daily");
+          keys.clear();
+          const nlohmann::json listed = list.json();
+          for (const auto& item : listed["items"]) keys.insert(item["period"]["key"]);
+          return keys.size() >= 3;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(100));
     EXPECT_EQ(keys, (std::set<std::string>{kyiv_day(3), kyiv_day(2), kyiv_day(1)}))
         << a.log() << b.log();
     // One build each: one audit row per period.
@@ -348,14 +351,13 @@ TEST_F(ReportsE2eTest, SchedulerCatchesUpOncePerPeriodAndDeliversSignedWebhooks)
               "1");
     // Delivered after the receiver's first 503, signed.
     nlohmann::json received;
-    for (int i = 0; i < 300; ++i) {
-      auto got = http_request(hooks.port(), "GET", "/hooks", {}, "");
-      received = got.json();
-      size_t ok = std::count_if(received.begin(), received.end(),
-                                [](const nlohmann::json& h) { return h["status"] == 200; });
-      if (ok >= 2) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    test::wait_until(
+        [&] {
+          received = http_request(hooks.port(), "GET", "/hooks", {}, "").json();
+          return std::count_if(received.begin(), received.end(),
+                               [](const nlohmann::json& h) { return h["status"] == 200; }) >= 2;
+        },
+        std::chrono::seconds(30), std::chrono::milliseconds(100));
     std::set<std::string> delivered;
     for (const auto& h : received) {
       if (h["status"] != 200) continue;

@@ -12,13 +12,13 @@
 #include "store/database.hpp"
 #include "store/migrations.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::store {
 namespace {
 
 using namespace std::chrono_literals;
 using Topic = ChangeFeed::Topic;
-using Clock = std::chrono::steady_clock;
 
 class ChangeFeedTest : public ::testing::Test {
  protected:
@@ -35,13 +35,12 @@ class ChangeFeedTest : public ::testing::Test {
   // Waits until `topic` is past `v`; false after `timeout`.
   static bool moves_on(const ChangeFeed& feed, Topic topic, uint64_t v,
                        std::chrono::milliseconds timeout = 5000ms) {
-    const auto deadline = Clock::now() + timeout;
-    while (Clock::now() < deadline) {
-      const uint64_t now = feed.version(topic);
-      if (now != 0 && now != v) return true;
-      std::this_thread::sleep_for(5ms);
-    }
-    return false;
+    return test::wait_until(
+        [&] {
+          const uint64_t now = feed.version(topic);
+          return now != 0 && now != v;
+        },
+        timeout, 5ms);
   }
   test::TestDatabase tdb_;
   Database db_;
@@ -102,13 +101,8 @@ TEST_F(ChangeFeedTest, AKilledConnectionStopsTheFeedUntilItListensAgain) {
       std::stoi(tdb_.query_value("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                  "WHERE datname = current_database() AND pid <> pg_backend_pid()")),
       1);
-  const auto deadline = Clock::now() + 5s;
-  bool went_down = false;
-  while (Clock::now() < deadline && !went_down) {
-    went_down = !feed.live();
-    if (!went_down) std::this_thread::sleep_for(2ms);
-  }
-  EXPECT_TRUE(went_down) << "the feed kept vouching after its connection was killed";
+  EXPECT_TRUE(test::wait_until([&] { return !feed.live(); }, 5s, 2ms))
+      << "the feed kept vouching after its connection was killed";
   ASSERT_TRUE(feed.wait_live(5000ms));
   const uint64_t after = feed.version(Topic::kObservations);
   ASSERT_NE(after, 0u);

@@ -26,6 +26,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::pipeline {
 namespace {
@@ -252,11 +253,12 @@ TEST_F(FetchJobTest, SigtermHandsTheJobBack) {
   std::string out = dir_ + "/worker.log";
   pid_t pid = test::spawn_convoywatch({"worker", "--concurrency", "1"}, env, out);
   store::Job job;
-  for (int i = 0; i < 300; ++i) {
-    job = fetch_job(id);
-    if (job.state == store::JobState::kRunning && temp_files() > 0) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  test::wait_until(
+      [&] {
+        job = fetch_job(id);
+        return job.state == store::JobState::kRunning && temp_files() > 0;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100));
   ASSERT_EQ(job.state, store::JobState::kRunning) << test::read_file(out);
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   auto t0 = std::chrono::steady_clock::now();

@@ -177,11 +177,12 @@ TEST_F(WorkerTest, JobOfAWorkerKilledMidAnalysisIsTakenOverAndFinishedOnce) {
   pid_t pid = test::spawn_convoywatch({"worker", "--concurrency", "1"}, env, out);
   // Wait until it is running the job, then kill it without warning.
   store::Job job;
-  for (int i = 0; i < 300; ++i) {
-    job = job_of(sha);
-    if (job.state == store::JobState::kRunning) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  test::wait_until(
+      [&] {
+        job = job_of(sha);
+        return job.state == store::JobState::kRunning;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100));
   ASSERT_EQ(job.state, store::JobState::kRunning) << test::read_file(out);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   kill(pid, SIGKILL);
@@ -295,11 +296,12 @@ TEST_F(WorkerTest, SigtermMidAnalysisHandsTheJobBack) {
   std::string out = dir_ + "/worker.log";
   pid_t pid = test::spawn_convoywatch({"worker", "--concurrency", "1"}, env, out);
   store::Job job;
-  for (int i = 0; i < 300; ++i) {
-    job = job_of(sha);
-    if (job.state == store::JobState::kRunning) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  test::wait_until(
+      [&] {
+        job = job_of(sha);
+        return job.state == store::JobState::kRunning;
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(100));
   ASSERT_EQ(job.state, store::JobState::kRunning) << test::read_file(out);
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   auto t0 = std::chrono::steady_clock::now();
