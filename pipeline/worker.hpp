@@ -52,9 +52,13 @@ class Worker {
   void handle(const std::string& kind, store::JobHandler handler);
 
   // Claims and runs at most one job of a registered kind; true when there was one. For tests and
-  // the loop. `worker_id` becomes the lease owner.
+  // the loop. `worker_id` becomes the lease owner. Errors: only the claim's (store/jobs.hpp:
+  // kUnavailable when the database cannot be reached); a handler's failure is recorded on the
+  // job (failed, or queued again for a retry) and still returns true.
   Result<bool> run_once(const std::string& worker_id);
-  // Starts `threads` loops.
+  // Starts `threads` loops (threads ≥ 1; 0 starts none). Each loop logs claim errors and waits
+  // before it retries, so the database may come and go.
+  // REQUIRES: not started.
   void start(int threads);
   // Asks the loops to stop: a job in progress is handed back (released) unless it is already
   // writing its results, which it finishes. Joins them.
@@ -63,10 +67,11 @@ class Worker {
  private:
   void loop(int n);
 
-  store::Database& db_;
+  store::Database& db_;  // not owned; outlives the worker
   WorkerOptions options_;
   store::MediaStore media_;
   DuplicateFinder duplicates_;  // shared by the threads: one index per process
+  // Written by handle() before start(), read-only afterwards: no lock.
   std::map<std::string, store::JobHandler> handlers_;
   std::vector<std::string> kinds_;
   std::atomic<bool> stopping_{false};
