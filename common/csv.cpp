@@ -1,7 +1,5 @@
 #include "common/csv.hpp"
 
-#include <cctype>
-
 namespace cw {
 
 std::vector<std::string> csv_split(std::string_view line) {
@@ -29,14 +27,9 @@ std::vector<std::string> csv_split(std::string_view line) {
   return out;
 }
 
-std::string csv_field(std::string_view value) {
-  bool formula =
-      !value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' || value[0] == '@');
-  // Numbers such as -12.5 are data, not formulas.
-  if (formula && value[0] == '-' && value.size() > 1 &&
-      (std::isdigit(static_cast<unsigned char>(value[1])) || value[1] == '.')) {
-    formula = false;
-  }
+namespace {
+
+std::string quoted(std::string_view value, bool formula) {
   bool quote = formula || value.find_first_of(",\"\r\n") != std::string_view::npos;
   if (!quote) return std::string(value);
   std::string out = "\"";
@@ -48,5 +41,15 @@ std::string csv_field(std::string_view value) {
   out += '"';
   return out;
 }
+
+}  // namespace
+
+std::string csv_field(std::string_view value) {
+  bool formula = !value.empty() && (value[0] == '=' || value[0] == '+' || value[0] == '-' ||
+                                    value[0] == '@' || value[0] == '\t' || value[0] == '\r');
+  return quoted(value, formula);
+}
+
+std::string csv_number(std::string_view value) { return quoted(value, false); }
 
 }  // namespace cw

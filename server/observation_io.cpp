@@ -450,33 +450,37 @@ std::string render_csv(const std::vector<store::Observation>& rows) {
       markings += m;
     }
     const auto& d = o.derived;
-    std::vector<std::string> f = {
-        std::to_string(o.id),
-        format_rfc3339(o.input.observed_at),
-        o.input.time_precision,
-        fmt::format("{}", o.input.lat),
-        fmt::format("{}", o.input.lon),
-        o.input.location_precision,
-        number(o.input.heading_deg),
-        equipment_text(o.input.equipment),
-        std::to_string(o.vehicles),
-        markings,
-        o.status,
-        d.country.value_or(""),
-        d.oblast.value_or(""),
-        d.nearest_place.value_or(""),
-        d.nearest_place_km ? fmt::format("{:.3f}", *d.nearest_place_km) : "",
-        d.km_to_border ? fmt::format("{:.3f}", *d.km_to_border) : "",
-        d.bearing_to_border_deg ? fmt::format("{:.1f}", *d.bearing_to_border_deg) : "",
-        d.movement,
-        o.input.submission_id ? std::to_string(*o.input.submission_id) : "",
-        o.input.notes.value_or(""),
-        o.input.source_note.value_or(""),
-        o.created_by_name,
-        format_rfc3339(o.created_at)};
-    for (size_t i = 0; i < f.size(); ++i) {
+    // Each cell encoded as the export's schema declares it: numbers (formatted here) as they are,
+    // every text cell neutralised against formula injection (common/csv.hpp).
+    const auto text = [](std::string_view v) { return csv_field(v); };
+    const auto num = [](std::string_view v) { return csv_number(v); };
+    const std::vector<std::string> cells = {
+        num(std::to_string(o.id)),
+        text(format_rfc3339(o.input.observed_at)),
+        text(o.input.time_precision),
+        num(fmt::format("{}", o.input.lat)),
+        num(fmt::format("{}", o.input.lon)),
+        text(o.input.location_precision),
+        num(number(o.input.heading_deg)),
+        text(equipment_text(o.input.equipment)),
+        num(std::to_string(o.vehicles)),
+        text(markings),
+        text(o.status),
+        text(d.country.value_or("")),
+        text(d.oblast.value_or("")),
+        text(d.nearest_place.value_or("")),
+        num(d.nearest_place_km ? fmt::format("{:.3f}", *d.nearest_place_km) : ""),
+        num(d.km_to_border ? fmt::format("{:.3f}", *d.km_to_border) : ""),
+        num(d.bearing_to_border_deg ? fmt::format("{:.1f}", *d.bearing_to_border_deg) : ""),
+        text(d.movement),
+        num(o.input.submission_id ? std::to_string(*o.input.submission_id) : ""),
+        text(o.input.notes.value_or("")),
+        text(o.input.source_note.value_or("")),
+        text(o.created_by_name),
+        text(format_rfc3339(o.created_at))};
+    for (size_t i = 0; i < cells.size(); ++i) {
       if (i) out += ',';
-      out += csv_field(f[i]);
+      out += cells[i];
     }
     out += "\r\n";
   }
