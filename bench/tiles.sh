@@ -6,8 +6,9 @@
 #   floor   the bare ST_AsMVT SQL of the same tile in psql: the server's own SQL, read from
 #           store/observations.cpp and store/map.cpp, prepared with the parameters the server
 #           passes (plan_cache_mode = force_custom_plan, as the server's unnamed statements are
-#           planned), timed with psql's \timing after one untimed execution per session; the
-#           script checks that it returns the server's bytes
+#           planned; jit off for the observations, as Observations::tile sets it), timed with
+#           psql's \timing after one untimed execution per session; the script checks that it
+#           returns the server's bytes
 #   cold    a server with tile_cache_mb = 0: every request builds the tile in PostgreSQL
 #   warm    a server with the shipped tile cache (64 MB), the tile requested before
 #   nginx   the warm tile's bytes as a static file at the same path, same Content-Type
@@ -240,6 +241,7 @@ times_http() {
 times_floor() {
   {
     echo "SET plan_cache_mode = force_custom_plan;"
+    [[ $1 == obs* ]] && echo "SET jit = off;" # as Observations::tile runs it
     echo "PREPARE q AS ${SQL[$1]};"
     echo '\o /dev/null'
     echo "EXECUTE q(${ARGS[$1]});"
@@ -295,6 +297,7 @@ if ! bench_alive "$COLD_PID" || ! bench_alive "$WARM_PID"; then die "a server di
 # ---- where the z6 tile's time goes ---------------------------------------------------------
 PLAN="$({
   echo "SET plan_cache_mode = force_custom_plan;"
+  echo "SET jit = off;"
   echo "PREPARE q AS ${SQL[obs6]};"
   echo '\o /dev/null'
   echo "EXECUTE q(${ARGS[obs6]});"
