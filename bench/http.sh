@@ -92,42 +92,8 @@ done
 LIST_ITEMS="$(python3 -c 'import json, sys; print(len(json.load(open(sys.argv[1]))["items"]))' "$WORK/nginx/root/api/v1/observations")"
 [[ $LIST_ITEMS == 20 ]] || die "the list returned $LIST_ITEMS items, not 20"
 
-NGINX_PORT="$(free_port)"
-cat >"$WORK/nginx/nginx.conf" <<EOF
-# bench/http.sh: a throwaway nginx serving the server's response bodies as static files.
-daemon off;
-user root;
-worker_processes auto;
-pid $WORK/nginx/nginx.pid;
-error_log $WORK/nginx/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  sendfile on;
-  tcp_nopush on;
-  keepalive_requests 1000000;
-  client_body_temp_path $WORK/nginx/tmp;
-  proxy_temp_path $WORK/nginx/tmp;
-  fastcgi_temp_path $WORK/nginx/tmp;
-  uwsgi_temp_path $WORK/nginx/tmp;
-  scgi_temp_path $WORK/nginx/tmp;
-  types {}
-  server {
-    listen 127.0.0.1:$NGINX_PORT;
-    root $WORK/nginx/root;
-    location = /healthz { default_type "${CTYPE[healthz]}"; }
-    location = /api/v1/observations { default_type "${CTYPE[list]}"; }
-  }
-}
-EOF
-"$NGINX" -t -q -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/error.log" || die "nginx rejects its configuration"
-bench_spawn "$NGINX" -c "$WORK/nginx/nginx.conf" -p "$WORK/nginx" -e "$WORK/nginx/error.log"
-NGINX_PID=$BENCH_LAST
-for _ in $(seq 100); do
-  (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null && break
-  bench_alive "$NGINX_PID" || { cat "$WORK/nginx/error.log" >&2; die "nginx exited"; }
-  sleep 0.1
-done
+bench_nginx "$WORK/nginx" "    location = /healthz { default_type \"${CTYPE[healthz]}\"; }
+    location = /api/v1/observations { default_type \"${CTYPE[list]}\"; }"
 # nginx must answer the same bytes with the same Content-Type.
 for route in "${ROUTES[@]}"; do
   path="${PATHQ[$route]%%\?*}"
@@ -146,24 +112,6 @@ wrk_run() {
   bench_spawn wrk "${args[@]}" "http://127.0.0.1:$port${PATHQ[$route]}" >"$out" 2>&1
   bench_wait "$BENCH_LAST" || { cat "$out" >&2; die "wrk failed ($runner, $route)"; }
 }
-# parse_wrk OUT: prints "requests/s p50_ms p99_ms requests non2xx socket_errors".
-parse_wrk() {
-  awk '
-    function ms(v) {
-      if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
-      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
-      if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
-      if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
-      return v + 0
-    }
-    $1 == "50%" { p50 = ms($2) }
-    $1 == "99%" { p99 = ms($2) }
-    $1 == "Requests/sec:" { rps = $2 }
-    / requests in / { n = $1 }
-    /Non-2xx or 3xx responses:/ { bad = $NF }
-    /Socket errors:/ { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
-    END { printf "%.1f %.3f %.3f %d %d %d\n", rps, p50, p99, n, bad, err }' "$1"
-}
 
 RUNNERS=(server nginx)
 declare -A RPS=() P50=() P99=() REQS=() BAD=()
@@ -180,7 +128,7 @@ for route in "${ROUTES[@]}"; do
       runner="${RUNNERS[$(((r + k) % ${#RUNNERS[@]}))]}"
       out="$WORK/wrk.$route.$runner.$r"
       wrk_run "$runner" "$route" "$DURATION" "$out"
-      read -r rps p50 p99 n bad err < <(parse_wrk "$out")
+      read -r rps p50 p99 n bad err < <(bench_parse_wrk "$out")
       key="$runner/$route"
       RPS[$key]+="$rps "
       P50[$key]+="$p50 "

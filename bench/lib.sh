@@ -286,3 +286,82 @@ bench_seed_observations() {
     { rm -f -- "$csv" "$resp"; die "the seed import did not take $n rows"; }
   rm -f -- "$csv" "$resp"
 }
+
+# ---- the server's SQL, nginx, wrk ------------------------------------------------------------
+# bench_sql_literal FILE NAME: the text of the raw string literal R"sql(…)sql" named NAME in
+# FILE (relative to the repository): `constexpr const char* NAME = R"sql(…)sql"`, or the first
+# one after `std::string NAME()` (a function that returns it through fmt::format; its {} are
+# left for the caller to fill). Prints nothing when there is no such literal.
+bench_sql_literal() {
+  awk -v name="$2" '
+    !f && (index($0, "constexpr const char* " name " = R\"sql(") || index($0, "std::string " name "()")) { want = 1 }
+    want && !f && index($0, "R\"sql(") { f = 1; sub(/.*R"sql\(/, "") }
+    f { if (index($0, ")sql\"")) { sub(/\)sql".*/, ""); print; exit } print }' "$BENCH_ROOT/$1"
+}
+
+# bench_parse_wrk OUT: prints "requests/s p50_ms p99_ms requests non2xx socket_errors" of the
+# output of one `wrk --latency` run.
+bench_parse_wrk() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return substr(v, 1, length(v) - 2) / 1000
+      if (v ~ /ms$/) return substr(v, 1, length(v) - 2) + 0
+      if (v ~ /m$/) return substr(v, 1, length(v) - 1) * 60000
+      if (v ~ /s$/) return substr(v, 1, length(v) - 1) * 1000
+      return v + 0
+    }
+    $1 == "50%" { p50 = ms($2) }
+    $1 == "99%" { p99 = ms($2) }
+    $1 == "Requests/sec:" { rps = $2 }
+    / requests in / { n = $1 }
+    /Non-2xx or 3xx responses:/ { bad = $NF }
+    /Socket errors:/ { gsub(/,/, ""); err = $4 + $6 + $8 + $10 }
+    END { printf "%.1f %.3f %.3f %d %d %d\n", rps, p50, p99, n, bad, err }' "$1"
+}
+
+# bench_nginx DIR SERVER_CONFIG: starts NGINX (ensure_nginx first) serving DIR/root as static
+# files on a free loopback port, with SERVER_CONFIG (nginx directives: types, locations) inside
+# its server block; worker_processes auto, access_log off, sendfile, keepalive_requests 1000000
+# (the server does not close a keep-alive connection after a number of requests). Its
+# configuration, pid and logs are in DIR. Sets NGINX_PORT and NGINX_PID (stopped on exit).
+bench_nginx() {
+  local dir="$1" extra="$2"
+  mkdir -p "$dir/root" "$dir/tmp"
+  NGINX_PORT="$(free_port)"
+  cat >"$dir/nginx.conf" <<NGINX
+# bench/$BENCH_NAME: a throwaway nginx serving the server's response bodies as static files.
+daemon off;
+user root;
+worker_processes auto;
+pid $dir/nginx.pid;
+error_log $dir/error.log warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  client_body_temp_path $dir/tmp;
+  proxy_temp_path $dir/tmp;
+  fastcgi_temp_path $dir/tmp;
+  uwsgi_temp_path $dir/tmp;
+  scgi_temp_path $dir/tmp;
+  types {}
+  server {
+    listen 127.0.0.1:$NGINX_PORT;
+    root $dir/root;
+$extra
+  }
+}
+NGINX
+  "$NGINX" -t -q -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log" || die "nginx rejects its configuration"
+  bench_spawn "$NGINX" -c "$dir/nginx.conf" -p "$dir" -e "$dir/error.log"
+  NGINX_PID=$BENCH_LAST
+  local i
+  for ((i = 0; i < 100; i++)); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$NGINX_PORT") 2>/dev/null && return 0
+    bench_alive "$NGINX_PID" || { cat "$dir/error.log" >&2; die "nginx exited"; }
+    sleep 0.1
+  done
+  die "nginx does not listen on port $NGINX_PORT"
+}

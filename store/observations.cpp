@@ -263,21 +263,33 @@ constexpr const char* kTilePointsEnd = R"sql(
 SELECT ST_AsMVT(f, 'observations', 4096, 'geom', 'id') FROM f WHERE geom IS NOT NULL)sql";
 
 // Below kObservationPointZoom: one point per cell of a 64 × 64 grid over the tile ($17 unused:
-// counts show nothing private).
+// counts show nothing private). The Web-Mercator position (EPSG:3857, a sphere of radius
+// 6378137 m) is computed with its formulas, x = Rλ and y = R ln tan(π/4 + φ/2), not with
+// ST_Transform, which cost most of a tile over millions of rows; the tile's corner and cell
+// size are constants of $14..$16 (`k`, folded when the plan is made), and the scan and the
+// aggregate stand outside any CTE, so PostgreSQL may run them in parallel.
 constexpr const char* kTileCells = R"sql(
-WITH t AS (SELECT e AS env, ST_XMin(e) AS x0, ST_YMin(e) AS y0,
-                  (ST_XMax(e) - ST_XMin(e)) / 64 AS cell, $17::bigint AS org
-           FROM ST_TileEnvelope($14, $15, $16) e),
-p AS (SELECT ST_X(g) AS px, ST_Y(g) AS py, v
-      FROM (SELECT ST_Transform(o.location, 3857) AS g, o.vehicles AS v FROM observations o
+WITH c AS (
+  SELECT floor((q.px - k.x0) / k.cell) AS i, floor((q.py - k.y0) / k.cell) AS j,
+         count(*) AS count, sum(q.v)::bigint AS vehicles, avg(q.px) AS mx, avg(q.py) AS my
+  FROM (SELECT 20037508.342789244 / 180 * ST_X(o.location) AS px,
+               6378137 * ln(tan(pi() / 4 + radians(least(85.0511287798066,
+                                                         greatest(-85.0511287798066,
+                                                                  ST_Y(o.location)))) / 2))
+                 AS py,
+               o.vehicles AS v
+        FROM observations o
   )sql";
-constexpr const char* kTileCellsEnd = R"sql() q),
-c AS (SELECT floor((px - t.x0) / t.cell) AS i, floor((py - t.y0) / t.cell) AS j,
-             count(*) AS count, sum(v)::bigint AS vehicles, avg(px) AS mx, avg(py) AS my
-      FROM p CROSS JOIN t GROUP BY 1, 2 LIMIT $18),
-f AS (SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857), t.env, 4096, 64, true)
-               AS geom, c.count, c.vehicles
-      FROM c CROSS JOIN t)
+constexpr const char* kTileCellsEnd = R"sql() q
+  CROSS JOIN (SELECT -20037508.342789244 + $15::int * w.s AS x0,
+                     20037508.342789244 - ($16::int + 1) * w.s AS y0, w.s / 64 AS cell,
+                     $17::bigint AS org
+              FROM (SELECT 40075016.685578488 / 2 ^ $14::int AS s) w) k
+  GROUP BY 1, 2 LIMIT $18),
+f AS (SELECT ST_AsMVTGeom(ST_SetSRID(ST_MakePoint(c.mx, c.my), 3857),
+                          ST_TileEnvelope($14::int, $15::int, $16::int), 4096, 64, true) AS geom,
+             c.count, c.vehicles
+      FROM c)
 SELECT ST_AsMVT(f, 'observations', 4096, 'geom') FROM f WHERE geom IS NOT NULL)sql";
 
 }  // namespace
@@ -285,7 +297,10 @@ SELECT ST_AsMVT(f, 'observations', 4096, 'geom') FROM f WHERE geom IS NOT NULL)s
 Result<std::string> Observations::tile(const ObservationFilter& f, int64_t org_id, int z, int x,
                                        int y) {
   return with_connection(db_, [&](pqxx::connection& c) -> Result<std::string> {
-    pqxx::nontransaction tx(c);
+    // Without JIT: the planner's cost of a tile over millions of rows crosses jit_above_cost,
+    // and compiling the query took longer than running it (bench/README.md, map tiles).
+    pqxx::work tx(c);
+    tx.exec0("SET LOCAL jit = off");
     std::optional<std::string> w, s, e, n;
     if (f.bbox) {
       w = fmt::format("{}", (*f.bbox)[0]);
@@ -304,6 +319,7 @@ Result<std::string> Observations::tile(const ObservationFilter& f, int64_t org_i
                        nullable(from), nullable(to), nullable(f.oblast), nullable(f.country),
                        nullable(f.equipment_type), nullable(f.status), nullable(f.movement),
                        nullable(submission), z, x, y, org_id, kMaxTilePoints);
+    tx.commit();
     if (r.empty() || r[0][0].is_null()) return std::string();
     return pqxx::binarystring(r[0][0]).str();
   });
