@@ -308,7 +308,7 @@ TEST_F(HostileTest, HugeDeclaredBodyIsRefusedBeforeReading) {
     int status;
   };
   const std::string json = "Content-Type: application/json\r\n";
-  const std::string tus =
+  const std::string tus_head =
       "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
       "Content-Type: application/offset+octet-stream\r\n";
   const std::vector<Case> cases = {
@@ -327,9 +327,9 @@ TEST_F(HostileTest, HugeDeclaredBodyIsRefusedBeforeReading) {
       {"multipart upload without a token",
        "POST /api/v1/submissions HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n", "",
        401},
-      {"tus PATCH", "PATCH /api/v1/uploads/nosuchupload HTTP/1.1\r\n" + tus, auth(), 413},
-      {"tus PATCH without a token", "PATCH /api/v1/uploads/nosuchupload HTTP/1.1\r\n" + tus, "",
-       401},
+      {"tus PATCH", "PATCH /api/v1/uploads/nosuchupload HTTP/1.1\r\n" + tus_head, auth(), 413},
+      {"tus PATCH without a token", "PATCH /api/v1/uploads/nosuchupload HTTP/1.1\r\n" + tus_head,
+       "", 401},
       {"expect 100-continue", "POST /api/v1/users HTTP/1.1\r\n" + json + "Expect: 100-continue\r\n",
        auth(), 413},
       {"expect 100-continue without a token",

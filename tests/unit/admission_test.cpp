@@ -17,7 +17,7 @@ Result<Reply> ok(RequestContext&) { return Reply::empty(http::status::ok); }
 Router test_router() {
   Router r;
   r.add(http::verb::get, "/healthz", ok);
-  r.add(http::verb::post, "/api/v1/open", ok, {.body_limit = 1000});
+  r.add(http::verb::post, "/api/v1/open", ok, {.roles = {}, .body_limit = 1000});
   r.add(http::verb::get, "/api/v1/items", ok, {.roles = kAnyRole});
   r.add(http::verb::post, "/api/v1/items", ok, {.roles = kAnyRole, .body_limit = 1000});
   // The suffixed route first, as the real table does: "{id}" would match "42.csv" as well.
