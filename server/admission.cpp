@@ -108,24 +108,28 @@ Admission admit_header(const RequestHeader& h, bool body_pending, const Router& 
 
   const RouteOptions& o = a.route->options;
   const std::optional<uint64_t> length = content_length(h);
+  std::string too_large;
   if (o.open_stream && o.streams_when && o.streams_when(h)) {
     a.kind = Admission::Kind::kStream;
     a.body_limit = o.stream_limit > 0 ? o.stream_limit : config.max_upload_bytes;
-    if (length && *length > static_cast<uint64_t>(a.body_limit)) {
-      return reply(problem(http::status::payload_too_large,
-                           "the upload is larger than the server accepts (" +
-                               std::to_string(a.body_limit) + " bytes)"),
-                   true);
-    }
-    return a;
+    too_large =
+        "the upload is larger than the server accepts (" + std::to_string(a.body_limit) + " bytes)";
+  } else if (o.roles.empty() && o.body_limit == 0) {
+    // A route open to everybody (health, metrics, the OpenAPI document, the dashboard, tus
+    // OPTIONS) takes no body unless it says so: nobody without a token makes the server read one.
+    a.kind = Admission::Kind::kBuffered;
+    a.body_limit = 0;
+    too_large = "this route takes no request body";
+  } else {
+    a.kind = Admission::Kind::kBuffered;
+    a.body_limit = o.body_limit > 0 ? o.body_limit : config.max_json_bytes;
+    too_large = "the request body is larger than this route accepts (" +
+                std::to_string(a.body_limit) + " bytes)";
   }
-  a.kind = Admission::Kind::kBuffered;
-  a.body_limit = o.body_limit > 0 ? o.body_limit : config.max_json_bytes;
   if (length && *length > static_cast<uint64_t>(a.body_limit)) {
-    return reply(problem(http::status::payload_too_large,
-                         "the request body is larger than this route accepts (" +
-                             std::to_string(a.body_limit) + " bytes)"),
-                 true);
+    Reply r = problem(http::status::payload_too_large, too_large);
+    if (o.roles.empty()) return reply(std::move(r), true);
+    a.after_auth = std::move(r);
   }
   return a;
 }

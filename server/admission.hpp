@@ -5,9 +5,12 @@
 //
 // The answer is either a reply to send at once — a malformed or smuggling-prone framing, a
 // target that is not a valid path or not UTF-8, a CORS preflight or OPTIONS, 404, 405, a body
-// larger than the route accepts — or the route to run, with its parameters and the body limit,
-// and whether its body streams to a sink (uploads) or is read whole. Authentication happens
-// next, in the session, still before the body (middleware.hpp).
+// larger than a route without a token accepts — or the route to run, with its parameters and the
+// body limit, and whether its body streams to a sink (uploads) or is read whole. Authentication
+// happens next, in the session, still before the body (middleware.hpp). On a route that needs a
+// token, a declared body larger than the route accepts is answered (413) only after the token,
+// rate limit and role passed: a caller without a valid token always gets its 401, whatever it
+// declares, and learns nothing about the route's limits.
 #pragma once
 
 #include <cstdint>
@@ -36,6 +39,9 @@ struct Admission {
   std::string path;                               // decoded path
   std::multimap<std::string, std::string> query;  // decoded query parameters
   int64_t body_limit = 0;
+  // kBuffered / kStream on a route that needs a token: the reply (413) to send once the caller
+  // is admitted, instead of reading the body or opening the stream.
+  std::optional<Reply> after_auth;
 };
 
 // `body_pending`: the message has a body still to read (Content-Length > 0 or chunked).

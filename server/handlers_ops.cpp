@@ -40,8 +40,10 @@ Result<Reply> readyz(RequestContext& ctx) {
 }
 
 Result<Reply> metrics(RequestContext& ctx) {
-  return Reply::text(http::status::ok, ctx.services.metrics.render(ctx.services.db.stats()),
-                     "text/plain; version=0.0.4; charset=utf-8");
+  return Reply::text(
+      http::status::ok,
+      ctx.services.metrics.render(ctx.services.db.stats(), ctx.services.media.tus_hash_stats()),
+      "text/plain; version=0.0.4; charset=utf-8");
 }
 
 Result<Reply> openapi(RequestContext&) {

@@ -40,6 +40,25 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   list_misses_ = &cache.Add({{"cache", "lists"}, {"result", "miss"}});
   tile_hits_ = &cache.Add({{"cache", "tiles"}, {"result", "hit"}});
   tile_misses_ = &cache.Add({{"cache", "tiles"}, {"result", "miss"}});
+  tus_received_ = &prometheus::BuildCounter()
+                       .Name("convoywatch_tus_bytes_received_total")
+                       .Help("Bytes appended to resumable (tus) uploads")
+                       .Register(*registry_)
+                       .Add({});
+  tus_hashed_ = &prometheus::BuildCounter()
+                     .Name("convoywatch_tus_bytes_hashed_total")
+                     .Help(
+                         "Bytes of resumable uploads put through SHA-256: each received byte "
+                         "once, plus whole files re-read when a PATCH resumes without a kept "
+                         "hash state (after a restart)")
+                     .Register(*registry_)
+                     .Add({});
+  auto& resumes = prometheus::BuildCounter()
+                      .Name("convoywatch_tus_resumes_total")
+                      .Help("PATCHes of resumable uploads by where the hash state came from")
+                      .Register(*registry_);
+  tus_resumed_memory_ = &resumes.Add({{"hash_state", "memory"}});
+  tus_resumed_reread_ = &resumes.Add({{"hash_state", "reread"}});
 }
 
 Metrics::~Metrics() = default;
@@ -75,7 +94,18 @@ void Metrics::cache_lookup(std::string_view cache, bool hit) {
   }
 }
 
-std::string Metrics::render(const store::PoolStats& pool) {
+std::string Metrics::render(const store::PoolStats& pool, const store::TusHashStats& tus) {
+  {
+    std::lock_guard lock(render_mu_);
+    auto catch_up = [](prometheus::Counter* c, uint64_t total) {
+      const double delta = static_cast<double>(total) - c->Value();
+      if (delta > 0) c->Increment(delta);
+    };
+    catch_up(tus_received_, tus.bytes_written);
+    catch_up(tus_hashed_, tus.bytes_hashed);
+    catch_up(tus_resumed_memory_, tus.resumed_from_memory);
+    catch_up(tus_resumed_reread_, tus.resumed_by_rereading);
+  }
   pool_in_use_->Set(static_cast<double>(pool.in_use));
   pool_idle_->Set(static_cast<double>(pool.idle));
   pool_capacity_->Set(static_cast<double>(pool.capacity));

@@ -1,12 +1,14 @@
 // Prometheus metrics (prometheus-cpp core): requests by route and status, latency histogram,
-// in-flight requests and the database pool. Thread-safe.
+// in-flight requests, the database pool and the hashing of resumable uploads. Thread-safe.
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
 
 #include "store/database.hpp"
+#include "store/media_store.hpp"
 
 namespace prometheus {
 class Registry;
@@ -34,8 +36,10 @@ class Metrics {
   // How children that decode untrusted files are confined ([pipeline] sandbox):
   // convoywatch_sandbox_mode{mode="namespaces"} 1.
   void sandbox_mode(const std::string& mode);
-  // Prometheus text exposition format 0.0.4.
-  std::string render(const store::PoolStats& pool);
+  // Prometheus text exposition format 0.0.4. `tus`: the media store's counters
+  // (convoywatch_tus_bytes_received_total, convoywatch_tus_bytes_hashed_total and
+  // convoywatch_tus_resumes_total{hash_state="memory"|"reread"}).
+  std::string render(const store::PoolStats& pool, const store::TusHashStats& tus = {});
 
  private:
   std::shared_ptr<prometheus::Registry> registry_;
@@ -51,6 +55,11 @@ class Metrics {
   prometheus::Counter* list_misses_;
   prometheus::Counter* tile_hits_;
   prometheus::Counter* tile_misses_;
+  prometheus::Counter* tus_received_;
+  prometheus::Counter* tus_hashed_;
+  prometheus::Counter* tus_resumed_memory_;
+  prometheus::Counter* tus_resumed_reread_;
+  std::mutex render_mu_;  // the tus counters are brought up to the store's totals one at a time
 };
 
 }  // namespace cw::server

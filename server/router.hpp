@@ -52,7 +52,8 @@ using StreamsWhen = std::function<bool(const RequestHeader&)>;
 struct RouteOptions {
   // Which roles may call; empty = no authentication at all (health checks, OpenAPI).
   std::vector<store::Role> roles;
-  // Largest request body; 0 = the [server] max_json_bytes default.
+  // Largest request body; 0 = the [server] max_json_bytes default, or no body at all on a route
+  // without roles (one that needs no token reads a body only when it sets a limit).
   int64_t body_limit = 0;
   // false: the handler is cheap and never blocks, so it runs on the I/O thread.
   bool blocking = true;

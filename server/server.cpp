@@ -241,6 +241,7 @@ class Session : public std::enable_shared_from_this<Session> {
     route_ = a.route;
     params_ = std::move(a.params);
     body_limit_ = a.body_limit;
+    too_large_ = std::move(a.after_auth);
     ctx_ = std::make_shared<RequestContext>(RequestContext{srv_.services,
                                                            Request(RequestHeader(h)),
                                                            request_id_,
@@ -256,7 +257,8 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   // On the blocking pool: the token, rate limit and role (middleware.hpp admit()). A refusal is
-  // sent without reading the body, and the connection then closes gracefully.
+  // sent without reading the body, and the connection then closes gracefully; so is the 413 of
+  // an admitted caller whose declared body is over the route's limit.
   void authenticate_then_read() {
     auto ctx = ctx_;
     const Route* route = route_;
@@ -268,6 +270,8 @@ class Session : public std::enable_shared_from_this<Session> {
       });
       if (!refused && !ctx->principal) refused = std::move(failed);  // admit() threw
       net::post(self->stream_.get_executor(), [self, refused = std::move(refused)]() mutable {
+        if (!refused && self->too_large_) refused = std::move(self->too_large_);
+        self->too_large_.reset();
         if (refused) {
           self->close_after_ = true;
           return self->send(std::move(*refused));
@@ -303,11 +307,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void start_stream() {
     auto ctx = ctx_;
     const Route* route = route_;
-    net::post(srv_.blocking, [self = shared_from_this(), route, ctx] {
+    auto too_large = std::make_shared<std::optional<Reply>>(std::move(too_large_));
+    too_large_.reset();
+    net::post(srv_.blocking, [self = shared_from_this(), route, ctx, too_large] {
       std::optional<Reply> early;
       auto start = std::make_shared<StreamStart>();
       Reply failed = guarded(*route, *ctx, [&]() -> Result<Reply> {
         early = admit(*route, *ctx);
+        if (!early && *too_large) early = std::move(**too_large);
         if (early) return Reply{};
         Result<StreamStart> s = route->options.open_stream(*ctx);
         if (!s.ok()) return s.error();
@@ -638,6 +645,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::unique_ptr<BodySink> sink_;
   std::shared_ptr<RequestContext> ctx_;
   int64_t body_limit_ = 0;
+  std::optional<Reply> too_large_;  // Admission::after_auth
   std::string remote_;
   std::string request_id_;
   std::string origin_;

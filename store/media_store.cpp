@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <filesystem>
+#include <map>
+#include <mutex>
+#include <optional>
 #include <system_error>
 #include <vector>
 
@@ -18,6 +22,65 @@
 #include "common/random.hpp"
 
 namespace cw::store {
+
+namespace internal {
+
+// Where the SHA-256 state of a suspended tus upload waits for its next PATCH, so that N small
+// PATCHes hash each byte once instead of re-reading the whole file N times. The state is kept in
+// memory, not written beside the file: suspend() does not fsync, so after a crash a saved state
+// could describe bytes the file no longer holds, and the commit would then record a hash that
+// is not the file's. Re-reading after a restart costs one pass over the file; a state is used
+// only while the file is exactly as its writer left it (inode, size, modification time).
+struct MediaStoreShared {
+  struct Kept {
+    Sha256 sha;
+    uint64_t size = 0;
+    dev_t dev = 0;
+    ino_t ino = 0;
+    struct timespec mtime {};
+    uint64_t seq = 0;
+  };
+  // Each state is about 300 bytes; beyond this many suspended uploads the oldest is dropped (its
+  // next PATCH re-reads the file).
+  static constexpr size_t kMaxKept = 4096;
+
+  std::mutex mu;
+  std::map<std::string, Kept> kept;
+  uint64_t next_seq = 0;
+  std::atomic<uint64_t> tus_written{0};
+  std::atomic<uint64_t> tus_hashed{0};
+  std::atomic<uint64_t> resumed_from_memory{0};
+  std::atomic<uint64_t> resumed_by_rereading{0};
+
+  void keep(const std::string& name, Kept k) {
+    std::lock_guard lock(mu);
+    k.seq = next_seq++;
+    kept.insert_or_assign(name, std::move(k));
+    if (kept.size() <= kMaxKept) return;
+    auto oldest = std::min_element(kept.begin(), kept.end(), [](const auto& a, const auto& b) {
+      return a.second.seq < b.second.seq;
+    });
+    kept.erase(oldest);
+  }
+
+  // The state kept for `name`, taken out (a reopened writer owns it until its suspend()).
+  std::optional<Kept> take(const std::string& name) {
+    std::lock_guard lock(mu);
+    auto it = kept.find(name);
+    if (it == kept.end()) return std::nullopt;
+    Kept k = std::move(it->second);
+    kept.erase(it);
+    return k;
+  }
+
+  void forget(const std::string& name) {
+    std::lock_guard lock(mu);
+    kept.erase(name);
+  }
+};
+
+}  // namespace internal
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -114,11 +177,14 @@ int hash_file(int fd, Sha256& sha, uint64_t* size, std::string* first) {
 
 // ---- MediaWriter ------------------------------------------------------------------------------
 
-MediaWriter::MediaWriter(std::string root, std::string temp_name, int fd)
+MediaWriter::MediaWriter(std::string root, std::string temp_name, int fd,
+                         std::shared_ptr<internal::MediaStoreShared> shared)
     : root_(std::move(root)),
       temp_name_(std::move(temp_name)),
       path_(root_ + "/tmp/" + temp_name_),
-      fd_(fd) {}
+      fd_(fd),
+      shared_(std::move(shared)),
+      tus_(temp_name_.starts_with(prefix_of(TempKind::kTus))) {}
 
 MediaWriter::~MediaWriter() { abort(); }
 
@@ -148,6 +214,10 @@ Status MediaWriter::write_all(std::string_view bytes) {
     // Hash only what reached the file, so a failed write leaves the hash equal to the file.
     const std::string_view written = bytes.substr(0, static_cast<size_t>(n));
     sha_.update(written);
+    if (tus_) {
+      shared_->tus_written.fetch_add(written.size());
+      shared_->tus_hashed.fetch_add(written.size());
+    }
     keep_first_bytes(written);
     size_ += written.size();
     bytes.remove_prefix(written.size());
@@ -236,14 +306,40 @@ Status MediaWriter::suspend() {
   state_ = State::kSuspended;
   const int fd = fd_;
   fd_ = -1;
-  if (::close(fd) != 0) return io_error(errno, "close", path_);
+  // The identity of the file as this writer leaves it, with the hash of exactly its bytes.
+  struct stat st {};
+  const bool known = ::fstat(fd, &st) == 0 && static_cast<uint64_t>(st.st_size) == size_;
+  if (::close(fd) != 0) {
+    shared_->forget(temp_name_);
+    return io_error(errno, "close", path_);
+  }
+  if (known) {
+    internal::MediaStoreShared::Kept k;
+    k.sha = std::move(sha_);
+    k.size = size_;
+    k.dev = st.st_dev;
+    k.ino = st.st_ino;
+    k.mtime = st.st_mtim;
+    shared_->keep(temp_name_, std::move(k));
+  }
   return Status::Ok();
 }
 
 // ---- MediaStore -------------------------------------------------------------------------------
 
 MediaStore::MediaStore(std::string root, OpenFileFn open_file)
-    : root_(std::move(root)), open_file_(std::move(open_file)) {}
+    : root_(std::move(root)),
+      open_file_(std::move(open_file)),
+      shared_(std::make_shared<internal::MediaStoreShared>()) {}
+
+TusHashStats MediaStore::tus_hash_stats() const {
+  TusHashStats s;
+  s.bytes_written = shared_->tus_written.load();
+  s.bytes_hashed = shared_->tus_hashed.load();
+  s.resumed_from_memory = shared_->resumed_from_memory.load();
+  s.resumed_by_rereading = shared_->resumed_by_rereading.load();
+  return s;
+}
 
 int MediaStore::open_file(const std::string& path, int flags, mode_t mode) const {
   if (open_file_) return open_file_(path, flags, mode);
@@ -284,7 +380,7 @@ Result<std::unique_ptr<MediaWriter>> MediaStore::create_temp(TempKind kind) cons
     const std::string path = dir + "/" + name;
     const int fd = open_file(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, kTempFileMode);
     if (fd >= 0) {
-      return std::unique_ptr<MediaWriter>(new MediaWriter(root_, std::move(name), fd));
+      return std::unique_ptr<MediaWriter>(new MediaWriter(root_, std::move(name), fd, shared_));
     }
     if (errno == ENOENT && !made_dirs) {
       // First upload into a fresh root: create the folders, then try again.
@@ -320,14 +416,43 @@ Result<std::unique_ptr<MediaWriter>> MediaStore::reopen_for_append(
     ::close(fd);
     return io_error(EINVAL, "reopen (not a regular file)", path);
   }
+  const bool tus = temp_name.starts_with(prefix_of(TempKind::kTus));
   Sha256 sha;
   uint64_t size = 0;
   std::string first;
-  if (const int err = hash_file(fd, sha, &size, &first); err != 0) {
-    ::close(fd);
-    return io_error(err, "read", path);
+  std::optional<internal::MediaStoreShared::Kept> kept = shared_->take(temp_name);
+  if (kept && kept->size == static_cast<uint64_t>(st.st_size) && kept->dev == st.st_dev &&
+      kept->ino == st.st_ino && kept->mtime.tv_sec == st.st_mtim.tv_sec &&
+      kept->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+    // The file is as its last writer left it: continue that hash; only the sniffing bytes are
+    // read again.
+    sha = std::move(kept->sha);
+    size = kept->size;
+    first.resize(static_cast<size_t>(std::min<uint64_t>(size, kSniffBytes)));
+    size_t got = 0;
+    while (got < first.size()) {
+      const ssize_t n =
+          ::pread(fd, first.data() + got, first.size() - got, static_cast<off_t>(got));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) {
+        const int err = n < 0 ? errno : EIO;
+        ::close(fd);
+        return io_error(err, "read", path);
+      }
+      got += static_cast<size_t>(n);
+    }
+    if (tus) shared_->resumed_from_memory.fetch_add(1);
+  } else {
+    if (const int err = hash_file(fd, sha, &size, &first); err != 0) {
+      ::close(fd);
+      return io_error(err, "read", path);
+    }
+    if (tus) {
+      shared_->tus_hashed.fetch_add(size);
+      shared_->resumed_by_rereading.fetch_add(1);
+    }
   }
-  auto writer = std::unique_ptr<MediaWriter>(new MediaWriter(root_, temp_name, fd));
+  auto writer = std::unique_ptr<MediaWriter>(new MediaWriter(root_, temp_name, fd, shared_));
   writer->sha_ = std::move(sha);
   writer->size_ = size;
   writer->first_bytes_ = std::move(first);
@@ -394,6 +519,7 @@ Status MediaStore::remove_temp(const std::string& temp_name) const {
     return Error(Code::kInvalidArgument, "not an upload name", "temp_name");
   }
   const std::string path = root_ + "/tmp/" + temp_name;
+  shared_->forget(temp_name);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return io_error(errno, "unlink", path);
   return Status::Ok();
 }
@@ -420,6 +546,7 @@ Result<int> MediaStore::remove_stale_temp_files(std::chrono::seconds older_than,
             std::chrono::seconds(st.st_mtim.tv_sec) +
             std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
     if (now - mtime < older_than) continue;
+    shared_->forget(name);
     if (::unlink(path.c_str()) == 0) {
       ++removed;
     } else if (errno != ENOENT) {  // ENOENT: another process swept it first

@@ -9,8 +9,9 @@
 // Temp files live on the same file system as the store, so the final rename is atomic: a reader
 // sees either no file or the whole, fsynced file.
 //
-// Ownership and threads: MediaStore holds only the root path (and the file-opening hook), so
-// one instance may be shared by all threads. A MediaWriter is one upload; it is not thread-safe
+// Ownership and threads: MediaStore holds the root path, the file-opening hook and a
+// mutex-guarded table of the hash states of suspended tus uploads (shared by its copies), so one
+// instance may be shared by all threads. A MediaWriter is one upload; it is not thread-safe
 // and belongs to one caller at a time. Pure file system and bytes: no database, no HTTP.
 #pragma once
 
@@ -49,6 +50,20 @@ using OpenFileFn = std::function<int(const std::string& path, int flags, mode_t 
 // The first bytes a writer keeps in memory for sniffing the container.
 inline constexpr size_t kSniffBytes = 4096;
 
+// Bytes that went through the SHA-256 of resumable (tus) temp files, since this MediaStore (and
+// its copies) began. `bytes_hashed` - `bytes_written` is what reopening had to re-read.
+struct TusHashStats {
+  uint64_t bytes_written = 0;         // appended to tus temp files (and hashed as they went)
+  uint64_t bytes_hashed = 0;          // hashed in all: bytes_written plus what reopening re-read
+  uint64_t resumed_from_memory = 0;   // reopenings that continued a kept hash state
+  uint64_t resumed_by_rereading = 0;  // reopenings that re-read the file (after a restart)
+};
+
+class MediaStore;
+namespace internal {
+struct MediaStoreShared;
+}
+
 // One upload streaming into a temp file. Finish it with exactly one of commit(), abort() or
 // suspend(); if none was called, the destructor aborts, so an error or an exception on the way
 // leaves nothing half-written behind.
@@ -86,12 +101,14 @@ class MediaWriter {
 
   // Closes the temp file but keeps it, for reopen_for_append (a tus PATCH that ended). Not
   // fsynced: after a crash the tus client asks for the offset, which reopening re-reads from
-  // the file. REQUIRES: not finished.
+  // the file. The hash state is handed to the store that made the writer, so that reopening in
+  // this process continues it instead of re-reading the file. REQUIRES: not finished.
   Status suspend();
 
  private:
   friend class MediaStore;
-  MediaWriter(std::string root, std::string temp_name, int fd);
+  MediaWriter(std::string root, std::string temp_name, int fd,
+              std::shared_ptr<internal::MediaStoreShared> shared);
 
   enum class State { kOpen, kCommitted, kAborted, kSuspended };
 
@@ -108,6 +125,8 @@ class MediaWriter {
   uint64_t size_ = 0;
   uint64_t writeback_from_ = 0;  // bytes before this were handed to the disk writeback
   std::string first_bytes_;
+  std::shared_ptr<internal::MediaStoreShared> shared_;
+  bool tus_ = false;  // a "tus-" temp file: counted in TusHashStats
 };
 
 class MediaStore {
@@ -126,7 +145,10 @@ class MediaStore {
   Result<std::unique_ptr<MediaWriter>> begin_write(TempKind kind = TempKind::kUpload) const;
 
   // Reopens a temp file left by suspend() (or by a process that died) and restores the hash
-  // state by re-reading its bytes, so writing continues where the file ends. `temp_name` must
+  // state, so writing continues where the file ends: from the state suspend() left with this
+  // store (or a copy of it) when the file is still exactly as that writer left it (same inode,
+  // size and modification time), else by re-reading the file's bytes (after a restart, after
+  // another process appended, or when the kept states were full). `temp_name` must
   // be a name this store generates (no folders): anything else is kInvalidArgument, so a
   // client-controlled name can never reach outside <root>/tmp. kNotFound when the file is gone.
   // REQUIRES: no other writer has the same temp file open (the tus handler locks the upload).
@@ -155,6 +177,9 @@ class MediaStore {
   // Deletes a temp file (a terminated or expired tus upload); ok when it is already gone.
   Status remove_temp(const std::string& temp_name) const;
 
+  // What the hashing of tus temp files cost so far (shared by the copies of this store).
+  TusHashStats tus_hash_stats() const;
+
   // True for names begin_write generates: "upload-", "tus-" or "fetch-", 32 lowercase hex,
   // ".part".
   static bool is_temp_name(std::string_view name);
@@ -165,6 +190,8 @@ class MediaStore {
 
   std::string root_;
   OpenFileFn open_file_;
+  // The hash states of suspended uploads and the counters; shared by copies of the store.
+  std::shared_ptr<internal::MediaStoreShared> shared_;
 };
 
 }  // namespace cw::store

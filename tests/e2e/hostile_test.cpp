@@ -289,41 +289,63 @@ TEST_F(HostileTest, ConflictingFramingIs400) {
   EXPECT_EQ(http_request(port(), "GET", "/healthz").status, 200);
 }
 
-// A declared body far over a route's limit is refused from the header alone: 413 at once, the
-// connection closed, without waiting for a byte of the body (none is sent).
-TEST_F(HostileTest, HugeDeclaredBodyIs413BeforeReading) {
+// A declared body far over a route's limit is refused from the header alone, without waiting
+// for a byte of the body (none is sent), and the connection closed. The token and the role come
+// first: without a valid token 401, with a role the route refuses 403, only an admitted caller
+// learns that the body is too large (413) — on buffered and streaming routes alike.
+TEST_F(HostileTest, HugeDeclaredBodyIsRefusedBeforeReading) {
   start({{"CONVOYWATCH_SERVER_MAX_JSON_BYTES", "4096"},
          {"CONVOYWATCH_SERVER_MAX_UPLOAD_BYTES", "1048576"}});
   seed();
+  auto added = run_convoywatch(
+      {"user", "add", "--name", "carla", "--org", "taskforce", "--role", "contributor"}, env_);
+  ASSERT_EQ(added.exit_code, 0) << added.err;
+  const std::string contributor = "Authorization: Bearer " + added.out.substr(0, 67) + "\r\n";
   const std::string before = fingerprint();
   const std::string ten_gb = "10737418240";
   struct Case {
-    std::string name, head;
+    std::string name, head, auth;
+    int status;
   };
+  const std::string json = "Content-Type: application/json\r\n";
+  const std::string tus_head =
+      "Tus-Resumable: 1.0.0\r\nUpload-Offset: 0\r\n"
+      "Content-Type: application/offset+octet-stream\r\n";
   const std::vector<Case> cases = {
-      {"JSON route", "POST /api/v1/users HTTP/1.1\r\nContent-Type: application/json\r\n"},
-      {"JSON route without a token",
-       "POST /api/v1/observations HTTP/1.1\r\nContent-Type: application/json\r\n"},
-      {"PATCH", "PATCH /api/v1/observations/1 HTTP/1.1\r\nContent-Type: application/json\r\n"},
+      {"JSON route", "POST /api/v1/users HTTP/1.1\r\n" + json, auth(), 413},
+      {"JSON route without a token", "POST /api/v1/observations HTTP/1.1\r\n" + json, "", 401},
+      {"JSON route with a made-up token", "POST /api/v1/observations HTTP/1.1\r\n" + json,
+       "Authorization: Bearer cw_" + std::string(64, 'a') + "\r\n", 401},
+      {"admin route, contributor's token", "POST /api/v1/users HTTP/1.1\r\n" + json, contributor,
+       403},
+      {"PATCH", "PATCH /api/v1/observations/1 HTTP/1.1\r\n" + json, auth(), 413},
       {"import (1 GiB limit)",
-       "POST /api/v1/observations/import HTTP/1.1\r\n"
-       "Content-Type: text/csv\r\n"},
+       "POST /api/v1/observations/import HTTP/1.1\r\nContent-Type: text/csv\r\n", auth(), 413},
       {"multipart upload",
-       "POST /api/v1/submissions HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n"},
-      {"expect 100-continue",
-       "POST /api/v1/users HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"},
+       "POST /api/v1/submissions HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n",
+       auth(), 413},
+      {"multipart upload without a token",
+       "POST /api/v1/submissions HTTP/1.1\r\nContent-Type: multipart/form-data; boundary=b\r\n", "",
+       401},
+      {"tus PATCH", "PATCH /api/v1/uploads/nosuchupload HTTP/1.1\r\n" + tus_head, auth(), 413},
+      {"tus PATCH without a token", "PATCH /api/v1/uploads/nosuchupload HTTP/1.1\r\n" + tus_head,
+       "", 401},
+      {"expect 100-continue", "POST /api/v1/users HTTP/1.1\r\n" + json + "Expect: 100-continue\r\n",
+       auth(), 413},
+      {"expect 100-continue without a token",
+       "POST /api/v1/users HTTP/1.1\r\n" + json + "Expect: 100-continue\r\n", "", 401},
       {"upload with continue",
        "POST /api/v1/submissions HTTP/1.1\r\nContent-Type: "
-       "multipart/form-data; boundary=b\r\nExpect: 100-continue\r\n"},
+       "multipart/form-data; boundary=b\r\nExpect: 100-continue\r\n",
+       auth(), 413},
   };
   for (const auto& c : cases) {
-    bool with_token = c.name.find("without") == std::string::npos;
-    std::string bytes = c.head + "Host: x\r\n" + (with_token ? auth() : "") +
-                        "Content-Length: " + ten_gb + "\r\n\r\n";
+    std::string bytes = c.head + "Host: x\r\n" + c.auth + "Content-Length: " + ten_gb + "\r\n\r\n";
     auto t = Clock::now();
     std::string out = raw_exchange(port(), bytes, 10000);
     double took = seconds_since(t);
-    EXPECT_EQ(first_status(out), 413) << c.name << ": " << out.substr(0, 300);
+    EXPECT_EQ(first_status(out), c.status) << c.name << ": " << out.substr(0, 300);
+    EXPECT_NE(out.find("application/problem+json"), std::string::npos) << c.name;
     EXPECT_EQ(out.find("100 Continue"), std::string::npos) << c.name;
     EXPECT_LT(took, 2.0) << c.name << ": the server waited for the body";
   }

@@ -6,6 +6,7 @@
 #include <boost/asio.hpp>
 #include <chrono>
 #include <filesystem>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -391,6 +392,78 @@ TEST_F(IngestionTest, TusJsClientResumesAfterTheConnectionIsKilled) {
       server_->media_root() + "/sha256/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
   EXPECT_EQ(sha256_of_file(stored), sha);
   EXPECT_EQ(count_files(server_->media_root() + "/tmp"), 0u);
+}
+
+// tus hashing: 120 small PATCHes hash each byte once (the SHA-256 state is kept between them,
+// not rebuilt by re-reading the temp file), counted by the server's own metrics; after a restart
+// the first PATCH re-reads the file once, the next ones continue from the kept state again; the
+// stored hash is the file's.
+TEST_F(IngestionTest, TusSmallPatchesHashEachByteOnce) {
+  const std::string root = dir_ + "/media";
+  start({{"CONVOYWATCH_STORAGE_ROOT", root}});
+  const std::string file = small_mp4(dir_);
+  const std::string bytes = read_file(file);
+  const std::string sha = sha256_of_file(file);
+  ASSERT_GT(bytes.size(), 20000u);
+  auto metric = [this](const std::string& name) {
+    auto m = http_request(server_->port(), "GET", "/metrics");
+    EXPECT_EQ(m.status, 200);
+    std::istringstream lines(m.body);
+    for (std::string line; std::getline(lines, line);) {
+      if (line.rfind(name + " ", 0) == 0) return std::stoull(line.substr(line.rfind(' ') + 1));
+    }
+    ADD_FAILURE() << "no " << name << " in /metrics";
+    return 0ull;
+  };
+  auto h = auth(alice_);
+  h["Tus-Resumable"] = "1.0.0";
+  h["Upload-Length"] = std::to_string(bytes.size());
+  auto created = http_request(server_->port(), "POST", "/api/v1/uploads", h);
+  ASSERT_EQ(created.status, 201) << created.body;
+  const std::string loc = created.header("location");
+  size_t offset = 0;
+  auto patch = [&](size_t n) {
+    auto p = auth(alice_);
+    p["Tus-Resumable"] = "1.0.0";
+    p["Upload-Offset"] = std::to_string(offset);
+    p["Content-Type"] = "application/offset+octet-stream";
+    auto r = http_request(server_->port(), "PATCH", loc, p, bytes.substr(offset, n));
+    offset = std::min(bytes.size(), offset + n);
+    return r;
+  };
+  const size_t step = bytes.size() / 200 + 1;  // about 200 PATCHes for the whole file
+  for (int i = 0; i < 120; ++i) {
+    auto r = patch(step);
+    ASSERT_EQ(r.status, 204) << r.body;
+    ASSERT_EQ(r.header("upload-offset"), std::to_string(offset));
+  }
+  EXPECT_EQ(metric("convoywatch_tus_bytes_received_total"), offset);
+  EXPECT_EQ(metric("convoywatch_tus_bytes_hashed_total"), offset);
+  std::cout << "  " << offset << " bytes in 120 PATCHes, hashed "
+            << metric("convoywatch_tus_bytes_hashed_total") << "\n";
+
+  // A restart loses the kept state: the next PATCH re-reads the file once, the others do not.
+  server_.reset();
+  start({{"CONVOYWATCH_STORAGE_ROOT", root}});
+  const size_t at_restart = offset;
+  for (int i = 0; offset < bytes.size(); ++i) {
+    auto r = patch(step);
+    ASSERT_LT(i, 200);
+    ASSERT_EQ(r.status, 204) << r.body;
+  }
+  EXPECT_EQ(metric("convoywatch_tus_bytes_received_total"), bytes.size() - at_restart);
+  EXPECT_EQ(metric("convoywatch_tus_bytes_hashed_total"), bytes.size());
+  EXPECT_EQ(metric("convoywatch_tus_resumes_total{hash_state=\"reread\"}"), 1u);
+  auto done = http_request(server_->port(), "GET", loc, auth(alice_));
+  ASSERT_EQ(done.status, 200) << done.body;
+  ASSERT_TRUE(done.json()["submission"].is_string()) << done.body;
+  auto sub = http_request(server_->port(), "GET", done.json()["submission"].get<std::string>(),
+                          auth(alice_));
+  ASSERT_EQ(sub.status, 200);
+  EXPECT_EQ(sub.json()["media"]["sha256"], sha);
+  const std::string stored =
+      root + "/sha256/" + sha.substr(0, 2) + "/" + sha.substr(2, 2) + "/" + sha;
+  EXPECT_EQ(sha256_of_file(stored), sha);
 }
 
 TEST_F(IngestionTest, TusProtocolDetails) {

@@ -17,6 +17,7 @@ Result<Reply> ok(RequestContext&) { return Reply::empty(http::status::ok); }
 Router test_router() {
   Router r;
   r.add(http::verb::get, "/healthz", ok);
+  r.add(http::verb::post, "/api/v1/open", ok, {.roles = {}, .body_limit = 1000});
   r.add(http::verb::get, "/api/v1/items", ok, {.roles = kAnyRole});
   r.add(http::verb::post, "/api/v1/items", ok, {.roles = kAnyRole, .body_limit = 1000});
   // The suffixed route first, as the real table does: "{id}" would match "42.csv" as well.
@@ -46,14 +47,33 @@ struct Case {
   std::string pattern;     // kBuffered / kStream: the route's pattern
   int64_t body_limit = 0;  // kBuffered / kStream
   std::map<std::string, std::string> params = {};
+  int after_auth = 0;  // kBuffered / kStream: the status to send once the caller is admitted
 };
 
 using K = Admission::Kind;
 using V = http::verb;
 
 const std::vector<Case> kCases = {
-    {"plain GET", V::get, "/healthz", {}, false, K::kBuffered, 0, false, "/healthz", 1 << 20},
-    {"HEAD is GET", V::head, "/healthz", {}, false, K::kBuffered, 0, false, "/healthz", 1 << 20},
+    {"plain GET (no token, so no body)",
+     V::get,
+     "/healthz",
+     {},
+     false,
+     K::kBuffered,
+     0,
+     false,
+     "/healthz",
+     0},
+    {"HEAD is GET", V::head, "/healthz", {}, false, K::kBuffered, 0, false, "/healthz", 0},
+    {"a body on a route without a token: 413 at once",
+     V::get,
+     "/healthz",
+     {{"Content-Length", "1"}},
+     true,
+     K::kReply,
+     413,
+     true,
+     ""},
     {"path parameter",
      V::get,
      "/api/v1/items/42",
@@ -97,9 +117,31 @@ const std::vector<Case> kCases = {
      false,
      "/api/v1/items",
      1000},
-    {"body over the limit, before reading it",
+    {"body over the limit: 413 once the token passed, before reading it",
      V::post,
      "/api/v1/items",
+     {{"Content-Length", "1001"}},
+     true,
+     K::kBuffered,
+     0,
+     false,
+     "/api/v1/items",
+     1000,
+     {},
+     413},
+    {"a route without a token that takes a body",
+     V::post,
+     "/api/v1/open",
+     {{"Content-Length", "1000"}},
+     true,
+     K::kBuffered,
+     0,
+     false,
+     "/api/v1/open",
+     1000},
+    {"over the own limit of a route without a token: 413 at once",
+     V::post,
+     "/api/v1/open",
      {{"Content-Length", "1001"}},
      true,
      K::kReply,
@@ -121,19 +163,25 @@ const std::vector<Case> kCases = {
      "/api/v1/uploads",
      {{"Content-Type", "multipart/form-data; boundary=x"}, {"Content-Length", "5001"}},
      true,
-     K::kReply,
-     413,
-     true,
-     ""},
+     K::kStream,
+     0,
+     false,
+     "/api/v1/uploads",
+     5000,
+     {},
+     413},
     {"not streaming: the buffered limit",
      V::post,
      "/api/v1/uploads",
      {{"Content-Type", "application/json"}, {"Content-Length", "2000000"}},
      true,
-     K::kReply,
-     413,
-     true,
-     ""},
+     K::kBuffered,
+     0,
+     false,
+     "/api/v1/uploads",
+     1 << 20,
+     {},
+     413},
     {"unknown API path", V::get, "/api/v1/nothing", {}, false, K::kReply, 404, false, ""},
     {"unknown API path with a body: close",
      V::post,
@@ -155,8 +203,8 @@ const std::vector<Case> kCases = {
      204,
      false,
      ""},
-    {"dashboard path", V::get, "/map", {}, false, K::kBuffered, 0, false, "/{path}", 1 << 20},
-    {"dashboard root", V::get, "/", {}, false, K::kBuffered, 0, false, "/{path}", 1 << 20},
+    {"dashboard path", V::get, "/map", {}, false, K::kBuffered, 0, false, "/{path}", 0},
+    {"dashboard root", V::get, "/", {}, false, K::kBuffered, 0, false, "/{path}", 0},
     {"no dashboard for POST", V::post, "/map", {}, false, K::kReply, 404, false, ""},
     {"no dashboard under /api", V::get, "/api/v2/x", {}, false, K::kReply, 404, false, ""},
     {"chunked with Content-Length: smuggling",
@@ -214,6 +262,7 @@ TEST(AdmissionTest, Table) {
     EXPECT_EQ(a.route->pattern, c.pattern);
     EXPECT_EQ(a.body_limit, c.body_limit);
     EXPECT_EQ(a.params, c.params);
+    EXPECT_EQ(a.after_auth ? static_cast<int>(a.after_auth->status) : 0, c.after_auth);
   }
 }
 

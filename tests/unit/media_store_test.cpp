@@ -295,6 +295,90 @@ TEST_F(MediaStoreTest, ReopenForAppendContinuesTheHash) {
   EXPECT_TRUE(temp_files().empty());
 }
 
+// Many small appends, each a suspend and a reopen as tus PATCHes are: every byte is hashed once
+// (the state suspend() kept is continued), the sniffing bytes are still there, and the result
+// is the hash of the whole. A new store (a restart) re-reads the file once; a file changed behind
+// a kept state (another process appended) is re-read too, never continued from a stale state.
+TEST_F(MediaStoreTest, ReopenContinuesTheKeptHashAndHashesEachByteOnce) {
+  const std::string content = pseudo_random(300 * 97, 8);
+  std::string name;
+  MediaStore store(root_);
+  {
+    auto w = begin(store, TempKind::kTus);
+    ASSERT_TRUE(w);
+    name = w->temp_name();
+    ASSERT_TRUE(w->suspend().ok());
+  }
+  size_t at = 0;
+  for (int i = 0; i < 200; ++i, at += 97) {
+    auto r = store.reopen_for_append(name);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ((*r)->size(), at);
+    EXPECT_EQ((*r)->first_bytes(), content.substr(0, std::min(at, kSniffBytes)));
+    ASSERT_TRUE((*r)->write(std::string_view(content).substr(at, 97)).ok());
+    ASSERT_TRUE((*r)->suspend().ok());
+  }
+  TusHashStats s = store.tus_hash_stats();
+  EXPECT_EQ(s.bytes_written, at);
+  EXPECT_EQ(s.bytes_hashed, at);  // not the ~200 * at / 2 that re-reading would cost
+  EXPECT_EQ(s.resumed_from_memory, 200u);
+  EXPECT_EQ(s.resumed_by_rereading, 0u);
+
+  // After a restart: one pass over the file, then the kept state again.
+  MediaStore restarted(root_);
+  for (int i = 0; i < 50; ++i, at += 97) {
+    auto r = restarted.reopen_for_append(name);
+    ASSERT_TRUE(r.ok()) << r.error().to_string();
+    EXPECT_EQ((*r)->first_bytes(), content.substr(0, kSniffBytes));
+    ASSERT_TRUE((*r)->write(std::string_view(content).substr(at, 97)).ok());
+    ASSERT_TRUE((*r)->suspend().ok());
+  }
+  s = restarted.tus_hash_stats();
+  EXPECT_EQ(s.resumed_by_rereading, 1u);
+  EXPECT_EQ(s.resumed_from_memory, 49u);
+  EXPECT_EQ(s.bytes_written, 50u * 97);
+  EXPECT_EQ(s.bytes_hashed, 200u * 97 + 50u * 97);
+
+  // Bytes appended behind the kept state (as another process would): the state no longer
+  // describes the file, so the file is re-read.
+  {
+    std::ofstream out(root_ + "/tmp/" + name, std::ios::binary | std::ios::app);
+    out << content.substr(at, 97);
+  }
+  at += 97;
+  auto r = restarted.reopen_for_append(name);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ((*r)->size(), at);
+  EXPECT_EQ(restarted.tus_hash_stats().resumed_by_rereading, 2u);
+  ASSERT_TRUE((*r)->write(std::string_view(content).substr(at)).ok());
+  Result<StoredMedia> stored = (*r)->commit();
+  ASSERT_TRUE(stored.ok()) << stored.error().to_string();
+  EXPECT_EQ(stored->sha256, Sha256::hex_digest(content));
+  EXPECT_EQ(stored->size, content.size());
+}
+
+// A removed upload's kept state goes with it: a file made later under the same name is read,
+// not continued from the old state.
+TEST_F(MediaStoreTest, RemovedUploadsLeaveNoKeptHashBehind) {
+  MediaStore store(root_);
+  auto w = begin(store, TempKind::kTus);
+  ASSERT_TRUE(w);
+  const std::string name = w->temp_name();
+  ASSERT_TRUE(w->write("first upload's bytes").ok());
+  ASSERT_TRUE(w->suspend().ok());
+  ASSERT_TRUE(store.remove_temp(name).ok());
+  {
+    std::ofstream out(root_ + "/tmp/" + name, std::ios::binary);
+    out << "other bytes";
+  }
+  auto r = store.reopen_for_append(name);
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  EXPECT_EQ(store.tus_hash_stats().resumed_by_rereading, 1u);
+  Result<StoredMedia> stored = (*r)->commit();
+  ASSERT_TRUE(stored.ok());
+  EXPECT_EQ(stored->sha256, Sha256::hex_digest("other bytes"));
+}
+
 TEST_F(MediaStoreTest, ReopenRefusesNamesOutsideTheTempFolder) {
   MediaStore store(root_);
   ASSERT_TRUE(store.prepare().ok());
