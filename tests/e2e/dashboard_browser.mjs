@@ -359,6 +359,14 @@ try {
   await browser.close();
 } catch (err) {
   result.error = String(err?.message ?? err);
+  try {
+    result.last_state = await browser.contexts()[0].pages()[0].evaluate(() => ({
+      url: location.href,
+      idle_attr: document.body.getAttribute('data-map-idle'),
+      loaded: window.cwMap?.loaded(),
+      tiles: window.cwMap?.getSource('observations')?.tiles,
+    }));
+  } catch {}
   console.log(JSON.stringify(result));
   if (browser) await browser.close().catch(() => {});
   process.exit(1);

@@ -374,12 +374,22 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
   }, []);
 
   // The filters and the time slider change the tiles' URLs (and so what is drawn).
+  // Only a changed URL is set: setting the same one loads nothing, and no `idle` would follow.
+  const applied = useRef<{ obs: string; convoys: string } | null>(null);
   useEffect(() => {
     const map = mapRef.current;
     if (!ready || !map) return;
+    if (applied.current === null) {
+      applied.current = { obs: obsUrl, convoys: convoyWindow }; // what the map was made with
+      return;
+    }
+    if (applied.current.obs === obsUrl && applied.current.convoys === convoyWindow) return;
     document.body.removeAttribute('data-map-idle');
-    (map.getSource('observations') as maplibregl.VectorTileSource | undefined)?.setTiles([obsUrl]);
-    (map.getSource('convoys') as maplibregl.VectorTileSource | undefined)?.setTiles([convoyTileUrl(location.origin, query, Date.now())]);
+    if (applied.current.obs !== obsUrl) (map.getSource('observations') as maplibregl.VectorTileSource | undefined)?.setTiles([obsUrl]);
+    if (applied.current.convoys !== convoyWindow) {
+      (map.getSource('convoys') as maplibregl.VectorTileSource | undefined)?.setTiles([convoyTileUrl(location.origin, query, Date.now())]);
+    }
+    applied.current = { obs: obsUrl, convoys: convoyWindow };
   }, [ready, obsUrl, convoyWindow]);
 
   // Back and forward (and shared links) move the view.
