@@ -230,17 +230,27 @@ try {
 
   step('the map draws the observation tiles');
   await page.getByRole('link', { name: 'Map' }).click();
-  const idle = (want) =>
-    page.waitForFunction(
+  // Settled: the observation source asks for the wanted URL, its tiles and every other source's
+  // are loaded, and a frame has been drawn since (queryRenderedFeatures reads the last frame).
+  // MapLibre's `idle` is not waited for: after setTiles on SwiftShader it does not always follow.
+  const idle = async (want) => {
+    await page.waitForFunction(
       (want) => {
         const map = window.cwMap;
-        if (!map || !map.loaded() || !document.body.hasAttribute('data-map-idle')) return false;
+        if (!map || !map.loaded()) return false;
         const src = map.getSource('observations');
-        return !!src && !!src.tiles && (!want || decodeURIComponent(src.tiles[0]).includes(want));
+        if (!src || !src.tiles || (want && !decodeURIComponent(src.tiles[0]).includes(want))) return false;
+        return map.isSourceLoaded('observations') && map.areTilesLoaded();
       },
       want ?? '',
       { timeout: 60000 },
     );
+    await page.evaluate(() => new Promise((resolve) => {
+      const map = window.cwMap;
+      map.once('render', () => requestAnimationFrame(() => resolve()));
+      map.triggerRepaint();
+    }));
+  };
   await idle();
   await page.getByText(/^\d+ observations in view$/).waitFor({ timeout: T });
   result.map_low = await page.evaluate(() => {
