@@ -113,6 +113,7 @@ export interface Me {
   name: string;
   role: 'contributor' | 'analyst' | 'admin';
   org?: { id: number; name: string };
+  token_id?: number; // the token this session is signed in with
 }
 
 export const PLATFORMS = ['telegram', 'tiktok', 'x', 'youtube', 'vk', 'facebook', 'instagram', 'other'];

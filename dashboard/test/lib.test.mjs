@@ -1,10 +1,12 @@
 // Unit tests of the dashboard's logic that needs no browser: the event-stream parser, the
-// routes, and the formatting. Run with `npm test` (node's test runner).
+// routes, the formatting, the map's time slider and tile URLs, and the tokens from the audit log. Run with `npm test` (node's test runner).
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { SseParser } from '../src/lib/sse.js';
 import { parseRoute, toQuery } from '../src/lib/route.js';
 import { bytes, duration, rate, utc } from '../src/lib/format.js';
+import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, withDay, withView } from '../src/lib/timeline.js';
+import { tokensFromAudit } from '../src/lib/tokens.js';
 
 test('SSE: events split across chunks, comments, ids, retry, CRLF', () => {
   const events = [];
@@ -58,4 +60,54 @@ test('format: UTC times, sizes, durations, transfer rate', () => {
   assert.equal(r.bytesPerSecond, 1000);
   assert.equal(r.secondsLeft, 8);
   assert.equal(rate([{ t: 0, bytes: 0 }], 10).secondsLeft, Infinity);
+});
+
+test('timeline: the slider reads from/to back, per day and cumulative', () => {
+  const day = parseDay('2022-02-20');
+  assert.equal(formatDay(day), '2022-02-20');
+  assert.deepEqual(sliderState(new URLSearchParams('')), { day: null, mode: 'cumulative' });
+  const perDay = withDay(new URLSearchParams('status=verified&z=9'), day, 'day');
+  assert.equal(perDay.toString(), 'status=verified&z=9&to=2022-02-21&from=2022-02-20');
+  assert.deepEqual(sliderState(perDay), { day, mode: 'day' });
+  const cumulative = withDay(perDay, addDays(day, 3), 'cumulative');
+  assert.equal(cumulative.get('from'), null);
+  assert.equal(cumulative.get('to'), '2022-02-24');
+  assert.deepEqual(sliderState(cumulative), { day: addDays(day, 3), mode: 'cumulative' });
+  // A from that is not the day before to: cumulative from there.
+  assert.equal(sliderState(new URLSearchParams('from=2022-01-01&to=2022-02-21')).mode, 'cumulative');
+  assert.equal(daysBetween(day, addDays(day, 10)), 10);
+  assert.equal(parseDay('20-02-2022'), null);
+});
+
+test('timeline: tile URLs carry the list filters; convoys a window of at most 92 days', () => {
+  const q = new URLSearchParams('from=2022-02-20&to=2022-02-21&status=any&movement=toward&oblast=RU-BEL&lat=50&lon=36&z=9&cursor=x');
+  assert.equal(
+    observationTileUrl('http://h', q),
+    'http://h/api/v1/tiles/observations/{z}/{x}/{y}.mvt?from=2022-02-20T00%3A00%3A00Z&to=2022-02-21T00%3A00%3A00Z&status=any&movement=toward&oblast=RU-BEL',
+  );
+  assert.equal(observationTileUrl('http://h', new URLSearchParams('z=3')), 'http://h/api/v1/tiles/observations/{z}/{x}/{y}.mvt');
+  assert.equal(
+    convoyTileUrl('http://h', q, 0),
+    'http://h/api/v1/tiles/convoys/{z}/{x}/{y}.mvt?from=2022-02-20T00%3A00%3A00Z&to=2022-02-21T00%3A00%3A00Z&status=any',
+  );
+  const long = new URLSearchParams('to=2022-06-01');
+  const now = Date.parse('2026-01-01T12:00:00Z');
+  // No from: the week before to; a from more than 92 days back: the last 92 days.
+  assert.match(convoyTileUrl('http://h', long, now), /from=2022-05-25T00%3A00%3A00Z&to=2022-06-01T00%3A00%3A00Z$/);
+  assert.match(convoyTileUrl('http://h', new URLSearchParams('from=2020-01-01&to=2022-06-01'), now), /from=2022-03-01T00%3A00%3A00Z/);
+  assert.match(convoyTileUrl('http://h', new URLSearchParams(''), now), /from=2025-12-25T12%3A00%3A00Z&to=2026-01-01T12%3A00%3A00Z$/);
+  assert.equal(withView(new URLSearchParams('status=any'), { lat: 50.12345678, lon: 36.5, zoom: 9 }).toString(), 'status=any&lat=50.1235&lon=36.5000&z=9');
+});
+
+test('tokens: from the audit log, revoked ones marked, newest first', () => {
+  const rows = tokensFromAudit([
+    { action: 'user.create', object: 'user/3', at: 't0', diff: {} },
+    { action: 'token.create', object: 'token/5', at: 't1', actor: 'root', diff: { user_id: 3, label: 'first token' } },
+    { action: 'token.create', object: 'token/6', at: 't2', actor: 'ada', diff: '{"user_id":3,"label":"laptop"}' },
+    { action: 'token.revoke', object: 'token/5', at: 't3', actor: 'ada', diff: { user_id: 3 } },
+  ]);
+  assert.deepEqual(rows, [
+    { id: 6, user_id: 3, label: 'laptop', created_at: 't2', created_by: 'ada', revoked_at: null },
+    { id: 5, user_id: 3, label: 'first token', created_at: 't1', created_by: 'root', revoked_at: 't3' },
+  ]);
 });

@@ -11,17 +11,26 @@
 //      submission appears neither in the inbox nor at its URL; verifies the observation from the
 //      queue with the keyboard (j/k, v);
 //   7. the aggregates table and chart count its vehicles on its day;
-//   8. the map: the observation's mark is at the pixel its coordinates project to (read from
-//      the map's projection and its rendered features, not from a screenshot).
+//   8. the map: drawn from the server's vector tiles (observation, convoy and imagery tiles
+//      requested with the filters in their URLs; grouped cells at low zoom); at a deep-linked
+//      zoom the observation's mark is at the pixel its coordinates project to (read from the
+//      map's projection and its rendered features, not from a screenshot); the time slider,
+//      from the keyboard, changes the tiles' from/to and what is drawn, and survives a reload;
+//      clicking the mark opens the observation;
+//   9. an admin issues a token for the contributor (shown once, copied with the button), and
+//      revokes it: the API accepts it, then refuses it.
+// Every screen visited is checked with axe-core (@axe-core/playwright): its violations, by rule,
+// impact and element, are reported per screen.
 // Console errors, page errors and Content-Security-Policy violations are collected throughout;
 // failed resource loads are listed with their URL so the test can tell expected ones apart.
 //
 // Usage: node dashboard_browser.mjs CONFIG.json   (exit 0: ran to the end; 1: a step failed)
 // CONFIG: {base, contributor, contributor_name, analyst, analyst_name, upload_video, api_video,
-//          private_submission_id, screenshots}
+//          private_submission_id, screenshots, admin, lat, lon}
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { chromium } from 'playwright-core';
+import AxeBuilder from '@axe-core/playwright';
 
 const config = JSON.parse(readFileSync(process.argv[2] ?? '', 'utf8'));
 const result = {
@@ -31,6 +40,7 @@ const result = {
   csp_violations: [],
   failed_resources: [],
   screenshots: [],
+  axe: {},
 };
 const T = 30000;
 let step = (name) => {
@@ -48,6 +58,11 @@ async function apiUpload(token, file, metadata) {
   });
   if (res.status !== 201) throw new Error(`API upload: ${res.status} ${await res.text()}`);
   return (await res.json()).id;
+}
+
+async function apiStatus(token, path) {
+  const res = await fetch(`${config.base}${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  return res.status;
 }
 
 async function apiGet(token, path) {
@@ -85,6 +100,21 @@ try {
     await page.screenshot({ path });
     result.screenshots.push(path);
   };
+  // axe-core on the screen as it is now: every violation, whatever its impact.
+  const axe = async (name) => {
+    const r = await new AxeBuilder({ page }).analyze();
+    result.axe[name] = r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      nodes: v.nodes.map((n) => n.target.join(' ')).slice(0, 5),
+    }));
+  };
+  const tileRequests = [];
+  page.on('request', (req) => {
+    const m = /\/api\/v1\/tiles\/(observations|convoys|imagery)\/\d+\/\d+\/\d+\.mvt(\?.*)?$/.exec(req.url());
+    if (m) tileRequests.push({ layer: m[1], query: decodeURIComponent(m[2] ?? '') });
+  });
   const signIn = async (token) => {
     await page.goto(`${config.base}/inbox`, { waitUntil: 'load', timeout: T });
     await page.getByLabel('Access token').fill(token);
@@ -99,6 +129,7 @@ try {
   step('sign in (contributor)');
   await page.goto(config.base, { waitUntil: 'load', timeout: T });
   await shot('sign-in');
+  await axe('sign-in');
   await signIn(config.contributor);
   result.header = await page.getByTestId('who').innerText();
   result.url_after_sign_in = new URL(page.url()).pathname;
@@ -131,6 +162,7 @@ try {
   result.analysis_done_live = true;
   result.reloaded = (await page.evaluate(() => window.__marker)) !== 'no reload';
   await shot('inbox');
+  await axe('inbox');
 
   step('submission page: frames and GPS');
   await row.getByRole('link').first().click();
@@ -140,6 +172,7 @@ try {
   result.gps = await page.getByTestId('gps').innerText();
   result.description_shown = (await page.getByText('Колонна на трассе у Шебекино').count()) > 0;
   await shot('submission');
+  await axe('submission');
 
   step('new observation with a heading');
   await page.getByRole('link', { name: 'New observation' }).click();
@@ -155,6 +188,7 @@ try {
   result.observation_id = Number(/\/observations\/(\d+)$/.exec(page.url())[1]);
   result.movement = await page.getByTestId('movement').innerText();
   await shot('observation');
+  await axe('observation');
   await collectCsp();
 
   step('sign out; the other organisation\'s analyst signs in');
@@ -179,6 +213,7 @@ try {
   await page.getByLabel('Note').fill('matches the frames; place checked');
   await page.keyboard.press('Escape');
   await shot('verify');
+  await axe('verify');
   await page.keyboard.press('v');
   await page.getByText(`Observation #${result.observation_id} verified.`).waitFor({ timeout: T });
   const verified = await apiGet(config.analyst, `/api/v1/observations/${result.observation_id}`);
@@ -191,35 +226,157 @@ try {
   result.aggregate_rows = await page.getByRole('table', { name: 'Vehicles per day and oblast' }).locator('tbody tr').evaluateAll(
     (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
   await shot('aggregates');
+  await axe('aggregates');
+
+  step('the map draws the observation tiles');
+  await page.getByRole('link', { name: 'Map' }).click();
+  // Settled: the observation source asks for the wanted URL, its tiles and every other source's
+  // are loaded, and a frame has been drawn since (queryRenderedFeatures reads the last frame).
+  // MapLibre's `idle` is not waited for: after setTiles on SwiftShader it does not always follow.
+  const idle = async (want) => {
+    await page.waitForFunction(
+      (want) => {
+        const map = window.cwMap;
+        if (!map || !map.loaded()) return false;
+        const src = map.getSource('observations');
+        if (!src || !src.tiles || (want && !decodeURIComponent(src.tiles[0]).includes(want))) return false;
+        return map.isSourceLoaded('observations') && map.areTilesLoaded();
+      },
+      want ?? '',
+      { timeout: 60000 },
+    );
+    await page.evaluate(() => new Promise((resolve) => {
+      const map = window.cwMap;
+      map.once('render', () => requestAnimationFrame(() => resolve()));
+      map.triggerRepaint();
+    }));
+  };
+  await idle();
+  await page.getByText(/^\d+ observations in view$/).waitFor({ timeout: T });
+  result.map_low = await page.evaluate(() => {
+    const map = window.cwMap;
+    const cells = map.queryRenderedFeatures({ layers: ['observation-cells'] });
+    return {
+      zoom: map.getZoom(),
+      cells: cells.length,
+      cell_count: cells.reduce((n, f) => n + Number(f.properties.count), 0),
+      layers: ['observation-points', 'observation-cells', 'convoy-lines', 'convoy-arrows', 'imagery-fill'].filter((l) => map.getLayer(l)),
+      server_layers_left: map.getStyle().layers.filter((l) => l.source === 'observation-tiles').length,
+    };
+  });
+  result.map_count_text = await page.getByTestId('map-count').innerText();
+  result.tile_layers_requested = [...new Set(tileRequests.map((r) => r.layer))].sort();
 
   step('the map shows the mark at its projected pixel');
-  await page.getByRole('link', { name: 'Map' }).click();
-  await page.waitForFunction(() => window.cwMap && window.cwMap.loaded() && window.cwMap.getSource('observations'), null, { timeout: 60000 });
-  await page.getByText(/^\d+ observations$/).waitFor({ timeout: T });
-  await page.waitForFunction(() => document.body.hasAttribute('data-map-idle'), null, { timeout: 60000 });
-  result.map = await page.evaluate(({ lat, lon, id }) => {
-    const map = window.cwMap;
-    const p = map.project([lon, lat]);
-    const canvas = map.getCanvas();
-    const hits = map.queryRenderedFeatures([[p.x - 2, p.y - 2], [p.x + 2, p.y + 2]], { layers: ['observations'] });
-    const far = map.queryRenderedFeatures([[p.x + 60, p.y + 60], [p.x + 64, p.y + 64]], { layers: ['observations'] });
-    return {
-      x: p.x,
-      y: p.y,
-      inside: p.x >= 0 && p.y >= 0 && p.x <= canvas.clientWidth && p.y <= canvas.clientHeight,
-      hit_ids: hits.map((f) => Number(f.properties.id)),
-      far_ids: far.map((f) => Number(f.properties.id)),
-      has_mark: hits.some((f) => Number(f.properties.id) === id),
-    };
-  }, { lat: config.lat, lon: config.lon, id: result.observation_id });
+  const markAt = () =>
+    page.evaluate(({ lat, lon, id }) => {
+      const map = window.cwMap;
+      const p = map.project([lon, lat]);
+      const canvas = map.getCanvas();
+      const hits = map.queryRenderedFeatures([[p.x - 2, p.y - 2], [p.x + 2, p.y + 2]], { layers: ['observation-points'] });
+      const far = map.queryRenderedFeatures([[p.x + 60, p.y + 60], [p.x + 64, p.y + 64]], { layers: ['observation-points'] });
+      return {
+        x: p.x,
+        y: p.y,
+        zoom: map.getZoom(),
+        inside: p.x >= 0 && p.y >= 0 && p.x <= canvas.clientWidth && p.y <= canvas.clientHeight,
+        hit_ids: hits.map((f) => Number(f.id)),
+        far_ids: far.map((f) => Number(f.id)),
+        has_mark: hits.some((f) => Number(f.id) === id),
+      };
+    }, { lat: config.lat, lon: config.lon, id: result.observation_id });
+  await page.goto(`${config.base}/map?lat=${config.lat}&lon=${config.lon}&z=11`, { waitUntil: 'load' });
+  await idle();
+  result.map = await markAt();
+  result.in_view_listed = await page.locator(`[data-testid=in-view][data-id="${result.observation_id}"]`).count();
   result.map_problem = (await page.getByTestId('map-problem').count()) > 0 ? await page.getByTestId('map-problem').innerText() : null;
   await shot('map');
+  await axe('map');
+
+  step('the time slider, from the keyboard, sets the tiles\' from/to');
+  const slider = page.getByRole('slider', { name: 'Day' });
+  await page.waitForFunction(() => !document.querySelector('[data-testid=timeline] input[type=range]').disabled, null, { timeout: T });
+  await page.getByRole('radio', { name: 'Per day' }).check();
+  await idle('to=');
+  result.slider_today = { valuetext: await slider.getAttribute('aria-valuetext'), mark: (await markAt()).has_mark };
+  await slider.focus();
+  await page.keyboard.press('Home');
+  await idle('from=2022-02-20T00:00:00Z&to=2022-02-21T00:00:00Z');
+  result.slider_day = {
+    valuetext: await slider.getAttribute('aria-valuetext'),
+    url: new URL(page.url()).search,
+    mark: (await markAt()).has_mark,
+  };
+  await page.keyboard.press('ArrowRight');
+  await idle('from=2022-02-21T00:00:00Z&to=2022-02-22T00:00:00Z');
+  result.slider_next_day = { valuetext: await slider.getAttribute('aria-valuetext'), mark: (await markAt()).has_mark };
+  await page.keyboard.press('ArrowLeft');
+  await idle('from=2022-02-20T00:00:00Z&to=2022-02-21T00:00:00Z');
+  result.tile_queries = {
+    observations: [...new Set(tileRequests.filter((r) => r.layer === 'observations').map((r) => r.query))],
+    convoys: [...new Set(tileRequests.filter((r) => r.layer === 'convoys').map((r) => r.query))],
+  };
+  await page.reload({ waitUntil: 'load' });
+  await idle('from=2022-02-20T00:00:00Z&to=2022-02-21T00:00:00Z');
+  result.after_reload = {
+    valuetext: await page.getByRole('slider', { name: 'Day' }).getAttribute('aria-valuetext'),
+    mark: (await markAt()).has_mark,
+  };
+
+  step('clicking the mark opens the observation');
+  const box = await page.locator('.maplibregl-canvas').boundingBox();
+  const at = await markAt();
+  await page.mouse.click(box.x + at.x, box.y + at.y);
+  await page.waitForURL(/\/observations\/\d+$/, { timeout: T });
+  result.clicked_to = new URL(page.url()).pathname;
+  await collectCsp();
+
+  step('an admin issues a token, copies it, and revokes it');
+  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: config.base });
+  page.on('dialog', (d) => d.accept());
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Access token').waitFor({ timeout: T });
+  await signIn(config.admin);
+  await page.getByRole('link', { name: 'Admin' }).click();
+  await page.getByRole('table', { name: 'Users' }).locator('[data-testid=user-row][data-name=carla]').waitFor({ timeout: T });
+  await page.getByRole('table', { name: 'Active tokens' }).locator('[data-testid=token-row]').first().waitFor({ timeout: T });
+  await axe('admin');
+  await page.getByLabel('Label of a new token for carla').fill('laptop');
+  await page.getByRole('button', { name: 'Issue token for carla' }).click();
+  const box2 = page.getByTestId('new-token');
+  await box2.waitFor({ timeout: T });
+  const tokenId = Number(await box2.getAttribute('data-id'));
+  const token = await page.getByTestId('new-token-value').innerText();
+  result.token = { id: tokenId, shape: /^cw_[0-9a-f]{64}$/.test(token) };
+  await page.getByRole('button', { name: 'Copy token' }).click();
+  await page.getByText('Copied to the clipboard.').waitFor({ timeout: T });
+  result.token.clipboard_matches = (await page.evaluate(() => navigator.clipboard.readText())) === token;
+  const me = await apiGet(token, '/api/v1/me');
+  result.token.me = me.name;
+  const tokenRow = page.locator(`[data-testid=token-row][data-id="${tokenId}"]`);
+  await tokenRow.waitFor({ timeout: T });
+  result.token.row = await tokenRow.innerText();
+  await axe('admin-new-token');
+  await shot('admin');
+  await tokenRow.getByRole('button', { name: `Revoke token #${tokenId}` }).click();
+  await page.getByText(`Token #${tokenId} revoked.`).waitFor({ timeout: T });
+  await tokenRow.waitFor({ state: 'detached', timeout: T });
+  result.token.shown_after_revoke = await page.getByTestId('new-token').count();
+  result.token.status_after_revoke = await apiStatus(token, '/api/v1/me');
   await collectCsp();
   step('done');
   console.log(JSON.stringify(result));
   await browser.close();
 } catch (err) {
   result.error = String(err?.message ?? err);
+  try {
+    result.last_state = await browser.contexts()[0].pages()[0].evaluate(() => ({
+      url: location.href,
+      idle_attr: document.body.getAttribute('data-map-idle'),
+      loaded: window.cwMap?.loaded(),
+      tiles: window.cwMap?.getSource('observations')?.tiles,
+    }));
+  } catch {}
   console.log(JSON.stringify(result));
   if (browser) await browser.close().catch(() => {});
   process.exit(1);

@@ -3,12 +3,15 @@
 // analyst each. dashboard_browser.mjs plays the story (sign in, a tus upload through the file
 // picker, a submission sent through the API appearing and finishing live in the inbox, its
 // frames and GPS, an observation with a heading, the other organisation's analyst verifying it
-// from the keyboard, the mark on the map at its projected pixel, an org-private submission
-// invisible to the other organisation) and reports what it saw; this test judges it. No console
-// error, page error or Content-Security-Policy violation is allowed. Without a built dashboard,
+// from the keyboard, the map drawn from the vector tiles with the mark at its projected pixel and
+// the time slider changing the tiles' from/to, an org-private submission invisible to the other
+// organisation, an admin issuing and revoking a token) and reports what it saw; this test judges
+// it. No console error, page error, Content-Security-Policy violation or axe-core violation (on
+// any screen visited) is allowed. Without a built dashboard,
 // playwright-core or Chromium the test fails: it never skips.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -50,6 +53,7 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   const std::string anton = add_user(env, "anton", "Bellingcat", "analyst");
   const std::string otto = add_user(env, "otto", "The Insider", "analyst");
   const std::string olga = add_user(env, "olga", "The Insider", "contributor");
+  const std::string ada = add_user(env, "ada", "Bellingcat", "admin");
   ServerProcess server(env);
   const std::string base = "http://127.0.0.1:" + std::to_string(server.port());
 
@@ -82,11 +86,11 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   const std::string shots = shots_env != nullptr && *shots_env ? shots_env : dir + "/shots";
   fs::create_directories(shots);
   const double lat = 50.5950, lon = 36.5872;
-  nlohmann::json config = {{"base", base},        {"contributor", carla},
-                           {"analyst", otto},     {"upload_video", upload},
-                           {"api_video", gps},    {"private_submission_id", private_id},
-                           {"lat", lat},          {"lon", lon},
-                           {"screenshots", shots}};
+  nlohmann::json config = {{"base", base},         {"contributor", carla},
+                           {"analyst", otto},      {"upload_video", upload},
+                           {"api_video", gps},     {"private_submission_id", private_id},
+                           {"lat", lat},           {"lon", lon},
+                           {"screenshots", shots}, {"admin", ada}};
   write_file(dir + "/config.json", config.dump());
   auto run =
       run_command({"/usr/bin/env", "node", e2e + "/dashboard_browser.mjs", dir + "/config.json"});
@@ -127,11 +131,63 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   EXPECT_EQ(out["aggregate_rows"],
             nlohmann::json::parse(R"([["2022-02-20", "RU-BEL", "4", "4", "0"]])"))
       << out["aggregate_rows"];
-  // 8. The mark is rendered at the pixel its coordinates project to, inside the map, and only
-  // there.
+  // 8. The map draws from the vector tiles: the server's unfiltered observation layers replaced
+  // by the screen's, observation, convoy and imagery tiles requested, grouped cells at zoom 5.
+  const auto& low = out["map_low"];
+  EXPECT_EQ(low["layers"], nlohmann::json::parse(R"(["observation-points", "observation-cells",
+      "convoy-lines", "convoy-arrows", "imagery-fill"])"))
+      << low;
+  EXPECT_EQ(low["server_layers_left"], 0) << low;
+  EXPECT_GE(low["cells"].get<int>(), 1) << low;
+  EXPECT_GE(low["cell_count"].get<int>(), 1) << low;
+  EXPECT_EQ(out["tile_layers_requested"],
+            nlohmann::json::parse(R"(["convoys", "imagery", "observations"])"));
+  EXPECT_NE(out["map_count_text"].get<std::string>().find("observations in view"),
+            std::string::npos);
+  // At zoom 11 (a deep link) the mark is rendered at the pixel its coordinates project to,
+  // inside the map, and only there; the list beside the map names it.
   EXPECT_TRUE(out["map"]["inside"].get<bool>()) << out["map"];
   EXPECT_TRUE(out["map"]["has_mark"].get<bool>()) << out["map"];
   EXPECT_EQ(out["map"]["far_ids"], nlohmann::json::array()) << out["map"];
+  EXPECT_EQ(out["in_view_listed"], 1);
+  // The time slider: per day today, nothing; Home (the first observation's day) shows the mark,
+  // with from/to in the page's URL and in the tiles' URLs (observations and convoys); the next
+  // day hides it; a reload keeps the day.
+  EXPECT_FALSE(out["slider_today"]["mark"].get<bool>()) << out["slider_today"];
+  EXPECT_TRUE(out["slider_day"]["mark"].get<bool>()) << out["slider_day"];
+  EXPECT_NE(out["slider_day"]["valuetext"].get<std::string>().find("2022-02-20"), std::string::npos)
+      << out["slider_day"];
+  EXPECT_NE(out["slider_day"]["url"].get<std::string>().find("to=2022-02-21&from=2022-02-20"),
+            std::string::npos)
+      << out["slider_day"];
+  EXPECT_FALSE(out["slider_next_day"]["mark"].get<bool>()) << out["slider_next_day"];
+  const std::string day = "?from=2022-02-20T00:00:00Z&to=2022-02-21T00:00:00Z";
+  const std::string next = "?from=2022-02-21T00:00:00Z&to=2022-02-22T00:00:00Z";
+  for (const char* layer : {"observations", "convoys"}) {
+    const auto& qs = out["tile_queries"][layer];
+    EXPECT_NE(std::find(qs.begin(), qs.end(), day), qs.end()) << layer << qs;
+    EXPECT_NE(std::find(qs.begin(), qs.end(), next), qs.end()) << layer << qs;
+  }
+  EXPECT_TRUE(out["after_reload"]["mark"].get<bool>()) << out["after_reload"];
+  EXPECT_NE(out["after_reload"]["valuetext"].get<std::string>().find("2022-02-20"),
+            std::string::npos);
+  // Clicking the mark opens its observation.
+  EXPECT_EQ(out["clicked_to"], "/observations/" + std::to_string(out["observation_id"].get<int>()));
+  // 9. The admin's new token: shown once, copied, accepted by the API; revoked: refused.
+  const auto& token = out["token"];
+  EXPECT_TRUE(token["shape"].get<bool>()) << token;
+  EXPECT_TRUE(token["clipboard_matches"].get<bool>()) << token;
+  EXPECT_EQ(token["me"], "carla");
+  EXPECT_NE(token["row"].get<std::string>().find("laptop"), std::string::npos) << token;
+  EXPECT_EQ(token["shown_after_revoke"], 0);
+  EXPECT_EQ(token["status_after_revoke"], 401);
+  // axe-core: no violation of any impact on any screen.
+  for (const char* screen : {"sign-in", "inbox", "submission", "observation", "verify",
+                             "aggregates", "map", "admin", "admin-new-token"}) {
+    ASSERT_TRUE(out["axe"].contains(screen)) << screen;
+    EXPECT_EQ(out["axe"][screen], nlohmann::json::array()) << screen << "\n"
+                                                           << out["axe"][screen].dump(2);
+  }
 
   // No console errors, page errors or CSP violations. Failed loads: only the base map's style
   // while the server has none (the map says so) and the private submission's 404 at its URL.
@@ -148,7 +204,7 @@ TEST(DashboardBrowserTest, StoryInChromium) {
       EXPECT_FALSE(out["map_problem"].is_null()) << "the map must say why it is blank";
     }
   }
-  EXPECT_GE(out["screenshots"].size(), 6u);
+  EXPECT_GE(out["screenshots"].size(), 8u);
 }
 
 }  // namespace

@@ -1,12 +1,15 @@
 // The map: the server's offline base map (style, vector tiles and glyphs from /api/v1/map and
-// /api/v1/tiles, every request carrying the token), observations coloured by movement and sized
-// by vehicles, convoy tracks, the list's filters, click → the observation, export of the view.
+// /api/v1/tiles, every request carrying the token); observations from the observation tiles with
+// the list's filters in the tile URL, coloured by movement and sized by vehicles (grouped cells
+// below zoom 9); convoy tracks with direction arrows; imagery footprints; a time slider over
+// from/to; click → the observation (a cell zooms in); the view in the URL; export of the view.
 import 'maplibre-gl/dist/maplibre-gl.css';
 import maplibregl from 'maplibre-gl';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { getToken, Me, request } from '../api';
 import { onEvent } from '../events';
-import { Link } from '../ui';
+import { api, getToken, Me, request } from '../api';
+import { Link, navigate } from '../ui';
+import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, TILE_FILTERS, withDay, withView } from '../lib/timeline.js';
 import { obsQuery, ObservationFilters } from './observations';
 
 export const STYLE_URL = '/api/v1/map/style.json';
@@ -55,22 +58,229 @@ async function loadStyle(): Promise<{ style: maplibregl.StyleSpecification | str
   }
 }
 
-function toFeatures(fc: any) {
-  return {
-    type: 'FeatureCollection',
-    features: (fc.features ?? []).map((f: any) => ({
-      type: 'Feature',
-      id: f.id,
-      geometry: f.geometry,
-      properties: {
-        id: f.id ?? f.properties?.id,
-        vehicles: f.properties?.vehicles ?? 1,
-        status: f.properties?.status,
-        movement: f.properties?.derived?.movement ?? 'unknown',
-        observed_at: f.properties?.observed_at,
+// Movement colours of the observations and of the convoy tracks (direction).
+const MOVEMENT_PAINT = ['match', ['get', 'movement'], ...Object.entries(MOVEMENT_COLOURS).flat(), MOVEMENT_COLOURS.unknown];
+const DIRECTION_PAINT = ['match', ['get', 'direction'], 'toward', MOVEMENT_COLOURS.toward, 'away', MOVEMENT_COLOURS.away, MOVEMENT_COLOURS.parallel];
+
+// The layers this screen draws from the data tiles, in the order they are drawn; the first three
+// answer clicks (most specific first).
+const CLICKABLE = ['observation-points', 'observation-cells', 'convoy-lines', 'imagery-fill'];
+
+// The server's own observation layers (unfiltered) give way to the screen's filtered ones.
+function withDataLayers(style: maplibregl.StyleSpecification, query: URLSearchParams, hasGlyphs: boolean) {
+  const origin = location.origin;
+  const s = { ...style, sources: { ...style.sources }, layers: style.layers.filter((l: any) => l.source !== 'observation-tiles') };
+  delete (s.sources as any)['observation-tiles'];
+  s.sources.imagery = { type: 'vector', tiles: [`${origin}/api/v1/tiles/imagery/{z}/{x}/{y}.mvt`], maxzoom: 14 };
+  s.sources.convoys = { type: 'vector', tiles: [convoyTileUrl(origin, query, Date.now())], maxzoom: 14 };
+  s.sources.observations = { type: 'vector', tiles: [observationTileUrl(origin, query)], maxzoom: 16 };
+  const layers: any[] = [
+    { id: 'imagery-fill', type: 'fill', source: 'imagery', 'source-layer': 'imagery', paint: { 'fill-color': '#6a4c93', 'fill-opacity': 0.12 } },
+    { id: 'imagery-outline', type: 'line', source: 'imagery', 'source-layer': 'imagery', paint: { 'line-color': '#6a4c93', 'line-width': 1.5 } },
+    {
+      id: 'convoy-lines',
+      type: 'line',
+      source: 'convoys',
+      'source-layer': 'convoys',
+      layout: { 'line-join': 'round', 'line-cap': 'round' },
+      paint: { 'line-color': DIRECTION_PAINT, 'line-width': ['interpolate', ['linear'], ['sqrt', ['coalesce', ['get', 'vehicles'], 1]], 1, 2, 10, 6] },
+    },
+    {
+      id: 'convoy-arrows',
+      type: 'symbol',
+      source: 'convoys',
+      'source-layer': 'convoys',
+      layout: {
+        'symbol-placement': 'line',
+        'symbol-spacing': 60,
+        'icon-image': 'cw-arrow',
+        'icon-size': 0.8,
+        'icon-allow-overlap': true,
+        'icon-rotation-alignment': 'map',
       },
-    })),
+      paint: { 'icon-color': DIRECTION_PAINT },
+    },
+    {
+      id: 'observation-cells',
+      type: 'circle',
+      source: 'observations',
+      'source-layer': 'observations',
+      filter: ['has', 'count'],
+      paint: {
+        'circle-color': '#1f5f8b',
+        'circle-opacity': 0.75,
+        'circle-stroke-color': '#fff',
+        'circle-stroke-width': 1,
+        'circle-radius': ['interpolate', ['linear'], ['sqrt', ['coalesce', ['get', 'vehicles'], ['get', 'count']]], 1, 7, 10, 16, 100, 28],
+      },
+    },
+    {
+      id: 'observation-points',
+      type: 'circle',
+      source: 'observations',
+      'source-layer': 'observations',
+      filter: ['!', ['has', 'count']],
+      paint: {
+        'circle-color': MOVEMENT_PAINT,
+        'circle-radius': ['interpolate', ['linear'], ['sqrt', ['coalesce', ['get', 'vehicles'], 1]], 1, 5, 10, 18],
+        'circle-stroke-color': ['match', ['get', 'status'], 'verified', '#1b4332', '#ffffff'],
+        'circle-stroke-width': ['match', ['get', 'status'], 'verified', 2, 1],
+        'circle-opacity': 0.85,
+      },
+    },
+  ];
+  if (hasGlyphs) {
+    layers.push({
+      id: 'observation-cell-counts',
+      type: 'symbol',
+      source: 'observations',
+      'source-layer': 'observations',
+      filter: ['has', 'count'],
+      layout: { 'text-field': ['to-string', ['get', 'count']], 'text-font': ['Noto Sans Bold'], 'text-size': 10, 'text-allow-overlap': true },
+      paint: { 'text-color': '#ffffff' },
+    });
+  }
+  s.layers = [...s.layers, ...layers];
+  return s;
+}
+
+// The convoy arrow, drawn here (no sprite needed): white, pointing along the line, tinted by
+// the layer (sdf).
+function arrowImage() {
+  const size = 24;
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = size;
+  const ctx = canvas.getContext('2d')!;
+  ctx.fillStyle = '#fff';
+  ctx.beginPath();
+  ctx.moveTo(4, 5);
+  ctx.lineTo(20, 12);
+  ctx.lineTo(4, 19);
+  ctx.lineTo(8, 12);
+  ctx.closePath();
+  ctx.fill();
+  return ctx.getImageData(0, 0, size, size);
+}
+
+interface InView {
+  total: number;
+  cells: number;
+  points: { id: number; vehicles: number; movement: string; status: string }[];
+}
+
+// What is drawn now: the observations in view (cells count theirs), for the text and the list
+// beside the map (the keyboard's way to the marks).
+function renderedObservations(map: maplibregl.Map): InView {
+  const seen = new Set<string>();
+  const out: InView = { total: 0, cells: 0, points: [] };
+  for (const f of map.queryRenderedFeatures({ layers: ['observation-points', 'observation-cells'] })) {
+    const p = f.properties ?? {};
+    if (p.count !== undefined) {
+      const key = `c${JSON.stringify((f.geometry as any).coordinates)}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.cells += 1;
+      out.total += Number(p.count);
+    } else {
+      const id = Number(f.id ?? p.id);
+      if (seen.has(`o${id}`)) continue;
+      seen.add(`o${id}`);
+      out.total += 1;
+      out.points.push({ id, vehicles: Number(p.vehicles ?? 1), movement: String(p.movement ?? 'unknown'), status: String(p.status ?? '') });
+    }
+  }
+  out.points.sort((a, b) => a.id - b.id);
+  return out;
+}
+
+const NON_TIME = TILE_FILTERS.filter((k) => k !== 'from' && k !== 'to');
+
+// The time slider: one day per step over the days from the first observation matching the other
+// filters to today; per day or cumulative; play steps a day at a time. It writes from/to in the
+// query string like the filters do.
+function TimeSlider({ query, base }: { query: URLSearchParams; base: string }) {
+  const nonTime = NON_TIME.map((k) => `${k}=${query.get(k) ?? ''}`).join('&');
+  const [first, setFirst] = useState<number | null>(null);
+  const [playing, setPlaying] = useState(false);
+  const today = parseDay(formatDay(Date.now()))!;
+  useEffect(() => {
+    const q = new URLSearchParams();
+    for (const k of NON_TIME) if (query.get(k)) q.set(k, query.get(k)!);
+    q.set('limit', '1');
+    api<{ items: { observed_at: string }[] }>(`/api/v1/observations?${q}`).then(
+      (page) => setFirst(page.items.length ? parseDay(page.items[0].observed_at) : addDays(today, -30)),
+      () => setFirst(addDays(today, -30)),
+    );
+  }, [nonTime]);
+  const { day, mode } = sliderState(query);
+  const lo = Math.min(first ?? addDays(today, -30), day ?? today);
+  const hi = Math.max(today, day ?? today);
+  const value = day ?? hi;
+  const move = (d: number, m: 'day' | 'cumulative') => {
+    const q = withDay(new URLSearchParams(location.search), Math.min(hi, Math.max(lo, d)), m);
+    navigate(`${base}?${q}`, true);
   };
+  useEffect(() => {
+    if (!playing) return;
+    const timer = setInterval(() => {
+      const cur = sliderState(new URLSearchParams(location.search));
+      const next = cur.day === null ? lo : cur.day + 1;
+      if (next > hi) {
+        setPlaying(false);
+        return;
+      }
+      move(next, cur.mode);
+    }, 800);
+    return () => clearInterval(timer);
+  }, [playing, lo, hi]);
+  const shown = day === null ? 'all time' : mode === 'day' ? formatDay(day) : `up to ${formatDay(day)}`;
+  return (
+    <fieldset class="timeline" data-testid="timeline">
+      <legend>Time</legend>
+      <label class="timeline-day">
+        Day
+        <input
+          type="range"
+          min={0}
+          max={daysBetween(lo, hi)}
+          step={1}
+          value={daysBetween(lo, value)}
+          aria-valuetext={day === null ? `All time (to ${formatDay(hi)})` : mode === 'day' ? `${formatDay(day)}, that day only` : `Up to and including ${formatDay(day)}`}
+          disabled={first === null}
+          onInput={(e) => move(addDays(lo, Number((e.target as HTMLInputElement).value)), mode)}
+        />
+      </label>
+      <output aria-live="polite" data-testid="timeline-shown">
+        Showing {shown}
+      </output>
+      <span role="radiogroup" aria-label="Time mode" class="timeline-mode">
+        <label class="check">
+          <input type="radio" name="time-mode" checked={mode === 'day'} onChange={() => move(value, 'day')} />
+          Per day
+        </label>
+        <label class="check">
+          <input type="radio" name="time-mode" checked={mode === 'cumulative'} onChange={() => move(value, 'cumulative')} />
+          Cumulative
+        </label>
+      </span>
+      <button type="button" aria-pressed={playing} disabled={first === null} onClick={() => setPlaying(!playing)}>
+        {playing ? 'Pause' : 'Play'}
+      </button>
+      <button
+        type="button"
+        disabled={day === null}
+        onClick={() => {
+          setPlaying(false);
+          const q = new URLSearchParams(location.search);
+          q.delete('from');
+          q.delete('to');
+          navigate(`${base}?${q}`, true);
+        }}
+      >
+        All time
+      </button>
+    </fieldset>
+  );
 }
 
 export function MapView({ query }: { me: Me; query: URLSearchParams }) {
@@ -79,11 +289,12 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
   const [problem, setProblem] = useState<string | null>(null);
   const [tileProblem, setTileProblem] = useState<string | null>(null);
   const [dataError, setDataError] = useState<string | null>(null);
-  const [count, setCount] = useState<number | null>(null);
-  const [selected, setSelected] = useState<any>(null);
+  const [inView, setInView] = useState<InView | null>(null);
+  const [selected, setSelected] = useState<{ kind: 'imagery'; props: any } | null>(null);
   const [picked, setPicked] = useState<{ lat: number; lon: number } | null>(null);
   const [ready, setReady] = useState(false);
-  const qs = query.toString();
+  const obsUrl = observationTileUrl(location.origin, query);
+  const convoyWindow = convoyKey(query);
 
   useEffect(() => {
     let map: maplibregl.Map | null = null;
@@ -91,12 +302,14 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
     void loadStyle().then(({ style, problem }) => {
       if (cancelled || !container.current) return;
       setProblem(problem);
+      const q = new URLSearchParams(location.search);
+      const base = typeof style === 'string' ? BLANK_STYLE : style;
       try {
         map = new maplibregl.Map({
           container: container.current,
-          style,
-          center: [Number(query.get('lon') ?? 37.5), Number(query.get('lat') ?? 50.6)],
-          zoom: Number(query.get('z') ?? 5),
+          style: withDataLayers(base, q, !!base.glyphs),
+          center: [Number(q.get('lon') ?? 37.5), Number(q.get('lat') ?? 50.6)],
+          zoom: Number(q.get('z') ?? 5),
           attributionControl: false,
           transformRequest: (url) => {
             if (url.startsWith(location.origin)) return { url, headers: { Authorization: `Bearer ${getToken() ?? ''}` } };
@@ -111,40 +324,46 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
       (window as any).cwMap = map;
       map.addControl(new maplibregl.NavigationControl(), 'top-right');
       map.addControl(new maplibregl.ScaleControl({}), 'bottom-left');
+      map.on('styleimagemissing', (e) => {
+        if (e.id === 'cw-arrow' && !map!.hasImage('cw-arrow')) map!.addImage('cw-arrow', arrowImage(), { sdf: true });
+      });
       map.on('error', (e) => {
         const msg = (e as any)?.error?.message ?? 'a map resource failed to load';
         setTileProblem(`Part of the map failed to load (${msg}). Pan or reload to retry.`);
       });
-      map.on('load', () => {
-        map!.addSource('observations', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-        map!.addSource('convoys', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-        map!.addLayer({ id: 'convoys', type: 'line', source: 'convoys', paint: { 'line-color': '#1d3557', 'line-width': 2, 'line-dasharray': [2, 1] } });
-        map!.addLayer({
-          id: 'observations',
-          type: 'circle',
-          source: 'observations',
-          paint: {
-            'circle-color': ['match', ['get', 'movement'], ...Object.entries(MOVEMENT_COLOURS).flat(), '#9d4edd'] as any,
-            'circle-radius': ['interpolate', ['linear'], ['sqrt', ['get', 'vehicles']], 1, 5, 10, 18],
-            'circle-stroke-color': '#fff',
-            'circle-stroke-width': 1,
-            'circle-opacity': 0.85,
-          },
-        });
-        map!.on('click', 'observations', (e) => {
-          const f = e.features?.[0];
-          if (f) setSelected(f.properties);
-        });
-        map!.on('click', (e) => {
-          if (map!.queryRenderedFeatures(e.point, { layers: ['observations'] }).length === 0) {
-            setSelected(null);
-            setPicked({ lat: Number(e.lngLat.lat.toFixed(6)), lon: Number(e.lngLat.lng.toFixed(6)) });
-          }
-        });
-        map!.on('mouseenter', 'observations', () => (map!.getCanvas().style.cursor = 'pointer'));
-        map!.on('mouseleave', 'observations', () => (map!.getCanvas().style.cursor = ''));
-        setReady(true);
+      map.on('click', (e) => {
+        const hit = map!.queryRenderedFeatures(e.point, { layers: CLICKABLE });
+        const f = CLICKABLE.map((l) => hit.find((h) => h.layer.id === l)).find((h) => h);
+        if (!f) {
+          setSelected(null);
+          setPicked({ lat: Number(e.lngLat.lat.toFixed(6)), lon: Number(e.lngLat.lng.toFixed(6)) });
+          return;
+        }
+        const p = f.properties ?? {};
+        if (f.layer.id === 'observation-points' || f.layer.id === 'convoy-lines') {
+          navigate(`/observations/${Number(f.id ?? p.id)}`);
+        } else if (f.layer.id === 'observation-cells') {
+          map!.easeTo({ center: e.lngLat, zoom: Math.min(map!.getZoom() + 3, 16) });
+        } else {
+          setPicked(null);
+          setSelected({ kind: 'imagery', props: p });
+        }
       });
+      for (const l of CLICKABLE) {
+        map.on('mouseenter', l, () => (map!.getCanvas().style.cursor = 'pointer'));
+        map.on('mouseleave', l, () => (map!.getCanvas().style.cursor = ''));
+      }
+      map.on('moveend', () => {
+        if (location.pathname !== '/map') return;
+        const c = map!.getCenter();
+        const q = withView(new URLSearchParams(location.search), { lat: c.lat, lon: c.lng, zoom: map!.getZoom() });
+        if (`?${q}` !== location.search) navigate(`/map?${q}`, true);
+      });
+      map.on('idle', () => {
+        setInView(renderedObservations(map!));
+        document.body.setAttribute('data-map-idle', String(Date.now()));
+      });
+      map.on('load', () => setReady(true));
     });
     return () => {
       cancelled = true;
@@ -154,44 +373,48 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
     };
   }, []);
 
-  async function loadData() {
-    const map = mapRef.current;
-    if (!map) return;
-    setDataError(null);
-    try {
-      const res = await request(`/api/v1/observations${obsQuery(query, { format: 'geojson', limit: 10000 })}`);
-      const fc = toFeatures(await res.json());
-      (map.getSource('observations') as maplibregl.GeoJSONSource).setData(fc as any);
-      setCount(fc.features.length);
-      map.once('idle', () => document.body.setAttribute('data-map-idle', String(Date.now())));
-    } catch (e) {
-      setDataError(`Observations could not be loaded: ${(e as Error).message}`);
-    }
-    try {
-      const convoys = await request('/api/v1/convoys').then((r) => r.json());
-      const features = (convoys.items ?? convoys.tracks ?? [])
-        .filter((t: any) => t.geometry || Array.isArray(t.points))
-        .map((t: any) => ({
-          type: 'Feature',
-          properties: { id: t.id },
-          geometry: t.geometry ?? { type: 'LineString', coordinates: t.points.map((p: any) => [p.lon, p.lat]) },
-        }));
-      (map.getSource('convoys') as maplibregl.GeoJSONSource).setData({ type: 'FeatureCollection', features } as any);
-    } catch {
-      /* convoy tracks are optional on the map; the observations are what matters */
-    }
-  }
-
+  // The filters and the time slider change the tiles' URLs (and so what is drawn).
+  // Only a changed URL is set: setting the same one loads nothing, and no `idle` would follow.
+  const applied = useRef<{ obs: string; convoys: string } | null>(null);
   useEffect(() => {
-    if (ready) void loadData();
-  }, [ready, qs]);
+    const map = mapRef.current;
+    if (!ready || !map) return;
+    if (applied.current === null) {
+      applied.current = { obs: obsUrl, convoys: convoyWindow }; // what the map was made with
+      return;
+    }
+    if (applied.current.obs === obsUrl && applied.current.convoys === convoyWindow) return;
+    document.body.removeAttribute('data-map-idle');
+    if (applied.current.obs !== obsUrl) (map.getSource('observations') as maplibregl.VectorTileSource | undefined)?.setTiles([obsUrl]);
+    if (applied.current.convoys !== convoyWindow) {
+      (map.getSource('convoys') as maplibregl.VectorTileSource | undefined)?.setTiles([convoyTileUrl(location.origin, query, Date.now())]);
+    }
+    applied.current = { obs: obsUrl, convoys: convoyWindow };
+  }, [ready, obsUrl, convoyWindow]);
 
+  // Back and forward (and shared links) move the view.
+  const lat = query.get('lat'), lon = query.get('lon'), z = query.get('z');
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || !map || lat === null || lon === null) return;
+    const c = map.getCenter();
+    const want = { lat: Number(lat), lon: Number(lon), zoom: Number(z ?? map.getZoom()) };
+    if (![want.lat, want.lon, want.zoom].every(Number.isFinite)) return;
+    if (Math.abs(c.lat - want.lat) > 1e-3 || Math.abs(c.lng - want.lon) > 1e-3 || Math.abs(map.getZoom() - want.zoom) > 0.01) {
+      map.jumpTo({ center: [want.lon, want.lat], zoom: want.zoom });
+    }
+  }, [ready, lat, lon, z]);
+
+  // New or changed observations: the observation and convoy tiles are fetched again.
   useEffect(
     () =>
       onEvent((e) => {
-        if (ready && e.type.startsWith('observation.')) void loadData();
+        const map = mapRef.current;
+        if (!ready || !map || !e.type.startsWith('observation.')) return;
+        (map.getSource('observations') as maplibregl.VectorTileSource | undefined)?.setTiles([observationTileUrl(location.origin, new URLSearchParams(location.search))]);
+        (map.getSource('convoys') as maplibregl.VectorTileSource | undefined)?.setTiles([convoyTileUrl(location.origin, new URLSearchParams(location.search), Date.now())]);
       }),
-    [ready, qs],
+    [ready],
   );
 
   async function exportView(format: 'geojson' | 'kml' | 'csv') {
@@ -212,12 +435,17 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
     }
   }
 
+  const listQuery = new URLSearchParams(query);
+  for (const k of ['lat', 'lon', 'z']) listQuery.delete(k);
   return (
     <section class="map-page">
       <h1>Map</h1>
       <ObservationFilters query={query} base="/map" />
+      <TimeSlider query={query} base="/map" />
       <div class="map-tools">
-        <span aria-live="polite">{count === null ? 'Loading observations…' : `${count} observations`}</span>
+        <span aria-live="polite" data-testid="map-count">
+          {inView === null ? 'Loading observations…' : `${inView.total} observations in view`}
+        </span>
         <button type="button" onClick={() => exportView('geojson')} disabled={!ready}>
           Export view as GeoJSON
         </button>
@@ -227,7 +455,8 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
         <button type="button" onClick={() => exportView('csv')} disabled={!ready}>
           Export view as CSV
         </button>
-        <span class="legend" aria-label="Legend">
+        <span class="legend">
+          <span>Movement:</span>
           {Object.entries(MOVEMENT_COLOURS).map(([k, c]) => (
             <span key={k} class={`swatch move-${k}`} data-colour={c}>
               {k}
@@ -247,21 +476,20 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
       )}
       {dataError && (
         <p class="error" role="alert">
-          {dataError}{' '}
-          <button type="button" onClick={() => loadData()}>
-            Try again
-          </button>
+          {dataError}
         </p>
       )}
       <div class="map-wrap">
         <div ref={container} class="map" role="region" aria-label="Map of observations" data-testid="map" />
         {selected && (
-          <aside class="map-panel" aria-label="Selected observation">
+          <aside class="map-panel" aria-label="Selected imagery">
             <p>
-              <Link href={`/observations/${selected.id}`}>Observation #{selected.id}</Link>
+              Imagery #{selected.props.id}
+              {selected.props.source ? `, ${selected.props.source}` : ''}
             </p>
             <p>
-              {selected.vehicles} vehicles, {selected.movement}, {selected.status}
+              {selected.props.captured_at ? `captured ${new Date(Number(selected.props.captured_at) * 1000).toISOString().slice(0, 10)}` : ''}
+              {selected.props.ground_resolution_m ? `, ${selected.props.ground_resolution_m} m per pixel` : ''}
             </p>
             <button type="button" onClick={() => setSelected(null)}>
               Close
@@ -282,8 +510,29 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
           </aside>
         )}
       </div>
+      <section class="in-view" aria-labelledby="in-view-title">
+        <h2 id="in-view-title">Observations in view</h2>
+        {inView && inView.cells > 0 && <p>Zoom in (to level 9 or more) to list single observations; grouped cells are shown below that.</p>}
+        <ul>
+          {(inView?.points ?? []).slice(0, 200).map((o) => (
+            <li key={o.id} data-testid="in-view" data-id={o.id}>
+              <Link href={`/observations/${o.id}`}>Observation #{o.id}</Link>: {o.vehicles} vehicles, {o.movement}
+              {o.status ? `, ${o.status}` : ''}
+            </li>
+          ))}
+        </ul>
+        <p>
+          <Link href={`/observations${obsQuery(listQuery)}`}>These filters as a list</Link>
+        </p>
+      </section>
     </section>
   );
+}
+
+// The parts of the query the convoy tiles depend on (their window moves with the clock only when
+// `to` is unset, and then the URL is rebuilt when the filters change).
+function convoyKey(query: URLSearchParams) {
+  return ['from', 'to', 'status'].map((k) => `${k}=${query.get(k) ?? ''}`).join('&');
 }
 
 // A small map to place a point: click or drag the pin. Used by the observation editor and the

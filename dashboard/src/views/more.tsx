@@ -3,6 +3,7 @@
 import { useRef, useState } from 'preact/hooks';
 import { api, Me, postJson, request } from '../api';
 import { toQuery } from '../lib/route.js';
+import { tokensFromAudit } from '../lib/tokens.js';
 import { ErrorBox, navigate, Time, useLoad } from '../ui';
 
 async function download(path: string, name: string) {
@@ -214,9 +215,190 @@ export function Reports({ me }: { me: Me }) {
   );
 }
 
+// The tokens of the admin's users, from the audit log (the API lists no tokens; every token
+// was created and revoked through an audited call). Follows the log's pages to its end.
+async function loadTokens() {
+  const entries: any[] = [];
+  let cursor: string | null = null;
+  for (let i = 0; i < 50; ++i) {
+    const page: { items: any[]; next_cursor: string | null } = await api(`/api/v1/audit${toQuery({ object: 'token/*', limit: 500, cursor })}`);
+    entries.push(...page.items);
+    cursor = page.next_cursor;
+    if (!cursor) break;
+  }
+  return tokensFromAudit(entries);
+}
+
+// A token just issued: shown once, with a copy button; it cannot be read again.
+function NewTokenBox({ issued, onDone }: { issued: { id: number; user: string; token: string }; onDone: () => void }) {
+  const [copied, setCopied] = useState<string | null>(null);
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(issued.token);
+      setCopied('Copied to the clipboard.');
+    } catch {
+      setCopied('The browser refused the clipboard; select the token and copy it by hand.');
+    }
+  }
+  return (
+    <div class="token-once" role="status" data-testid="new-token" data-id={issued.id}>
+      <p>
+        New token #{issued.id} for {issued.user}. It is shown only now: copy it and hand it over safely.
+      </p>
+      <p>
+        <code data-testid="new-token-value">{issued.token}</code>
+      </p>
+      <button type="button" onClick={copy}>
+        Copy token
+      </button>{' '}
+      <button type="button" onClick={onDone}>
+        Done, hide it
+      </button>
+      {copied && <span> {copied}</span>}
+    </div>
+  );
+}
+
+function UserTokens({ me }: { me: Me }) {
+  const users = useLoad(() => api<{ items: any[] }>('/api/v1/users?limit=500'), []);
+  const tokens = useLoad(loadTokens, []);
+  const [issued, setIssued] = useState<{ id: number; user: string; token: string } | null>(null);
+  const [labels, setLabels] = useState<Record<number, string>>({});
+  const [error, setError] = useState<unknown>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const names = new Map<number, string>((users.data?.items ?? []).map((u) => [u.id, u.name]));
+  const reload = () => {
+    users.reload();
+    tokens.reload();
+  };
+  async function issue(user: { id: number; name: string }) {
+    setBusy(true);
+    setError(null);
+    setMessage(null);
+    try {
+      const label = (labels[user.id] ?? '').trim();
+      const t = await postJson<{ id: number; token: string }>(`/api/v1/users/${user.id}/tokens`, label ? { label } : {});
+      setIssued({ id: t.id, user: user.name, token: t.token });
+      setLabels((l) => ({ ...l, [user.id]: '' }));
+      reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function revoke(t: { id: number; user_id: number }) {
+    const own = t.id === me.token_id;
+    if (!confirm(own ? `Revoke token #${t.id}? It is the token you are signed in with: you will be signed out.` : `Revoke token #${t.id} of ${names.get(t.user_id) ?? `user ${t.user_id}`}? Whoever holds it loses access at once.`)) return;
+    setBusy(true);
+    setError(null);
+    setMessage(null);
+    try {
+      await api(`/api/v1/tokens/${t.id}`, { method: 'DELETE' });
+      if (issued?.id === t.id) setIssued(null);
+      setMessage(`Token #${t.id} revoked.`);
+      reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const active = (tokens.data ?? []).filter((t) => !t.revoked_at);
+  const revoked = (tokens.data ?? []).filter((t) => t.revoked_at);
+  return (
+    <>
+      <h2>Users</h2>
+      <ErrorBox error={users.error} onRetry={users.reload} />
+      <table class="list" aria-label="Users">
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Role</th>
+            <th scope="col">Organisation</th>
+            <th scope="col">Active tokens</th>
+            <th scope="col">Created</th>
+            <th scope="col">New token</th>
+          </tr>
+        </thead>
+        <tbody>
+          {(users.data?.items ?? []).map((u) => (
+            <tr key={u.id} data-testid="user-row" data-name={u.name}>
+              <td>{u.name}</td>
+              <td>{u.role}</td>
+              <td>{u.org?.name}</td>
+              <td>{u.active_tokens}</td>
+              <td>
+                <Time iso={u.created_at} />
+              </td>
+              <td>
+                <input
+                  type="text"
+                  size={14}
+                  maxLength={200}
+                  placeholder="label (optional)"
+                  aria-label={`Label of a new token for ${u.name}`}
+                  value={labels[u.id] ?? ''}
+                  onInput={(e) => setLabels((l) => ({ ...l, [u.id]: (e.target as HTMLInputElement).value }))}
+                />{' '}
+                <button type="button" disabled={busy} onClick={() => issue(u)}>
+                  Issue token for {u.name}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {issued && <NewTokenBox issued={issued} onDone={() => setIssued(null)} />}
+      <ErrorBox error={error} />
+      {message && <p role="status">{message}</p>}
+      <h2>Tokens</h2>
+      <ErrorBox error={tokens.error} onRetry={tokens.reload} />
+      <table class="list" aria-label="Active tokens">
+        <thead>
+          <tr>
+            <th scope="col">Token</th>
+            <th scope="col">User</th>
+            <th scope="col">Label</th>
+            <th scope="col">Issued</th>
+            <th scope="col">Issued by</th>
+            <th scope="col">Revoke</th>
+          </tr>
+        </thead>
+        <tbody>
+          {active.map((t) => (
+            <tr key={t.id} data-testid="token-row" data-id={t.id}>
+              <td>
+                #{t.id}
+                {t.id === me.token_id ? ' (yours, this session)' : ''}
+              </td>
+              <td>{names.get(t.user_id) ?? `user ${t.user_id}`}</td>
+              <td>{t.label || '—'}</td>
+              <td>
+                <Time iso={t.created_at} />
+              </td>
+              <td>{t.created_by}</td>
+              <td>
+                <button type="button" disabled={busy} onClick={() => revoke(t)}>
+                  Revoke token #{t.id}
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {revoked.length > 0 && (
+        <p>
+          {revoked.length} revoked token{revoked.length === 1 ? '' : 's'}: {revoked.map((t) => `#${t.id}`).join(', ')}.
+        </p>
+      )}
+    </>
+  );
+}
+
 export function Admin({ me, query }: { me: Me; query: URLSearchParams }) {
   const object = query.get('object') ?? '';
-  const users = useLoad(() => (me.role === 'admin' ? api<{ items: any[] }>('/api/v1/users') : Promise.resolve({ items: [] })), []);
   const audit = useLoad(() => api<{ items: any[] }>(`/api/v1/audit${toQuery({ object, limit: 200 })}`), [object]);
   if (me.role === 'contributor') {
     return (
@@ -229,36 +411,7 @@ export function Admin({ me, query }: { me: Me; query: URLSearchParams }) {
   return (
     <section>
       <h1>Admin</h1>
-      {me.role === 'admin' && (
-        <>
-          <h2>Users</h2>
-          <ErrorBox error={users.error} onRetry={users.reload} />
-          <table class="list" aria-label="Users">
-            <thead>
-              <tr>
-                <th scope="col">Name</th>
-                <th scope="col">Role</th>
-                <th scope="col">Organisation</th>
-                <th scope="col">Active tokens</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(users.data?.items ?? []).map((u) => (
-                <tr key={u.id}>
-                  <td>{u.name}</td>
-                  <td>{u.role}</td>
-                  <td>{u.org?.name}</td>
-                  <td>{u.active_tokens}</td>
-                  <td>
-                    <Time iso={u.created_at} />
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </>
-      )}
+      {me.role === 'admin' && <UserTokens me={me} />}
       <h2>Audit log</h2>
       <form class="filters" aria-label="Filter the audit log" onSubmit={(e) => e.preventDefault()}>
         <label>
