@@ -404,7 +404,7 @@ TEST_F(IngestionTest, TusSmallPatchesHashEachByteOnce) {
   const std::string file = small_mp4(dir_);
   const std::string bytes = read_file(file);
   const std::string sha = sha256_of_file(file);
-  ASSERT_GT(bytes.size(), 20000u);
+  ASSERT_GT(bytes.size(), 10000u);  // enough for 120 PATCHes before the restart and more after
   auto metric = [this](const std::string& name) {
     auto m = http_request(server_->port(), "GET", "/metrics");
     EXPECT_EQ(m.status, 200);
