@@ -258,7 +258,10 @@ WITH f AS (
   FROM observations o
   LEFT JOIN submissions s ON s.id = o.submission_id
   )sql";
+// The newest points win when there are more than $18, and the tile's bytes do not depend on the
+// plan (without an order a dense tile held an arbitrary subset, different from build to build).
 constexpr const char* kTilePointsEnd = R"sql(
+  ORDER BY o.observed_at DESC, o.id DESC
   LIMIT $18)
 SELECT ST_AsMVT(f, 'observations', 4096, 'geom', 'id') FROM f WHERE geom IS NOT NULL)sql";
 
