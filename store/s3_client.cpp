@@ -1,9 +1,8 @@
 // The S3 client (store/s3_client.hpp): requests over libcurl, signed by libcurl's AWS SigV4
 // (except ranged UploadPartCopy on libcurl < 8.10, see store/internal/s3_sigv4.hpp), answers read
 // with Boost.PropertyTree's XML parser, a pool of easy handles for connection reuse, retries.
-// One file of about 1,050 lines on purpose: every operation below is a few lines over the one
-// request/response machinery above it (Request, Response, Handles::run), which no other file
-// needs; splitting the operations out would only export that machinery.
+// The keys are read in s3_credentials.cpp, the one request libcurl signs wrongly is signed in
+// s3_sigv4.cpp.
 #include "store/s3_client.hpp"
 
 #include <curl/curl.h>
@@ -17,7 +16,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <mutex>
 #include <sstream>
 #include <thread>
@@ -34,6 +32,7 @@ namespace {
 
 using boost::property_tree::ptree;
 using internal::s3_uri_encode;
+using internal::trim;
 
 constexpr const char* kEmptySha256 =
     "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
@@ -53,15 +52,6 @@ void global_init() {
 bool curl_signs_prefix_headers_right() {
   const curl_version_info_data* v = curl_version_info(CURLVERSION_NOW);
   return v != nullptr && v->version_num >= 0x080a00;  // 8.10.0
-}
-
-std::string trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() &&
-         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
-    s.remove_suffix(1);
-  }
-  return std::string(s);
 }
 
 std::string unquote(std::string s) {
@@ -314,65 +304,6 @@ Status check_key(const std::string& op, const std::string& key) {
 }
 
 }  // namespace
-
-// ---- credentials -------------------------------------------------------------------------------
-
-Result<S3Credentials> load_s3_credentials(const std::map<std::string, std::string>& env,
-                                          const std::string& file) {
-  const char* field = "storage.s3_credentials_file";
-  auto a = env.find("CONVOYWATCH_STORAGE_S3_ACCESS_KEY");
-  auto s = env.find("CONVOYWATCH_STORAGE_S3_SECRET_KEY");
-  const bool has_a = a != env.end() && !a->second.empty();
-  const bool has_s = s != env.end() && !s->second.empty();
-  if (has_a && has_s) return S3Credentials{a->second, s->second};
-  if (has_a || has_s) {
-    return Error(
-        Code::kInvalidArgument,
-        "set both CONVOYWATCH_STORAGE_S3_ACCESS_KEY and CONVOYWATCH_STORAGE_S3_SECRET_KEY, "
-        "or neither",
-        field);
-  }
-  if (file.empty()) {
-    return Error(Code::kUnauthenticated,
-                 "no S3 keys: set CONVOYWATCH_STORAGE_S3_ACCESS_KEY and "
-                 "CONVOYWATCH_STORAGE_S3_SECRET_KEY, or storage.s3_credentials_file",
-                 field);
-  }
-  std::ifstream in(file);
-  if (!in) {
-    return Error(Code::kInvalidArgument, "cannot read the S3 credentials file " + file, field);
-  }
-  S3Credentials c;
-  std::string line;
-  int line_no = 0;
-  while (std::getline(in, line)) {
-    ++line_no;
-    std::string t = trim(line);
-    if (t.empty() || t[0] == '#' || t[0] == ';' || t[0] == '[') continue;
-    size_t eq = t.find('=');
-    if (eq == std::string::npos) continue;
-    std::string name = trim(std::string_view(t).substr(0, eq));
-    std::string value = trim(std::string_view(t).substr(eq + 1));
-    std::string* target = nullptr;
-    if (name == "access_key" || name == "aws_access_key_id") target = &c.access_key;
-    if (name == "secret_key" || name == "aws_secret_access_key") target = &c.secret_key;
-    if (target == nullptr) continue;
-    if (!target->empty()) {
-      return Error(
-          Code::kInvalidArgument,
-          fmt::format("{}:{}: a second {} (one set of keys per file)", file, line_no, name), field);
-    }
-    *target = value;
-  }
-  if (c.access_key.empty() || c.secret_key.empty()) {
-    return Error(Code::kInvalidArgument,
-                 file +
-                     " lacks access_key and secret_key (or aws_access_key_id and "
-                     "aws_secret_access_key)",
-                 field);
-  }
-  return c;
-}
 
 // ---- the client --------------------------------------------------------------------------------
 

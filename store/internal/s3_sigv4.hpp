@@ -1,4 +1,5 @@
-// Internal to store/: AWS Signature Version 4 for the one request libcurl 7.88 signs wrongly.
+// Internal to store/s3_*.cpp: AWS Signature Version 4 for the one request libcurl 7.88 signs
+// wrongly, S3's URI encoding, and trimming of header values and credentials-file lines.
 //
 // libcurl signs every other S3 request (CURLOPT_AWS_SIGV4). Before curl 8.10.0 it sorts the
 // canonical headers as whole "name:value" lines, so a header whose name is a prefix of another's
@@ -10,6 +11,7 @@
 
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace cw::store::internal {
 
@@ -32,5 +34,9 @@ std::string sigv4_authorization(const SigV4Request& request, const std::string& 
 // S3's URI encoding: every byte but A-Z a-z 0-9 - . _ ~ as %XX (uppercase hex); '/' kept when
 // `keep_slash`.
 std::string s3_uri_encode(std::string_view text, bool keep_slash);
+
+// `s` without leading spaces and tabs and trailing spaces, tabs, CR and LF (header values and
+// credentials-file lines).
+std::string trim(std::string_view s);
 
 }  // namespace cw::store::internal
