@@ -185,13 +185,7 @@ Result<AggregateResult> Aggregates::query(const AggregateQuery& q) {
         fmt::arg("group_columns", group_columns), fmt::arg("group_by", group_by),
         fmt::arg("source", source));
 
-    std::optional<std::string> w, s, e, n;
-    if (f.bbox) {
-      w = fmt::format("{}", (*f.bbox)[0]);
-      s = fmt::format("{}", (*f.bbox)[1]);
-      e = fmt::format("{}", (*f.bbox)[2]);
-      n = fmt::format("{}", (*f.bbox)[3]);
-    }
+    const auto [w, s, e, n] = bbox_text(f.bbox);
     std::optional<std::string> submission;
     if (f.submission_id) submission = std::to_string(*f.submission_id);
     pqxx::result r = tx.exec_params(

@@ -221,13 +221,7 @@ Result<std::vector<Observation>> Observations::list(const ObservationFilter& f) 
     // saves three round trips a page. Not prepared: a generic plan cannot know which of the
     // nullable filters are set, and the right index depends on them.
     pqxx::nontransaction tx(c);
-    std::optional<std::string> w, s, e, n;
-    if (f.bbox) {
-      w = fmt::format("{}", (*f.bbox)[0]);
-      s = fmt::format("{}", (*f.bbox)[1]);
-      e = fmt::format("{}", (*f.bbox)[2]);
-      n = fmt::format("{}", (*f.bbox)[3]);
-    }
+    const auto [w, s, e, n] = bbox_text(f.bbox);
     auto from = micros_text(f.from);
     auto to = micros_text(f.to);
     auto submission = number_text(f.submission_id);
@@ -304,13 +298,7 @@ Result<std::string> Observations::tile(const ObservationFilter& f, int64_t org_i
     // and compiling the query took longer than running it (bench/README.md, map tiles).
     pqxx::work tx(c);
     tx.exec0("SET LOCAL jit = off");
-    std::optional<std::string> w, s, e, n;
-    if (f.bbox) {
-      w = fmt::format("{}", (*f.bbox)[0]);
-      s = fmt::format("{}", (*f.bbox)[1]);
-      e = fmt::format("{}", (*f.bbox)[2]);
-      n = fmt::format("{}", (*f.bbox)[3]);
-    }
+    const auto [w, s, e, n] = bbox_text(f.bbox);
     auto from = micros_text(f.from);
     auto to = micros_text(f.to);
     auto submission = number_text(f.submission_id);

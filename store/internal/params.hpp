@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <pqxx/pqxx>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -37,6 +38,16 @@ inline std::optional<std::string> micros_text(const std::optional<TimePoint>& t)
   if (!t) return std::nullopt;
   return micros_text(*t);
 }
+// A bbox (west, south, east, north) as the texts of four parameters; all null without one.
+struct BboxText {
+  std::optional<std::string> w, s, e, n;
+};
+inline BboxText bbox_text(const std::optional<std::array<double, 4>>& bbox) {
+  if (!bbox) return {};
+  return {fmt::format("{}", (*bbox)[0]), fmt::format("{}", (*bbox)[1]),
+          fmt::format("{}", (*bbox)[2]), fmt::format("{}", (*bbox)[3])};
+}
+
 inline TimePoint from_micros(int64_t us) { return TimePoint(std::chrono::microseconds(us)); }
 
 // A bigint[] parameter's text ("{1,2,3}") for `= ANY($1::bigint[])`.
