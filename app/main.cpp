@@ -6,6 +6,7 @@
 #include <fcntl.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -30,6 +31,7 @@
 #include "store/jobs.hpp"
 #include "store/media_store.hpp"
 #include "store/migrations.hpp"
+#include "store/roles.hpp"
 #include "store/users.hpp"
 
 namespace {
@@ -153,6 +155,23 @@ int check_sandbox_mode(const cw::Config& config) {
   return 0;
 }
 
+// serve and worker run as the application role (store/roles.hpp): a superuser, the schema's
+// owner or a member of pg_execute_server_program is refused unless database.allow_privileged.
+// 0, or the exit status of a refusal.
+int check_database_role(const cw::Config& config, cw::store::Database& db) {
+  auto privileges = cw::store::current_privileges(db);
+  if (!privileges.ok())
+    return fail("cannot check the database role: " + privileges.error().detail());
+  const std::string reason = cw::store::privileged_reason(*privileges);
+  if (reason.empty()) return 0;
+  if (!config.database.allow_privileged) return fail(reason, 2);
+  cw::log::warn(
+      "database: running privileged (database.allow_privileged): a compromised server "
+      "could rewrite the schema, its functions and, with a superuser, run programs",
+      {{"role", privileges->role}});
+  return 0;
+}
+
 // After the migrations: the built-in reference geodata, when the database lacks it or has an
 // older built-in set (store::ensure_builtin_geodata).
 int sync_geodata(cw::store::Database& db) {
@@ -174,6 +193,13 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
   if (!config.ok()) return fail(config.error().detail(), 2);
   if (int rc = refuse_unwired_storage(*config); rc != 0) return rc;
   cw::store::Database db(config->database);
+  if (migrate && !config->database.allow_privileged) {
+    return fail(fmt::format("serve --migrate runs the migrations as the server's own role, which "
+                            "must then own the schema: run `convoywatch migrate` as the owner and "
+                            "serve as {}, or set database.allow_privileged = true",
+                            cw::store::kAppRole),
+                2);
+  }
   if (migrate) {
     auto applied = cw::store::migrate(db, cw::store::builtin_migrations());
     if (!applied.ok()) return fail("migrate: " + applied.error().detail());
@@ -191,6 +217,7 @@ int cmd_serve(const GlobalOptions& g, bool migrate, const std::string& listen,
   if (cw::Status s = cw::reports::Scheduler::check(config->reports); !s.ok()) {
     return fail("config: " + s.error().detail(), 2);
   }
+  if (int rc = check_database_role(*config, db); rc != 0) return rc;
   // The upload probe of imagery runs in the sandbox too, so `serve` checks it with no workers.
   if (int rc = check_sandbox_mode(*config); rc != 0) return rc;
   cw::store::MediaStore media(config->storage.root);
@@ -241,6 +268,7 @@ int cmd_worker(const GlobalOptions& g, int concurrency) {
   if (state.ok() && !state->pending.empty()) {
     return fail("the database has pending migrations; run `convoywatch migrate`");
   }
+  if (int rc = check_database_role(*config, db); rc != 0) return rc;
   cw::pipeline::Worker workers(db, worker_options(*config));
   register_handlers(workers, db, *config);
   int n = concurrency > 0 ? concurrency : std::max(1, config->pipeline.workers);
@@ -326,6 +354,22 @@ int cmd_jobs_retry(const GlobalOptions& g, int64_t id) {
   return 0;
 }
 
+// What `migrate` did about the database roles, on stderr (stdout lists the migrations).
+void report_roles(const cw::store::RolesOutcome& r) {
+  using cw::store::kAppRole;
+  if (r.app_role_created) std::cerr << "created the application role " << kAppRole << "\n";
+  if (r.maintenance_role_created) {
+    std::cerr << "created the audit maintenance role " << cw::store::kAuditMaintenanceRole << "\n";
+  }
+  if (r.password_set) std::cerr << "set the password of " << kAppRole << "\n";
+  if (!r.app_role_exists) {
+    std::cerr << "note: there is no role " << kAppRole
+              << " and this login may not create it; serve and worker refuse a privileged role, "
+                 "so a DBA runs the SQL of docs/database-roles.md, then `convoywatch migrate` "
+                 "again\n";
+  }
+}
+
 int cmd_migrate(const GlobalOptions& g, const std::string& dir, bool status_only) {
   auto config = load(g);
   if (!config.ok()) return fail(config.error().detail(), 2);
@@ -341,8 +385,13 @@ int cmd_migrate(const GlobalOptions& g, const std::string& dir, bool status_only
     for (const auto& f : state->pending) std::cout << "pending  " << f << "\n";
     return state->pending.empty() ? 0 : 3;
   }
+  // The roles first, so that migrate() grants the application role its rights.
+  const char* app_password = std::getenv("CONVOYWATCH_DATABASE_APP_PASSWORD");
+  auto roles = cw::store::ensure_roles(db, app_password == nullptr ? "" : app_password);
+  if (!roles.ok()) return fail("roles: " + roles.error().detail(), 2);
   auto applied = cw::store::migrate(db, *migrations);
   if (!applied.ok()) return fail(applied.error().detail());
+  report_roles(*roles);
   if (applied->empty()) {
     std::cout << "up to date (" << migrations->size() << " migrations)\n";
   } else {

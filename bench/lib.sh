@@ -203,13 +203,17 @@ bench_traps() {
 
 # ---- a private cluster and server ----------------------------------------------------------
 # bench_pg_start DIR_PARENT: a private PostgreSQL cluster (scripts/pg) under DIR_PARENT, migrated
-# by BIN, which loads the reference geodata built into it (observations are derived against
-# it); sets DB_URL.
+# by BIN as the owner, which loads the reference geodata built into it (observations are derived
+# against it) and creates the application role; sets DB_URL (the owner) and APP_DB_URL (the
+# application role, as which servers run, as deployments do).
 bench_pg_start() {
   BENCH_PG_DIR="$(mktemp -d "$1/cw-bench-pg.XXXXXX")"
   CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" start >/dev/null 2>&1 || die "the private PostgreSQL did not start"
   DB_URL="$(CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" url)"
-  CONVOYWATCH_DATABASE_URL="$DB_URL" "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
+  APP_DB_URL="$(CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" app-url)"
+  CONVOYWATCH_DATABASE_URL="$DB_URL" \
+    CONVOYWATCH_DATABASE_APP_PASSWORD="$(CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" app-password)" \
+    "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
 }
 
 # bench_psql ARGS...: psql on the cluster's database, quiet, stopping at the first error.
@@ -227,14 +231,14 @@ bench_user() {
 }
 
 # bench_server WORK [NAME=VALUE...]: starts `BIN serve` on a free loopback port with the
-# cluster, the media store WORK/media, log level warn, the report scheduler off and the
+# cluster (as the application role), the media store WORK/media, log level warn, the report scheduler off and the
 # settings given (CONVOYWATCH_… environment); log in WORK/server.log. Sets SERVER_PID and
 # SERVER_PORT.
 bench_server() {
   local work="$1" i
   shift
   mkdir -p "$work/media"
-  bench_spawn env CONVOYWATCH_DATABASE_URL="$DB_URL" \
+  bench_spawn env CONVOYWATCH_DATABASE_URL="$APP_DB_URL" \
     CONVOYWATCH_STORAGE_ROOT="$work/media" \
     CONVOYWATCH_SERVER_LISTEN=127.0.0.1:0 \
     CONVOYWATCH_REPORTS_SCHEDULER=false \

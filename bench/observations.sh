@@ -117,7 +117,11 @@ psql_db() {
   CW_PG_DIR="$PG_DIR" PGOPTIONS='-c client_min_messages=warning' \
     "$ROOT/scripts/pg" psql -X -q -v ON_ERROR_STOP=1 "$@"
 }
-CONVOYWATCH_DATABASE_URL="$DB_URL" "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
+# Migrated by the owner, which creates the application role the servers run as.
+APP_DB_URL="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" app-url)"
+CONVOYWATCH_DATABASE_URL="$DB_URL" \
+  CONVOYWATCH_DATABASE_APP_PASSWORD="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" app-password)" \
+  "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
 CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" geodata load \
   --dir "$ROOT/data/geodata" >/dev/null 2>&1 || die "convoywatch geodata load failed"
 TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench --org bench --role contributor)"
@@ -130,7 +134,7 @@ ANALYST="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" 
 # SERVER_PIDS.
 start_server() {
   local name="$1" timeout_ms="$2" level="${3:-warn}"
-  CONVOYWATCH_DATABASE_URL="$DB_URL" \
+  CONVOYWATCH_DATABASE_URL="$APP_DB_URL" \
     CONVOYWATCH_DATABASE_STATEMENT_TIMEOUT_MS="$timeout_ms" \
     CONVOYWATCH_STORAGE_ROOT="$WORK/media" \
     CONVOYWATCH_SERVER_LISTEN=127.0.0.1:0 \

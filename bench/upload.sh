@@ -107,12 +107,16 @@ now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
 PG_DIR="$(mktemp -d /tmp/cw-bench-pg.XXXXXX)"
 CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" start >/dev/null 2>&1 || die "the private PostgreSQL did not start"
 DB_URL="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" url)"
-CONVOYWATCH_DATABASE_URL="$DB_URL" "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
+# Migrated by the owner, which creates the application role the servers run as.
+APP_DB_URL="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" app-url)"
+CONVOYWATCH_DATABASE_URL="$DB_URL" \
+  CONVOYWATCH_DATABASE_APP_PASSWORD="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" app-password)" \
+  "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
 TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench --org bench --role contributor)"
 [[ $TOKEN == cw_* ]] || die "convoywatch user add printed no token"
 
 # Workers off: this measures taking the upload, not analysing it afterwards.
-CONVOYWATCH_DATABASE_URL="$DB_URL" \
+CONVOYWATCH_DATABASE_URL="$APP_DB_URL" \
   CONVOYWATCH_STORAGE_ROOT="$MEDIA" \
   CONVOYWATCH_SERVER_LISTEN=127.0.0.1:0 \
   CONVOYWATCH_SERVER_MAX_UPLOAD_BYTES=8589934592 \

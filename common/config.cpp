@@ -149,6 +149,8 @@ const std::vector<KeyDef>& key_table() {
       int_key("database", "statement_timeout_ms", &C::database,
               &DatabaseConfig::statement_timeout_ms, 0, 86400000,
               "PostgreSQL statement_timeout for every connection (0 = none)"),
+      bool_key("database", "allow_privileged", &C::database, &DatabaseConfig::allow_privileged,
+               "let serve and worker run as a superuser or the schema's owner (off: they refuse)"),
       string_key("storage", "root", &C::storage, &StorageConfig::root,
                  "folder of the content-addressed evidence store"),
       string_key("storage", "backend", &C::storage, &StorageConfig::backend,

@@ -51,6 +51,9 @@ struct DatabaseConfig {
   int connect_timeout_s = 3;
   int acquire_timeout_ms = 5000;
   int statement_timeout_ms = 30000;
+  // serve and worker refuse a superuser, the schema's owner or a member of
+  // pg_execute_server_program unless this is set (store/roles.hpp).
+  bool allow_privileged = false;
 };
 
 // Where evidence lives: the local content-addressed folder (`fs`, under `root`) or a bucket of

@@ -3,6 +3,9 @@
 
 #include <fmt/format.h>
 
+#include <string>
+#include <vector>
+
 #include "common/sha256.hpp"
 #include "store/internal/audit_append.hpp"
 #include "store/internal/pool.hpp"
@@ -18,20 +21,40 @@ constexpr const char* kZeroHash =
 
 constexpr const char* kLastHash =
     "SELECT encode(hash, 'hex') FROM audit_log ORDER BY id DESC LIMIT 1";
+// The row's id, its time as the canonical text shows it, and the diff as jsonb prints it: what
+// the hash covers is known before the row is written, so the row goes in whole and is never
+// updated (the application role may not UPDATE audit_log).
+constexpr const char* kNext = R"sql(
+SELECT nextval('audit_log_id_seq'), to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       $1::jsonb::text)sql";
 constexpr const char* kInsert = R"sql(
-INSERT INTO audit_log (id, actor_id, actor, action, object, diff)
-VALUES (nextval('audit_log_id_seq'), NULLIF($1::bigint, 0), $2, $3, $4, $5::jsonb)
-RETURNING id, audit_canonical(audit_log.*))sql";
-constexpr const char* kSetHash = "UPDATE audit_log SET hash = decode($2, 'hex') WHERE id = $1";
+INSERT INTO audit_log (id, at, actor_id, actor, action, object, diff, hash)
+VALUES ($1, now(), NULLIF($2::bigint, 0), $3, $4, $5, $6::jsonb, decode($7, 'hex')))sql";
+// Built-in casts and to_char only: the application role cannot redefine them, so a rewritten
+// row cannot be made to verify by rewriting a function (migration 0014 dropped the SQL
+// audit_canonical() that did this before).
 constexpr const char* kChainBatch = R"sql(
-SELECT id, encode(hash, 'hex'), audit_canonical(a.*) FROM audit_log a
-WHERE id > $1 ORDER BY id LIMIT 5000)sql";
+SELECT id, encode(hash, 'hex'), to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
+       coalesce(actor_id::text, ''), actor, action, object, diff::text
+FROM audit_log WHERE id > $1 ORDER BY id LIMIT 5000)sql";
 constexpr const char* kList = R"sql(
 SELECT id, (extract(epoch FROM at) * 1000000)::bigint, actor_id, actor, action, object, diff::text,
        encode(hash, 'hex')
 FROM audit_log
 WHERE ($1 = '' OR object = $1 OR ($2 AND object LIKE $3)) AND id > $4
 ORDER BY id LIMIT $5)sql";
+
+// The canonical text of a row: id, time (UTC, microseconds), actor id ("" for the system),
+// actor, action, object and the diff as jsonb prints it, joined by U+001F. Unchanged since the
+// first audit row, so chains written by the SQL function verify.
+std::string canonical_text(const std::vector<std::string>& fields) {
+  std::string out;
+  for (size_t i = 0; i < fields.size(); ++i) {
+    if (i > 0) out += '\x1f';
+    out += fields[i];
+  }
+  return out;
+}
 
 std::string chain(const std::string& prev_hex, const std::string& canonical) {
   std::string prev;
@@ -50,9 +73,14 @@ void audit_append(pqxx::work& tx, const Actor& actor, const std::string& action,
   pqxx::result last = tx.exec(kLastHash);
   std::string prev =
       last.empty() || last[0][0].is_null() ? kZeroHash : last[0][0].as<std::string>();
-  pqxx::row row = tx.exec_params1(kInsert, actor.user_id, actor.name, action, object, diff.dump());
-  int64_t id = row[0].as<int64_t>();
-  tx.exec_params0(kSetHash, id, chain(prev, row[1].as<std::string>()));
+  pqxx::row next = tx.exec_params1(kNext, diff.dump());
+  const int64_t id = next[0].as<int64_t>();
+  const std::string diff_text = next[2].as<std::string>();
+  const std::string hash =
+      chain(prev, canonical_text({std::to_string(id), next[1].as<std::string>(),
+                                  actor.user_id == 0 ? "" : std::to_string(actor.user_id),
+                                  actor.name, action, object, diff_text}));
+  tx.exec_params0(kInsert, id, actor.user_id, actor.name, action, object, diff_text, hash);
 }
 
 Result<AuditVerification> AuditLog::verify() {
@@ -73,7 +101,9 @@ Result<AuditVerification> AuditLog::verify() {
           v.reason = fmt::format("audit row {} has no hash", id);
           return v;
         }
-        std::string expected = chain(prev, row[2].as<std::string>());
+        std::vector<std::string> fields{std::to_string(id)};
+        for (int i = 2; i < 8; ++i) fields.push_back(row[i].as<std::string>());
+        std::string expected = chain(prev, canonical_text(fields));
         std::string stored = row[1].as<std::string>();
         if (expected != stored) {
           v.ok = false;

@@ -11,6 +11,7 @@
 
 #include "common/log.hpp"
 #include "common/sha256.hpp"
+#include "store/internal/grants.hpp"
 #include "store/internal/pool.hpp"
 
 namespace cw::embedded {
@@ -189,6 +190,10 @@ Result<std::vector<std::string>> migrate(Database& db, const std::vector<Migrati
         log::info("migration applied", {{"file", m.file}});
         done.push_back(m.file);
       }
+      // Every run, so that each table a migration made is covered (store/roles.hpp).
+      pqxx::work tx(c);
+      grant_roles(tx);
+      tx.commit();
     } catch (...) {
       if (c.is_open()) unlock();
       throw;

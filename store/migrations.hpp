@@ -34,7 +34,8 @@ struct MigrationState {
 // Compares the database with `migrations`. Error (kConflict) naming the file when an applied
 // migration's checksum differs or the database has a migration this binary does not know.
 Result<MigrationState> migration_state(Database& db, const std::vector<Migration>& migrations);
-// Applies what is pending, under an advisory lock so that concurrent starts do not race.
+// Applies what is pending, under an advisory lock so that concurrent starts do not race, then
+// grants the application role its rights on the schema when that role exists (store/roles.hpp).
 // Returns the files applied now (empty when up to date).
 Result<std::vector<std::string>> migrate(Database& db, const std::vector<Migration>& migrations);
 

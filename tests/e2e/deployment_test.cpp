@@ -1,8 +1,9 @@
 // The production path as docker/compose.yaml runs it, without Docker (this machine cannot pull
 // images): the installed program alone (a copy of the binary in a folder with no source tree,
 // the configuration file where the image puts it), an empty PostGIS database, and the exact
-// commands of the compose services — `serve --migrate` for api, `worker` for worker, `user add`
-// as the README says to run with `docker compose exec`. An observation written then must carry
+// commands and roles of the compose services — `migrate` as the owner (creating the application
+// role), then `serve` for api and `worker` for worker as the application role, `user add` as the
+// README says to run with `docker compose exec`. An observation written then must carry
 // its derived values: the geodata comes with the program. And a database whose geodata is gone
 // must refuse observation writes with a 503 naming the fix, and fail /readyz, never answer 201
 // with nulls.
@@ -10,6 +11,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "tests/support/http_client.hpp"
@@ -64,9 +66,10 @@ class Installed {
   std::string bin() const { return root_ + "/bin/convoywatch"; }
   const std::string& root() const { return root_; }
 
-  // The compose service environment, with the database and the listening address.
+  // The environment of the compose services api and worker (the application role), with the
+  // database and the listening address.
   std::map<std::string, std::string> env(const std::string& db_url, int port) const {
-    return {{"CONVOYWATCH_DATABASE_URL", db_url},
+    return {{"CONVOYWATCH_DATABASE_URL", app_url(db_url)},
             {"CONVOYWATCH_SERVER_LISTEN", "127.0.0.1:" + std::to_string(port)},
             {"CONVOYWATCH_STORAGE_ROOT", root_ + "/media"},
             {"CONVOYWATCH_CONFIG", root_ + "/etc/convoywatch.toml"},
@@ -86,6 +89,15 @@ class Installed {
     return run_command({"/bin/sh", "-c", command}, env);
   }
   std::string log(const std::string& name) const { return read_file(root_ + "/" + name); }
+  // The environment of the compose service migrate: the owner, and the application role's
+  // password (the test cluster's, which scripts/test gave the role).
+  std::map<std::string, std::string> owner_env(const std::string& db_url, int port) const {
+    auto e = env(db_url, port);
+    e["CONVOYWATCH_DATABASE_URL"] = db_url;
+    const char* password = std::getenv("CW_TEST_APP_PASSWORD");
+    e["CONVOYWATCH_DATABASE_APP_PASSWORD"] = password == nullptr ? "" : password;
+    return e;
+  }
 
  private:
   std::string root_;
@@ -100,9 +112,21 @@ TEST(DeploymentTest, ComposeFlowDerivesObservationsOnAnEmptyDatabase) {
   Installed image;
   const int port = free_port();
   const auto env = image.env(db.url(), port);
+  const auto owner = image.owner_env(db.url(), port);
 
-  // api: `serve --migrate` applies the migrations and loads the built-in geodata before serving.
-  Child api{image.start({"serve", "--migrate"}, env, "api.log")};
+  // migrate: applies the migrations, grants the application role its rights and loads the
+  // built-in geodata.
+  auto migrated = image.run({"migrate"}, owner);
+  ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
+  EXPECT_NE(migrated.err.find("geodata loaded"), std::string::npos) << migrated.err;
+
+  // api as the owner would be refused, naming the fix.
+  auto privileged = image.run({"serve"}, owner);
+  EXPECT_EQ(privileged.exit_code, 2) << privileged.err;
+  EXPECT_NE(privileged.err.find("convoywatch_app"), std::string::npos) << privileged.err;
+
+  // api: `serve` as the application role.
+  Child api{image.start({"serve"}, env, "api.log")};
   ASSERT_TRUE(wait_until(
       [&] {
         if (!api.alive()) return true;
@@ -115,7 +139,6 @@ TEST(DeploymentTest, ComposeFlowDerivesObservationsOnAnEmptyDatabase) {
       180s, 200ms))
       << image.log("api.log");
   ASSERT_TRUE(api.alive()) << image.log("api.log");
-  EXPECT_NE(image.log("api.log").find("geodata loaded"), std::string::npos);
 
   // worker: starts against the migrated database and keeps running.
   Child worker{image.start({"worker"}, env, "worker.log")};
@@ -140,8 +163,8 @@ TEST(DeploymentTest, ComposeFlowDerivesObservationsOnAnEmptyDatabase) {
   EXPECT_EQ(status.exit_code, 0) << status.err;
   EXPECT_NE(status.out.find("built-in"), std::string::npos) << status.out;
 
-  // A restart with --migrate finds the geodata there and does not load it again.
-  auto again = image.run({"migrate"}, env);
+  // migrate again finds the geodata there and does not load it again.
+  auto again = image.run({"migrate"}, owner);
   EXPECT_EQ(again.exit_code, 0) << again.err;
   EXPECT_EQ(again.err.find("geodata loaded"), std::string::npos) << again.err;
 }
@@ -187,8 +210,8 @@ TEST(DeploymentTest, WithoutGeodataWritesAreRefusedAndTheServerIsNotReady) {
       << refused.body;
   EXPECT_EQ(db.query_value("SELECT count(*) FROM observations"), "0");
 
-  // The fix the error names.
-  auto load = image.run({"geodata", "load"}, env);
+  // The fix the error names, run as the owner (the application role may not replace geodata).
+  auto load = image.run({"geodata", "load"}, image.owner_env(db.url(), port));
   ASSERT_EQ(load.exit_code, 0) << load.err;
   EXPECT_EQ(http_request(port, "GET", "/readyz").status, 200);
   auto created =

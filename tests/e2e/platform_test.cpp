@@ -276,7 +276,9 @@ TEST(ReadinessTest, FollowsTheDatabaseWithoutRestart) {
   PrivateCluster cluster(/*durable=*/false);
   const std::string db_url = cluster.url();
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db_url},
-                                            {"CONVOYWATCH_DATABASE_CONNECT_TIMEOUT_S", "2"}};
+                                            {"CONVOYWATCH_DATABASE_CONNECT_TIMEOUT_S", "2"},
+                                            // --migrate: the cluster's superuser owns the schema.
+                                            {"CONVOYWATCH_DATABASE_ALLOW_PRIVILEGED", "true"}};
   ServerProcess server(env, {"--migrate"});
   auto ready = http_request(server.port(), "GET", "/readyz");
   ASSERT_EQ(ready.status, 200) << ready.body << server.log();

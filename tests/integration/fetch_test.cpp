@@ -247,7 +247,7 @@ TEST_F(FetchJobTest, PostPagesGoThroughTheExternalDownloader) {
 // the queue without counting the attempt, the process exits promptly and leaves no temp file.
 TEST_F(FetchJobTest, SigtermHandsTheJobBack) {
   int64_t id = submit(web_.url("/endless"));
-  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", tdb_.url()},
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", test::app_url(tdb_.url())},
                                             {"CONVOYWATCH_STORAGE_ROOT", dir_ + "/media"},
                                             {"CONVOYWATCH_FETCH_ALLOW_PRIVATE", "true"}};
   std::string out = dir_ + "/worker.log";

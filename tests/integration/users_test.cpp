@@ -87,9 +87,13 @@ TEST_F(UsersTest, AuditChainVerifiesAndCatchesTampering) {
   ASSERT_TRUE(entries.ok());
   EXPECT_EQ(entries->size(), 3u);
 
-  // Someone with database access rewrites history.
+  // Someone with the audit maintenance role (store/roles.hpp; the trigger refuses everyone
+  // else) rewrites history.
   std::string victim = tdb_.query_value("SELECT min(id) + 2 FROM audit_log");
-  tdb_.exec("UPDATE audit_log SET diff = '{\"role\": \"contributor\"}' WHERE id = " + victim);
+  tdb_.exec(
+      "SET ROLE convoywatch_audit_maintenance; UPDATE audit_log SET diff = '{\"role\": "
+      "\"contributor\"}' WHERE id = " +
+      victim);
   v = audit.verify();
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->ok);
@@ -105,7 +109,9 @@ TEST_F(UsersTest, DeletedAuditRowBreaksTheChain) {
   Users users(db_);
   ASSERT_TRUE(users.add("x", "o", Role::kAdmin, Actor::system("t")).ok());
   ASSERT_TRUE(users.add("y", "o", Role::kAdmin, Actor::system("t")).ok());
-  tdb_.exec("DELETE FROM audit_log WHERE id = (SELECT min(id) + 1 FROM audit_log)");
+  tdb_.exec(
+      "SET ROLE convoywatch_audit_maintenance; "
+      "DELETE FROM audit_log WHERE id = (SELECT min(id) + 1 FROM audit_log)");
   auto v = AuditLog(db_).verify();
   ASSERT_TRUE(v.ok());
   EXPECT_FALSE(v->ok);

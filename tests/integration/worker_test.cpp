@@ -169,7 +169,8 @@ TEST_F(WorkerTest, JobOfAWorkerKilledMidAnalysisIsTakenOverAndFinishedOnce) {
                        {"-f", "lavfi", "-i", "testsrc2=duration=30:size=1280x720:rate=25", "-c:v",
                         "mpeg4", "-q:v", "20"});
   std::string sha = submit(slow);
-  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", tdb_.url()},
+  // As deployments run it: the application role (store/roles.hpp).
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", test::app_url(tdb_.url())},
                                             {"CONVOYWATCH_STORAGE_ROOT", dir_ + "/media"},
                                             {"CONVOYWATCH_PIPELINE_LEASE_S", "5"},
                                             {"CONVOYWATCH_PIPELINE_MAX_FRAMES", "16"}};
@@ -290,7 +291,8 @@ TEST_F(WorkerTest, SigtermMidAnalysisHandsTheJobBack) {
                        {"-f", "lavfi", "-i", "testsrc2=duration=30:size=1280x720:rate=25", "-c:v",
                         "mpeg4", "-q:v", "20"});
   std::string sha = submit(slow);
-  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", tdb_.url()},
+  // As deployments run it: the application role (store/roles.hpp).
+  std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", test::app_url(tdb_.url())},
                                             {"CONVOYWATCH_STORAGE_ROOT", dir_ + "/media"},
                                             {"CONVOYWATCH_PIPELINE_MAX_FRAMES", "16"}};
   std::string out = dir_ + "/worker.log";

@@ -18,6 +18,8 @@
 #include <stdexcept>
 #include <thread>
 
+#include "tests/support/test_db.hpp"
+
 extern char** environ;
 
 namespace cw::test {
@@ -114,6 +116,10 @@ ServerProcess::ServerProcess(const std::map<std::string, std::string>& env,
                              const std::vector<std::string>& extra_args) {
   dir_ = make_temp_dir("cw-serve-");
   std::map<std::string, std::string> full = env;
+  auto url = full.find("CONVOYWATCH_DATABASE_URL");
+  if (url != full.end() && full.count("CONVOYWATCH_DATABASE_ALLOW_PRIVILEGED") == 0) {
+    url->second = app_url(url->second);
+  }
   full.emplace("CONVOYWATCH_SERVER_LISTEN", "127.0.0.1:0");
   full.emplace("CONVOYWATCH_STORAGE_ROOT", dir_ + "/media");
   full.emplace("CONVOYWATCH_LOG_LEVEL", "info");

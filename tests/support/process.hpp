@@ -35,7 +35,9 @@ pid_t spawn_convoywatch(const std::vector<std::string>& args,
 pid_t spawn_command(const std::vector<std::string>& argv,
                     const std::map<std::string, std::string>& env, const std::string& log_path);
 
-// `convoywatch serve` on 127.0.0.1 and a free port, its stderr in a temp file.
+// `convoywatch serve` on 127.0.0.1 and a free port, its stderr in a temp file. It connects as the
+// application role (test::app_url of env's CONVOYWATCH_DATABASE_URL), as deployments do, unless
+// env sets CONVOYWATCH_DATABASE_ALLOW_PRIVILEGED (`serve --migrate` needs the owner).
 class ServerProcess {
  public:
   // Starts it and waits until it listens (fails the test after 180 s: `serve --migrate` on an empty

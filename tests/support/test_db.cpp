@@ -30,6 +30,23 @@ std::string with_database(const std::string& url, const std::string& db) {
   return out;
 }
 
+std::string app_url(const std::string& url) {
+  const char* password = std::getenv("CW_TEST_APP_PASSWORD");
+  if (password == nullptr || *password == '\0') {
+    ADD_FAILURE() << "CW_TEST_APP_PASSWORD is not set: run the tests through scripts/test, which "
+                     "creates the application role in the test cluster";
+    throw std::runtime_error("no application role");
+  }
+  size_t scheme = url.find("://");
+  size_t start = scheme == std::string::npos ? 0 : scheme + 3;
+  size_t at = url.find('@', start);
+  size_t slash = url.find('/', start);
+  if (at == std::string::npos || (slash != std::string::npos && at > slash)) {
+    at = start - 1;  // no user in the URL: insert one
+  }
+  return url.substr(0, start) + "convoywatch_app:" + password + "@" + url.substr(at + 1);
+}
+
 TestDatabase::TestDatabase(const std::string& template_db) : admin_url_(admin_url()) {
   static std::atomic<int> counter{0};
   name_ = "cw_t_" + std::to_string(getpid()) + "_" + std::to_string(counter++);

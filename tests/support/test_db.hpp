@@ -33,5 +33,9 @@ class TestDatabase {
 std::string admin_url();
 // `url` with its database name replaced.
 std::string with_database(const std::string& url, const std::string& db);
+// `url` with the application role convoywatch_app and its password (CW_TEST_APP_PASSWORD, which
+// scripts/test sets) as the login: how serve and worker connect (store/roles.hpp). Fails the
+// test when the password is unset.
+std::string app_url(const std::string& url);
 
 }  // namespace cw::test
