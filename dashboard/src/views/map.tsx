@@ -2,7 +2,7 @@
 // /api/v1/tiles, every request carrying the token); observations from the observation tiles with
 // the list's filters in the tile URL, coloured by movement and sized by vehicles (grouped cells
 // below zoom 9); convoy tracks with direction arrows; imagery footprints; a time slider over
-// from/to; click → the observation (a cell zooms in); the view in the URL; export of the view.
+// from/to; click → the observation or the convoy (a cell zooms in); the view in the URL; export of the view.
 import 'maplibre-gl/dist/maplibre-gl.css';
 import maplibregl from 'maplibre-gl';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -10,6 +10,7 @@ import { onEvent } from '../events';
 import { api, getToken, Me, request } from '../api';
 import { Link, navigate } from '../ui';
 import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, TILE_FILTERS, withDay, withView } from '../lib/timeline.js';
+import { bounds } from '../lib/geo.js';
 import { obsQuery, ObservationFilters } from './observations';
 
 export const STYLE_URL = '/api/v1/map/style.json';
@@ -340,8 +341,10 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
           return;
         }
         const p = f.properties ?? {};
-        if (f.layer.id === 'observation-points' || f.layer.id === 'convoy-lines') {
+        if (f.layer.id === 'observation-points') {
           navigate(`/observations/${Number(f.id ?? p.id)}`);
+        } else if (f.layer.id === 'convoy-lines') {
+          navigate(`/convoys/${Number(f.id ?? p.id)}`);
         } else if (f.layer.id === 'observation-cells') {
           map!.easeTo({ center: e.lngLat, zoom: Math.min(map!.getZoom() + 3, 16) });
         } else {
@@ -615,6 +618,130 @@ export function PinMap(props: {
     <div class="pin-map">
       <div ref={container} class="map small" role="region" aria-label={props.label} />
       <p class="hint">Click the map or drag the pin to place it; or type the coordinates.{problem ? ` ${problem}` : ''}</p>
+    </div>
+  );
+}
+
+// A map over the server's base map for one of the screens' small maps: the token on every
+// request to this server, the convoy arrow drawn on demand, a navigation control. Throws when
+// the browser cannot draw it (no WebGL).
+function smallMap(container: HTMLElement, style: maplibregl.StyleSpecification | string, options: Partial<maplibregl.MapOptions> = {}) {
+  const map = new maplibregl.Map({
+    container,
+    style,
+    center: [37.5, 50.6],
+    zoom: 5,
+    attributionControl: false,
+    transformRequest: (url) => (url.startsWith(location.origin) ? { url, headers: { Authorization: `Bearer ${getToken() ?? ''}` } } : { url }),
+    ...options,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.on('styleimagemissing', (e) => {
+    if (e.id === 'cw-arrow' && !map.hasImage('cw-arrow')) map.addImage('cw-arrow', arrowImage(), { sdf: true });
+  });
+  return map;
+}
+
+export interface TrackFeature {
+  type: 'Feature';
+  id: number;
+  geometry: { type: 'LineString' | 'Point'; coordinates: any };
+  properties: {
+    id: number;
+    direction: string;
+    sightings: { observation_id: number; observed_at: string; lat: number; lon: number; vehicles: number }[];
+    [k: string]: any;
+  };
+}
+
+// A convoy's track: its line coloured by direction with arrows along it (the way it went), and
+// its sightings as dots; fitted to the track. A new track (after a split or merge) is redrawn.
+export function TrackMap({ track, label }: { track: TrackFeature; label: string }) {
+  const container = useRef<HTMLDivElement>(null);
+  const mapRef = useRef<maplibregl.Map | null>(null);
+  const [ready, setReady] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  useEffect(() => {
+    let map: maplibregl.Map | null = null;
+    let cancelled = false;
+    void loadStyle().then(({ style, problem }) => {
+      if (cancelled || !container.current) return;
+      setProblem(problem);
+      try {
+        map = smallMap(container.current, style);
+      } catch (e) {
+        setProblem(`The map cannot start in this browser (${(e as Error).message}); the sightings are listed below.`);
+        return;
+      }
+      mapRef.current = map;
+      map.on('load', () => {
+        const m = map!;
+        m.addSource('track', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        m.addSource('sightings', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        m.addLayer({
+          id: 'track-line',
+          type: 'line',
+          source: 'track',
+          layout: { 'line-join': 'round', 'line-cap': 'round' },
+          paint: { 'line-color': DIRECTION_PAINT as any, 'line-width': 4 },
+        });
+        m.addLayer({
+          id: 'track-arrows',
+          type: 'symbol',
+          source: 'track',
+          layout: {
+            'symbol-placement': 'line',
+            'symbol-spacing': 50,
+            'icon-image': 'cw-arrow',
+            'icon-size': 1,
+            'icon-allow-overlap': true,
+            'icon-rotation-alignment': 'map',
+          },
+          paint: { 'icon-color': DIRECTION_PAINT as any, 'icon-halo-color': '#fff', 'icon-halo-width': 1 },
+        });
+        m.addLayer({
+          id: 'track-sightings',
+          type: 'circle',
+          source: 'sightings',
+          paint: { 'circle-color': '#1d3557', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 },
+        });
+        setReady(true);
+      });
+      (window as any).cwTrackMap = map;
+    });
+    return () => {
+      cancelled = true;
+      map?.remove();
+      mapRef.current = null;
+      (window as any).cwTrackMap = undefined;
+    };
+  }, []);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || !map) return;
+    (map.getSource('track') as maplibregl.GeoJSONSource).setData({ type: 'FeatureCollection', features: [track as any] });
+    (map.getSource('sightings') as maplibregl.GeoJSONSource).setData({
+      type: 'FeatureCollection',
+      features: track.properties.sightings.map((s) => ({
+        type: 'Feature',
+        properties: { observation_id: s.observation_id },
+        geometry: { type: 'Point', coordinates: [s.lon, s.lat] },
+      })),
+    });
+    const b = bounds(track.properties.sightings.map((s) => [s.lon, s.lat]));
+    if (b) map.fitBounds(b, { padding: 48, maxZoom: 12, duration: 0 });
+  }, [ready, track]);
+
+  return (
+    <div class="track-map">
+      <div ref={container} class="map small" role="region" aria-label={label} data-testid="track-map" />
+      {problem && (
+        <p class="warning" role="status">
+          {problem}
+        </p>
+      )}
     </div>
   );
 }
