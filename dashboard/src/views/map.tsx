@@ -10,7 +10,7 @@ import { onEvent } from '../events';
 import { api, getToken, Me, request } from '../api';
 import { Link, navigate } from '../ui';
 import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, TILE_FILTERS, withDay, withView } from '../lib/timeline.js';
-import { bounds } from '../lib/geo.js';
+import { bounds, sunLines } from '../lib/geo.js';
 import { obsQuery, ObservationFilters } from './observations';
 
 export const STYLE_URL = '/api/v1/map/style.json';
@@ -567,6 +567,7 @@ export function PinMap(props: {
           center: [props.lon ?? 37.5, props.lat ?? 50.6],
           zoom: props.lat !== null ? 9 : 5,
           attributionControl: false,
+          locale: { 'Map.Title': `${props.label} (canvas)` }, // distinct landmarks when a page has two maps
           transformRequest: (url) =>
             url.startsWith(location.origin) ? { url, headers: { Authorization: `Bearer ${getToken() ?? ''}` } } : { url },
         });
@@ -669,7 +670,7 @@ export function TrackMap({ track, label }: { track: TrackFeature; label: string 
       if (cancelled || !container.current) return;
       setProblem(problem);
       try {
-        map = smallMap(container.current, style);
+        map = smallMap(container.current, style, { locale: { 'Map.Title': `${label} (canvas)` } });
       } catch (e) {
         setProblem(`The map cannot start in this browser (${(e as Error).message}); the sightings are listed below.`);
         return;
@@ -737,6 +738,89 @@ export function TrackMap({ track, label }: { track: TrackFeature; label: string 
   return (
     <div class="track-map">
       <div ref={container} class="map small" role="region" aria-label={label} data-testid="track-map" />
+      {problem && (
+        <p class="warning" role="status">
+          {problem}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export const SUN_COLOUR = '#e09f00';
+export const SHADOW_COLOUR = '#343a40';
+
+// The sun at a place: a line from it toward the sun (its azimuth) and one along the shadows
+// (the opposite way), each with an arrow pointing away from the place; only the place when the
+// sun is below the horizon.
+export function SunMap(props: { lat: number; lon: number; azimuth_deg: number; elevation_deg: number; shadow_azimuth_deg?: number | null; label: string }) {
+  const container = useRef<HTMLDivElement>(null);
+  const mapRef = useRef<maplibregl.Map | null>(null);
+  const [ready, setReady] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const KM = 0.6;
+
+  useEffect(() => {
+    let map: maplibregl.Map | null = null;
+    let cancelled = false;
+    void loadStyle().then(({ style, problem }) => {
+      if (cancelled || !container.current) return;
+      setProblem(problem);
+      try {
+        map = smallMap(container.current, style, { center: [props.lon, props.lat], zoom: 14, locale: { 'Map.Title': `${props.label} (canvas)` } });
+      } catch (e) {
+        setProblem(`The map cannot start in this browser (${(e as Error).message}); the directions are given in words above.`);
+        return;
+      }
+      mapRef.current = map;
+      map.on('load', () => {
+        const m = map!;
+        m.addSource('sun', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        m.addSource('sun-place', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        const colour = ['match', ['get', 'kind'], 'sun', SUN_COLOUR, SHADOW_COLOUR] as any;
+        m.addLayer({ id: 'sun-lines', type: 'line', source: 'sun', layout: { 'line-cap': 'round' }, paint: { 'line-color': colour, 'line-width': 4 } });
+        m.addLayer({
+          id: 'sun-arrows',
+          type: 'symbol',
+          source: 'sun',
+          layout: { 'symbol-placement': 'line-center', 'icon-image': 'cw-arrow', 'icon-size': 1.2, 'icon-allow-overlap': true, 'icon-rotation-alignment': 'map' },
+          paint: { 'icon-color': colour, 'icon-halo-color': '#fff', 'icon-halo-width': 1 },
+        });
+        m.addLayer({
+          id: 'sun-place',
+          type: 'circle',
+          source: 'sun-place',
+          paint: { 'circle-color': '#d62828', 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 },
+        });
+        setReady(true);
+      });
+      (window as any).cwSunMap = map;
+    });
+    return () => {
+      cancelled = true;
+      map?.remove();
+      mapRef.current = null;
+      (window as any).cwSunMap = undefined;
+    };
+  }, []);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || !map) return;
+    const lines = sunLines(props, KM);
+    (map.getSource('sun') as maplibregl.GeoJSONSource).setData(lines as any);
+    (map.getSource('sun-place') as maplibregl.GeoJSONSource).setData({
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [props.lon, props.lat] } }],
+    });
+    const b = bounds([[props.lon, props.lat], ...lines.features.flatMap((f: any) => f.geometry.coordinates)]);
+    if (b && lines.features.length) map.fitBounds(b, { padding: 40, maxZoom: 16, duration: 0 });
+    else map.jumpTo({ center: [props.lon, props.lat], zoom: 14 });
+  }, [ready, props.lat, props.lon, props.azimuth_deg, props.elevation_deg, props.shadow_azimuth_deg]);
+
+  return (
+    <div class="sun-map">
+      <div ref={container} class="map small" role="region" aria-label={props.label} data-testid="sun-map" />
       {problem && (
         <p class="warning" role="status">
           {problem}
