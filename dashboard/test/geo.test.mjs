@@ -1,7 +1,7 @@
 // Unit tests of lib/geo.js: bearings, destinations, compass names, headings, sun lines, bounds.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bearing, bounds, compass, destination, headingValue, normalizeDeg, sunLines } from '../src/lib/geo.js';
+import { bearing, bounds, compass, destination, headingValue, normalizeDeg, sunLines, tipOffset } from '../src/lib/geo.js';
 
 const near = (a, b, eps = 1e-6) => assert.ok(Math.abs(a - b) < eps, `${a} is not within ${eps} of ${b}`);
 
@@ -76,4 +76,25 @@ test('geo: sun and shadow lines from the place; none below the horizon', () => {
 test('geo: bounds of positions', () => {
   assert.equal(bounds([]), null);
   assert.deepEqual(bounds([[36, 50], [37.5, 49], [36.2, 51]]), [[36, 49], [37.5, 51]]);
+});
+
+test('geo: the tip of the heading arrow on screen (y down), on a turned map too', () => {
+  assert.deepEqual(tipOffset(0, 0, 72), [0, -72]);
+  assert.deepEqual(tipOffset(90, 0, 72), [72, 0]);
+  assert.deepEqual(tipOffset(180, 0, 72), [0, 72]);
+  assert.deepEqual(tipOffset(270, 0, 72), [-72, 0]);
+  // The map turned 90° (east up): a heading east points up.
+  assert.deepEqual(tipOffset(90, 90, 72), [0, -72]);
+  const [x, y] = tipOffset(225, 0, 100);
+  near(x, -70.7106781, 1e-6);
+  near(y, 70.7106781, 1e-6);
+});
+
+test('geo: dragging the tip east of the pin gives heading 90; the round trip keeps a heading', () => {
+  // The tip dragged to a point east / south-west of the pin: the bearing between them.
+  near(bearing(50.3, 36.9, 50.3, 37.0), 90, 0.05);
+  for (const h of [0, 45, 200, 359]) {
+    const tip = destination(50.3, 36.9, h, 2);
+    assert.equal(headingValue(bearing(50.3, 36.9, tip.lat, tip.lon)), h);
+  }
 });

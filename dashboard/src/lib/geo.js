@@ -105,3 +105,16 @@ export function bounds(positions) {
   }
   return [[w, s], [e, n]];
 }
+
+/**
+ * Where, in screen pixels from the pin, the tip of an arrow of `px` pixels pointing along
+ * `headingDeg` is drawn on a map turned by `mapBearingDeg` (screen y grows downward).
+ * @param {number} headingDeg @param {number} mapBearingDeg @param {number} px
+ * @returns {[number, number]}
+ */
+export function tipOffset(headingDeg, mapBearingDeg, px) {
+  const a = rad(headingDeg - mapBearingDeg);
+  const x = px * Math.sin(a);
+  const y = -px * Math.cos(a);
+  return [Math.abs(x) < 1e-9 ? 0 : x, Math.abs(y) < 1e-9 ? 0 : y];
+}

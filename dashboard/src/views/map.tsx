@@ -10,7 +10,7 @@ import { onEvent } from '../events';
 import { api, getToken, Me, request } from '../api';
 import { Link, navigate } from '../ui';
 import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, TILE_FILTERS, withDay, withView } from '../lib/timeline.js';
-import { bounds, sunLines } from '../lib/geo.js';
+import { bearing, bounds, compass, sunLines, tipOffset } from '../lib/geo.js';
 import { obsQuery, ObservationFilters } from './observations';
 
 export const STYLE_URL = '/api/v1/map/style.json';
@@ -539,19 +539,43 @@ function convoyKey(query: URLSearchParams) {
 }
 
 // A small map to place a point: click or drag the pin. Used by the observation editor and the
-// geolocation form; the hints (GPS, claimed point, places) are drawn as grey dots.
+// geolocation form; the hints (GPS, claimed point, places) are drawn as grey dots. With
+// `onHeading` (the observation editor) an arrow leaves the pin along `heading`: dragging its tip
+// with the mouse sets the heading (the bearing from the pin to the tip, lib/geo.js); the form's
+// number input is the keyboard's way to the same value.
+const TIP_PX = 72;
+
+function tipElement() {
+  const el = document.createElement('div');
+  el.className = 'heading-tip';
+  el.setAttribute('role', 'img');
+  el.title = 'Drag to set the heading';
+  el.innerHTML =
+    '<svg viewBox="0 0 28 28" width="28" height="28" aria-hidden="true"><path d="M14 2 L25 24 L14 18 L3 24 Z" fill="#1d3557" stroke="#fff" stroke-width="2" stroke-linejoin="round"/></svg>';
+  return el;
+}
+
 export function PinMap(props: {
   lat: number | null;
   lon: number | null;
   hints?: { lat: number; lon: number; label: string }[];
   label: string;
   onChange: (lat: number, lon: number) => void;
+  heading?: number | null;
+  onHeading?: (deg: number) => void;
 }) {
   const container = useRef<HTMLDivElement>(null);
   const mapRef = useRef<maplibregl.Map | null>(null);
   const markerRef = useRef<maplibregl.Marker | null>(null);
+  const tipRef = useRef<maplibregl.Marker | null>(null);
+  const placeTip = useRef<() => void>(() => {});
+  const dragging = useRef(false);
   const onChange = useRef(props.onChange);
   onChange.current = props.onChange;
+  const onHeading = useRef(props.onHeading);
+  onHeading.current = props.onHeading;
+  const heading = useRef<number | null>(null);
+  heading.current = typeof props.heading === 'number' && Number.isFinite(props.heading) ? props.heading : null;
   const [problem, setProblem] = useState<string | null>(null);
 
   useEffect(() => {
@@ -576,49 +600,126 @@ export function PinMap(props: {
         return;
       }
       mapRef.current = map;
-      map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+      const m = map;
+      m.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
       const marker = new maplibregl.Marker({ draggable: true, color: '#d62828' });
       marker.on('dragend', () => {
         const p = marker.getLngLat();
         onChange.current(Number(p.lat.toFixed(6)), Number(p.lng.toFixed(6)));
       });
       markerRef.current = marker;
-      if (props.lat !== null && props.lon !== null) marker.setLngLat([props.lon, props.lat]).addTo(map);
-      map.on('click', (e) => {
-        marker.setLngLat(e.lngLat).addTo(map!);
+      if (props.lat !== null && props.lon !== null) marker.setLngLat([props.lon, props.lat]).addTo(m);
+
+      // The heading arrow: a shaft from the pin and a draggable tip, TIP_PX pixels long at any zoom.
+      let tip: maplibregl.Marker | null = null;
+      if (onHeading.current) {
+        const el = tipElement();
+        tip = new maplibregl.Marker({ element: el, draggable: true, rotationAlignment: 'map', anchor: 'center' });
+        tipRef.current = tip;
+        const shaft = (to: maplibregl.LngLat | null) => {
+          const src = m.getSource('heading') as maplibregl.GeoJSONSource | undefined;
+          const from = marker.getLngLat();
+          src?.setData({
+            type: 'FeatureCollection',
+            features: to && from ? [{ type: 'Feature', properties: { set: heading.current !== null }, geometry: { type: 'LineString', coordinates: [[from.lng, from.lat], [to.lng, to.lat]] } }] : [],
+          });
+        };
+        placeTip.current = () => {
+          if (dragging.current) return;
+          if (!marker.getLngLat() || !(marker as any)._map) {
+            tip!.remove();
+            shaft(null);
+            return;
+          }
+          const h = heading.current;
+          const p = m.project(marker.getLngLat());
+          const [dx, dy] = tipOffset(h ?? 0, m.getBearing(), TIP_PX);
+          const at = m.unproject([p.x + dx, p.y + dy]);
+          tip!.setLngLat(at).setRotation(h ?? 0).addTo(m);
+          el.classList.toggle('unset', h === null);
+          el.setAttribute(
+            'aria-label',
+            h === null ? 'Direction arrow: no heading set (drag its tip to set one)' : `Direction arrow: ${Math.round(h)}° (${compass(h)}); drag its tip to change it`,
+          );
+          shaft(at);
+        };
+        tip.on('dragstart', () => (dragging.current = true));
+        tip.on('drag', () => {
+          const from = marker.getLngLat();
+          const to = tip!.getLngLat();
+          const b = bearing(from.lat, from.lng, to.lat, to.lng);
+          if (b === null) return;
+          const deg = Math.round(b) % 360;
+          tip!.setRotation(deg);
+          shaft(to);
+          onHeading.current?.(deg);
+        });
+        tip.on('dragend', () => {
+          dragging.current = false;
+          placeTip.current();
+        });
+        marker.on('drag', () => placeTip.current());
+        m.on('move', () => placeTip.current());
+      }
+      m.on('click', (e) => {
+        // A click on the arrow's tip is not a click on the map.
+        if (tip && tip.getElement().contains(e.originalEvent.target as Node)) return;
+        marker.setLngLat(e.lngLat).addTo(m);
         onChange.current(Number(e.lngLat.lat.toFixed(6)), Number(e.lngLat.lng.toFixed(6)));
+        placeTip.current();
       });
-      map.on('load', () => {
-        map!.addSource('hints', {
+      m.on('load', () => {
+        m.addSource('hints', {
           type: 'geojson',
           data: {
             type: 'FeatureCollection',
             features: (props.hints ?? []).map((h) => ({ type: 'Feature', properties: { label: h.label }, geometry: { type: 'Point', coordinates: [h.lon, h.lat] } })),
           },
         });
-        map!.addLayer({ id: 'hints', type: 'circle', source: 'hints', paint: { 'circle-color': '#495057', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+        m.addLayer({ id: 'hints', type: 'circle', source: 'hints', paint: { 'circle-color': '#495057', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+        if (tip) {
+          m.addSource('heading', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+          m.addLayer({
+            id: 'heading-shaft',
+            type: 'line',
+            source: 'heading',
+            layout: { 'line-cap': 'round' },
+            paint: { 'line-color': '#1d3557', 'line-width': 3, 'line-opacity': ['case', ['get', 'set'], 1, 0.4] },
+          });
+        }
+        placeTip.current();
       });
+      (window as any).cwPinMap = m;
     });
     return () => {
       cancelled = true;
       map?.remove();
       mapRef.current = null;
+      (window as any).cwPinMap = undefined;
     };
   }, []);
 
-  // Typed coordinates move the pin.
+  // Typed coordinates move the pin (and the arrow with it).
   useEffect(() => {
     const map = mapRef.current;
     const marker = markerRef.current;
     if (!map || !marker || props.lat === null || props.lon === null) return;
     if (!Number.isFinite(props.lat) || !Number.isFinite(props.lon) || Math.abs(props.lat) > 90 || Math.abs(props.lon) > 180) return;
     marker.setLngLat([props.lon, props.lat]).addTo(map);
+    placeTip.current();
   }, [props.lat, props.lon]);
+
+  // A typed heading turns the arrow.
+  useEffect(() => placeTip.current(), [props.heading]);
 
   return (
     <div class="pin-map">
       <div ref={container} class="map small" role="region" aria-label={props.label} />
-      <p class="hint">Click the map or drag the pin to place it; or type the coordinates.{problem ? ` ${problem}` : ''}</p>
+      <p class="hint">
+        Click the map or drag the pin to place it; or type the coordinates.
+        {props.onHeading ? ' Drag the tip of the arrow to set the heading, or type it in degrees.' : ''}
+        {problem ? ` ${problem}` : ''}
+      </p>
     </div>
   );
 }
