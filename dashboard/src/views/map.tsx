@@ -8,9 +8,10 @@ import maplibregl from 'maplibre-gl';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { onEvent } from '../events';
 import { api, getToken, Me, request } from '../api';
-import { Link, navigate } from '../ui';
+import { ErrorBox, Link, navigate } from '../ui';
 import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, TILE_FILTERS, withDay, withView } from '../lib/timeline.js';
 import { bearing, bounds, compass, sunLines, tipOffset } from '../lib/geo.js';
+import { aggregateQueries, NO_SHADE, shadeClasses, shadeExpression, vehiclesByOblast } from '../lib/oblasts.js';
 import { obsQuery, ObservationFilters } from './observations';
 
 export const STYLE_URL = '/api/v1/map/style.json';
@@ -284,6 +285,77 @@ function TimeSlider({ query, base }: { query: URLSearchParams; base: string }) {
   );
 }
 
+// The shading's legend: the classes (vehicles per oblast over the window and filters), what is
+// counted, the oblasts as a table for those who cannot tell the colours apart; progress and
+// errors where the shading is.
+function ShadeLegend(props: {
+  busy: boolean;
+  error: unknown;
+  onRetry: () => void;
+  shading: { byOblast: Record<string, number>; classes: ReturnType<typeof shadeClasses> } | null;
+  hasOblasts: boolean;
+  query: URLSearchParams;
+}) {
+  const { busy, error, shading, query } = props;
+  const from = query.get('from');
+  const to = query.get('to');
+  const span = from || to ? `${from ? `from ${from}` : 'up to'} ${to ? `${from ? 'to ' : ''}${to} (exclusive)` : 'to now'}` : 'all time';
+  const status = query.get('status') ?? 'all but rejected';
+  const rows = Object.entries(shading?.byOblast ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return (
+    <div class="shade-legend" data-testid="shade-legend">
+      {!props.hasOblasts && (
+        <p class="warning" role="status">
+          This base map has no oblasts to shade (no `base` source with an `oblasts` layer); update the server's map.
+        </p>
+      )}
+      {busy && (
+        <p aria-busy="true" role="status">
+          Counting vehicles per oblast…
+        </p>
+      )}
+      <ErrorBox error={error} onRetry={props.onRetry} />
+      {shading && !busy && (
+        <>
+          <p>
+            Vehicles per oblast, {span} UTC, {status} observations{rows.length === 0 ? ': none, so nothing is shaded.' : ':'}
+          </p>
+          {shading.classes.length > 0 && (
+            <ul class="legend shade-classes" aria-label="Shading legend">
+              {shading.classes.map((c) => (
+                <li key={c.index}>
+                  <span class={`swatch shade-${c.index}`} aria-hidden="true" /> {c.from === c.to ? c.from : `${c.from}–${c.to}`} vehicles
+                </li>
+              ))}
+            </ul>
+          )}
+          {rows.length > 0 && (
+            <details>
+              <summary>Oblasts by vehicles</summary>
+              <table class="list" aria-label="Oblasts by vehicles">
+                <thead>
+                  <tr>
+                    <th scope="col">Oblast</th>
+                    <th scope="col">Vehicles</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map(([iso, n]) => (
+                    <tr key={iso}>
+                      <td>{iso}</td>
+                      <td>{n}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
 export function MapView({ query }: { me: Me; query: URLSearchParams }) {
   const container = useRef<HTMLDivElement>(null);
   const mapRef = useRef<maplibregl.Map | null>(null);
@@ -420,6 +492,53 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
     [ready],
   );
 
+  // Oblasts shaded by vehicles: the aggregates per oblast over the map's filters (from/to and the
+  // others), as a fill on the base map's oblasts under the data layers; on request (shade=1 in
+  // the query, so links and reloads keep it).
+  const shade = query.get('shade') === '1';
+  const aggKey = aggregateQueries(query).join('|');
+  const [shading, setShading] = useState<{ byOblast: Record<string, number>; classes: ReturnType<typeof shadeClasses> } | null>(null);
+  const [shadeBusy, setShadeBusy] = useState(false);
+  const [shadeError, setShadeError] = useState<unknown>(null);
+  const [shadeTry, setShadeTry] = useState(0);
+  useEffect(() => {
+    if (!shade) return;
+    let live = true;
+    setShadeBusy(true);
+    setShadeError(null);
+    Promise.all(aggKey.split('|').map((q) => api<{ rows: { oblast?: string | null; vehicles: number }[] }>(`/api/v1/aggregates/observations${q}`))).then(
+      (answers) => {
+        if (!live) return;
+        const byOblast = vehiclesByOblast(answers.map((a) => a.rows));
+        setShading({ byOblast, classes: shadeClasses(Math.max(0, ...Object.values(byOblast))) });
+        setShadeBusy(false);
+      },
+      (e) => {
+        if (!live) return;
+        setShadeError(e);
+        setShadeBusy(false);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [shade, aggKey, shadeTry]);
+  const hasOblasts = ready && !!mapRef.current?.getSource('base');
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || !map || !map.getSource('base')) return;
+    if (!map.getLayer('oblast-shade')) {
+      if (!shade) return;
+      const before = ['oblasts-outline', 'imagery-fill'].find((l) => map.getLayer(l));
+      map.addLayer(
+        { id: 'oblast-shade', type: 'fill', source: 'base', 'source-layer': 'oblasts', paint: { 'fill-color': NO_SHADE, 'fill-opacity': 0.6 } },
+        before,
+      );
+    }
+    map.setLayoutProperty('oblast-shade', 'visibility', shade ? 'visible' : 'none');
+    if (shading) map.setPaintProperty('oblast-shade', 'fill-color', shadeExpression(shading.byOblast, shading.classes) as any);
+  }, [ready, shade, shading]);
+
   async function exportView(format: 'geojson' | 'kml' | 'csv') {
     const map = mapRef.current;
     if (!map) return;
@@ -466,7 +585,30 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
             </span>
           ))}
         </span>
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={shade}
+            onChange={(e) => {
+              const q = new URLSearchParams(location.search);
+              if ((e.target as HTMLInputElement).checked) q.set('shade', '1');
+              else q.delete('shade');
+              navigate(`/map?${q}`, true);
+            }}
+          />
+          Shade oblasts by vehicles
+        </label>
       </div>
+      {shade && (
+        <ShadeLegend
+          busy={shadeBusy}
+          error={shadeError}
+          onRetry={() => setShadeTry((n) => n + 1)}
+          shading={shading}
+          hasOblasts={hasOblasts || !ready}
+          query={query}
+        />
+      )}
       {problem && (
         <p class="warning" role="status" data-testid="map-problem">
           {problem}
