@@ -11,10 +11,13 @@ import { api, getToken, Me, request } from '../api';
 import { ErrorBox, Link, navigate } from '../ui';
 import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, TILE_FILTERS, withDay, withView } from '../lib/timeline.js';
 import { bearing, bounds, compass, sunLines, tipOffset } from '../lib/geo.js';
+import { bboxParam, collectPages, EXPORT_CAP, EXPORT_FORMATS, EXPORT_PAGE, exportFileName, toCSV, toGeoJSON, toKML } from '../lib/export.js';
 import { aggregateQueries, NO_SHADE, shadeClasses, shadeExpression, vehiclesByOblast } from '../lib/oblasts.js';
 import { obsQuery, ObservationFilters } from './observations';
 
 export const STYLE_URL = '/api/v1/map/style.json';
+
+type ExportFormat = keyof typeof EXPORT_FORMATS;
 
 const MOVEMENT_COLOURS: Record<string, string> = {
   toward: '#d62828',
@@ -539,21 +542,47 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
     if (shading) map.setPaintProperty('oblast-shade', 'fill-color', shadeExpression(shading.byOblast, shading.classes) as any);
   }, [ready, shade, shading]);
 
-  async function exportView(format: 'geojson' | 'kml' | 'csv') {
+  // Export the view: the observations in the map's bounds with the filters, page by page (500 at
+  // a time, up to EXPORT_CAP), converted here (lib/export.js) and downloaded; progress shown, and
+  // it can be cancelled.
+  const [exporting, setExporting] = useState<{ format: ExportFormat; fetched: number } | null>(null);
+  const [exportDone, setExportDone] = useState<string | null>(null);
+  const exportAbort = useRef<AbortController | null>(null);
+  useEffect(() => () => exportAbort.current?.abort(), []);
+  async function exportView(format: ExportFormat) {
     const map = mapRef.current;
-    if (!map) return;
+    if (!map || exporting) return;
     const b = map.getBounds();
-    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(',');
+    const bbox = bboxParam(b.getWest(), b.getSouth(), b.getEast(), b.getNorth());
+    const ctl = new AbortController();
+    exportAbort.current = ctl;
+    setDataError(null);
+    setExportDone(null);
+    setExporting({ format, fetched: 0 });
     try {
-      const res = await request(`/api/v1/observations${obsQuery(query, { format, bbox, limit: 1000000 })}`);
-      const url = URL.createObjectURL(await res.blob());
+      const { items, capped } = await collectPages(
+        (cursor) => api<{ items: any[]; next_cursor: string | null }>(`/api/v1/observations${obsQuery(query, { bbox, limit: EXPORT_PAGE, cursor })}`, { signal: ctl.signal }),
+        { cap: EXPORT_CAP, signal: ctl.signal, onProgress: (n) => setExporting({ format, fetched: n }) },
+      );
+      const text = format === 'geojson' ? toGeoJSON(items) : format === 'kml' ? toKML(items) : toCSV(items);
+      const name = exportFileName(format, Date.now());
+      const url = URL.createObjectURL(new Blob([text], { type: EXPORT_FORMATS[format].type }));
       const a = document.createElement('a');
       a.href = url;
-      a.download = `observations.${format}`;
+      a.download = name;
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
+      setExportDone(
+        capped
+          ? `Only the first ${EXPORT_CAP.toLocaleString('en')} observations in view were exported to ${name} (the most one export takes). Zoom in or narrow the filters, and export each part.`
+          : `Exported ${items.length.toLocaleString('en')} observation${items.length === 1 ? '' : 's'} in view to ${name}.`,
+      );
     } catch (e) {
-      setDataError(`The export failed: ${(e as Error).message}`);
+      if ((e as Error)?.name === 'AbortError') setExportDone('The export was cancelled; nothing was downloaded.');
+      else setDataError(`The export failed: ${(e as Error).message}`);
+    } finally {
+      setExporting(null);
+      exportAbort.current = null;
     }
   }
 
@@ -568,15 +597,11 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
         <span aria-live="polite" data-testid="map-count">
           {inView === null ? 'Loading observations…' : `${inView.total} observations in view`}
         </span>
-        <button type="button" onClick={() => exportView('geojson')} disabled={!ready}>
-          Export view as GeoJSON
-        </button>
-        <button type="button" onClick={() => exportView('kml')} disabled={!ready}>
-          Export view as KML
-        </button>
-        <button type="button" onClick={() => exportView('csv')} disabled={!ready}>
-          Export view as CSV
-        </button>
+        {(['geojson', 'kml', 'csv'] as const).map((f) => (
+          <button key={f} type="button" onClick={() => exportView(f)} disabled={!ready || exporting !== null}>
+            Export {EXPORT_FORMATS[f].label}
+          </button>
+        ))}
         <span class="legend">
           <span>Movement:</span>
           {Object.entries(MOVEMENT_COLOURS).map(([k, c]) => (
@@ -617,6 +642,20 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
       {tileProblem && !problem && (
         <p class="warning" role="status">
           {tileProblem}
+        </p>
+      )}
+      {exporting && (
+        <p class="export-progress" role="status" data-testid="export-progress">
+          <progress max={EXPORT_CAP} value={exporting.fetched} aria-label="Export progress" /> Fetched {exporting.fetched.toLocaleString('en')} observations
+          for the {EXPORT_FORMATS[exporting.format].label} export…{' '}
+          <button type="button" onClick={() => exportAbort.current?.abort()}>
+            Cancel the export
+          </button>
+        </p>
+      )}
+      {exportDone && (
+        <p role="status" class={exportDone.startsWith('Only') ? 'warning' : 'hint'} data-testid="export-done">
+          {exportDone}
         </p>
       )}
       {dataError && (
