@@ -1,5 +1,5 @@
 // The ConvoyWatch dashboard: sign in with an access token, then the inbox, submissions,
-// observations, the verification queue and the map, each at its own URL.
+// observations, the verification queue, the map and the convoys, each at its own URL.
 import './style.css';
 import { render } from 'preact';
 import { lazy, Suspense } from 'preact/compat';
@@ -13,6 +13,7 @@ import { SubmissionPage } from './views/submission';
 import { ObservationList, ObservationEditor } from './views/observations';
 import { VerifyQueue } from './views/verify';
 import { Admin, Aggregates, Reports } from './views/more';
+import { ConvoyList, ConvoyPage } from './views/convoys';
 
 const MapView = lazy(() => import('./views/map').then((m) => ({ default: m.MapView })));
 
@@ -82,6 +83,7 @@ const NAV: [string, string, string[]][] = [
   ['/observations', 'Observations', ['observations', 'observation', 'observation-new']],
   ['/verify', 'Verify', ['verify']],
   ['/map', 'Map', ['map']],
+  ['/convoys', 'Convoys', ['convoys', 'convoy']],
   ['/aggregates', 'Aggregates', ['aggregates']],
   ['/reports', 'Reports', ['reports']],
   ['/admin', 'Admin', ['admin']],
@@ -182,6 +184,12 @@ function App() {
           <MapView me={me} query={route.query} />
         </Suspense>
       );
+      break;
+    case 'convoys':
+      view = <ConvoyList me={me} query={route.query} />;
+      break;
+    case 'convoy':
+      view = <ConvoyPage me={me} id={Number(route.params.id)} />;
       break;
     case 'aggregates':
       view = <Aggregates me={me} query={route.query} />;

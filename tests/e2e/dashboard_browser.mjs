@@ -171,6 +171,12 @@ try {
   await page.getByTestId('gps').waitFor({ timeout: T });
   result.gps = await page.getByTestId('gps').innerText();
   result.description_shown = (await page.getByText('Колонна на трассе у Шебекино').count()) > 0;
+  // The sun for the footage's time and GPS, in words and on its map.
+  await page.getByTestId('sun-azimuth').waitFor({ timeout: T });
+  result.sun = {
+    azimuth: await page.getByTestId('sun-azimuth').innerText(),
+    shadow: await page.getByTestId('sun-shadow').innerText(),
+  };
   await shot('submission');
   await axe('submission');
 
@@ -227,6 +233,21 @@ try {
     (trs) => trs.map((tr) => Array.from(tr.querySelectorAll('td')).map((td) => td.textContent)));
   await shot('aggregates');
   await axe('aggregates');
+
+  step('the convoys screen lists the tracks of a window');
+  await page.getByRole('link', { name: 'Convoys' }).click();
+  const convoyForm = page.getByRole('form', { name: 'Filter convoys' });
+  await convoyForm.waitFor({ timeout: T });
+  await convoyForm.getByLabel('From').fill('2022-02-19');
+  await convoyForm.getByLabel('To').fill('2022-02-22');
+  await page.getByTestId('convoy-window').getByText(/2022-02-19/).waitFor({ timeout: T });
+  result.convoys = {
+    url: new URL(page.url()).pathname,
+    window: await page.getByTestId('convoy-window').innerText(),
+    alerts: await page.getByRole('alert').count(),
+  };
+  await shot('convoys');
+  await axe('convoys');
 
   step('the map draws the observation tiles');
   await page.getByRole('link', { name: 'Map' }).click();
@@ -322,6 +343,21 @@ try {
     valuetext: await page.getByRole('slider', { name: 'Day' }).getAttribute('aria-valuetext'),
     mark: (await markAt()).has_mark,
   };
+
+  step('the oblasts shaded by vehicles, and the view exported as CSV');
+  await page.getByLabel('Shade oblasts by vehicles').check();
+  await page.getByTestId('shade-legend').getByText(/Vehicles per oblast/).waitFor({ timeout: T });
+  result.shade = {
+    url: page.url().includes('shade=1'),
+    legend: await page.getByTestId('shade-legend').innerText(),
+  };
+  await axe('map-shaded');
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: T }),
+    page.getByRole('button', { name: 'Export CSV' }).click(),
+  ]);
+  const csv = (await import('node:fs')).readFileSync(await download.path(), 'utf8');
+  result.export_csv = { name: download.suggestedFilename(), lines: csv.split(/\r?\n/).filter((l) => l !== '') };
 
   step('clicking the mark opens the observation');
   const box = await page.locator('.maplibregl-canvas').boundingBox();

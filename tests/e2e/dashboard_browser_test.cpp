@@ -118,6 +118,8 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   EXPECT_GT(out["frames"].get<int>(), 0);
   EXPECT_NE(out["gps"].get<std::string>().find("50.59"), std::string::npos) << out["gps"];
   EXPECT_TRUE(out["description_shown"].get<bool>());  // Cyrillic shown as written
+  EXPECT_NE(out["sun"]["azimuth"].get<std::string>().find("°"), std::string::npos) << out["sun"];
+  EXPECT_FALSE(out["sun"]["shadow"].get<std::string>().empty()) << out["sun"];
   // 5. The observation was made, with derived movement from its heading.
   EXPECT_GT(out["observation_id"].get<int>(), 0);
   EXPECT_NE(out["movement"], "—");
@@ -172,6 +174,22 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   EXPECT_NE(out["after_reload"]["valuetext"].get<std::string>().find("2022-02-20"),
             std::string::npos);
   // Clicking the mark opens its observation.
+  EXPECT_EQ(out["convoys"]["url"], "/convoys") << out["convoys"];
+  EXPECT_EQ(out["convoys"]["alerts"], 0) << out["convoys"];
+  EXPECT_NE(out["convoys"]["window"].get<std::string>().find("track"), std::string::npos)
+      << out["convoys"];
+  EXPECT_TRUE(out["shade"]["url"].get<bool>()) << out["shade"];
+  // The verified observation's vehicles (3 trucks, 1 tank) counted for its oblast.
+  EXPECT_NE(out["shade"]["legend"].get<std::string>().find("Vehicles per oblast"),
+            std::string::npos)
+      << out["shade"];
+  const auto& csv = out["export_csv"]["lines"];
+  ASSERT_GE(csv.size(), 2u) << out["export_csv"];
+  EXPECT_EQ(csv[0].get<std::string>().rfind("id,observed_at,lat,lon", 0), 0u) << csv[0];
+  EXPECT_EQ(
+      csv[1].get<std::string>().rfind(std::to_string(out["observation_id"].get<int>()) + ",", 0),
+      0u)
+      << csv;
   EXPECT_EQ(out["clicked_to"], "/observations/" + std::to_string(out["observation_id"].get<int>()));
   // 9. The admin's new token: shown once, copied, accepted by the API; revoked: refused.
   const auto& token = out["token"];

@@ -12,6 +12,8 @@ const ROUTES = [
   ['observation', /^\/observations\/(?<id>\d+)\/?$/],
   ['verify', /^\/verify\/?$/],
   ['map', /^\/map\/?$/],
+  ['convoys', /^\/convoys\/?$/],
+  ['convoy', /^\/convoys\/(?<id>\d+)\/?$/],
   ['aggregates', /^\/aggregates\/?$/],
   ['reports', /^\/reports\/?$/],
   ['admin', /^\/admin\/?$/],

@@ -2,17 +2,22 @@
 // /api/v1/tiles, every request carrying the token); observations from the observation tiles with
 // the list's filters in the tile URL, coloured by movement and sized by vehicles (grouped cells
 // below zoom 9); convoy tracks with direction arrows; imagery footprints; a time slider over
-// from/to; click → the observation (a cell zooms in); the view in the URL; export of the view.
+// from/to; click → the observation or the convoy (a cell zooms in); the view in the URL; export of the view.
 import 'maplibre-gl/dist/maplibre-gl.css';
 import maplibregl from 'maplibre-gl';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { onEvent } from '../events';
 import { api, getToken, Me, request } from '../api';
-import { Link, navigate } from '../ui';
+import { ErrorBox, Link, navigate } from '../ui';
 import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, TILE_FILTERS, withDay, withView } from '../lib/timeline.js';
+import { bearing, bounds, compass, sunLines, tipOffset } from '../lib/geo.js';
+import { bboxParam, collectPages, EXPORT_CAP, EXPORT_FORMATS, EXPORT_PAGE, exportFileName, toCSV, toGeoJSON, toKML } from '../lib/export.js';
+import { aggregateQueries, NO_SHADE, shadeClasses, shadeExpression, vehiclesByOblast } from '../lib/oblasts.js';
 import { obsQuery, ObservationFilters } from './observations';
 
 export const STYLE_URL = '/api/v1/map/style.json';
+
+type ExportFormat = keyof typeof EXPORT_FORMATS;
 
 const MOVEMENT_COLOURS: Record<string, string> = {
   toward: '#d62828',
@@ -283,6 +288,77 @@ function TimeSlider({ query, base }: { query: URLSearchParams; base: string }) {
   );
 }
 
+// The shading's legend: the classes (vehicles per oblast over the window and filters), what is
+// counted, the oblasts as a table for those who cannot tell the colours apart; progress and
+// errors where the shading is.
+function ShadeLegend(props: {
+  busy: boolean;
+  error: unknown;
+  onRetry: () => void;
+  shading: { byOblast: Record<string, number>; classes: ReturnType<typeof shadeClasses> } | null;
+  hasOblasts: boolean;
+  query: URLSearchParams;
+}) {
+  const { busy, error, shading, query } = props;
+  const from = query.get('from');
+  const to = query.get('to');
+  const span = from || to ? `${from ? `from ${from}` : 'up to'} ${to ? `${from ? 'to ' : ''}${to} (exclusive)` : 'to now'}` : 'all time';
+  const status = query.get('status') ?? 'all but rejected';
+  const rows = Object.entries(shading?.byOblast ?? {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  return (
+    <div class="shade-legend" data-testid="shade-legend">
+      {!props.hasOblasts && (
+        <p class="warning" role="status">
+          This base map has no oblasts to shade (no `base` source with an `oblasts` layer); update the server's map.
+        </p>
+      )}
+      {busy && (
+        <p aria-busy="true" role="status">
+          Counting vehicles per oblast…
+        </p>
+      )}
+      <ErrorBox error={error} onRetry={props.onRetry} />
+      {shading && !busy && (
+        <>
+          <p>
+            Vehicles per oblast, {span} UTC, {status} observations{rows.length === 0 ? ': none, so nothing is shaded.' : ':'}
+          </p>
+          {shading.classes.length > 0 && (
+            <ul class="legend shade-classes" aria-label="Shading legend">
+              {shading.classes.map((c) => (
+                <li key={c.index}>
+                  <span class={`swatch shade-${c.index}`} aria-hidden="true" /> {c.from === c.to ? c.from : `${c.from}–${c.to}`} vehicles
+                </li>
+              ))}
+            </ul>
+          )}
+          {rows.length > 0 && (
+            <details>
+              <summary>Oblasts by vehicles</summary>
+              <table class="list" aria-label="Oblasts by vehicles">
+                <thead>
+                  <tr>
+                    <th scope="col">Oblast</th>
+                    <th scope="col">Vehicles</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map(([iso, n]) => (
+                    <tr key={iso}>
+                      <td>{iso}</td>
+                      <td>{n}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </details>
+          )}
+        </>
+      )}
+    </div>
+  );
+}
+
 export function MapView({ query }: { me: Me; query: URLSearchParams }) {
   const container = useRef<HTMLDivElement>(null);
   const mapRef = useRef<maplibregl.Map | null>(null);
@@ -340,8 +416,10 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
           return;
         }
         const p = f.properties ?? {};
-        if (f.layer.id === 'observation-points' || f.layer.id === 'convoy-lines') {
+        if (f.layer.id === 'observation-points') {
           navigate(`/observations/${Number(f.id ?? p.id)}`);
+        } else if (f.layer.id === 'convoy-lines') {
+          navigate(`/convoys/${Number(f.id ?? p.id)}`);
         } else if (f.layer.id === 'observation-cells') {
           map!.easeTo({ center: e.lngLat, zoom: Math.min(map!.getZoom() + 3, 16) });
         } else {
@@ -417,21 +495,94 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
     [ready],
   );
 
-  async function exportView(format: 'geojson' | 'kml' | 'csv') {
+  // Oblasts shaded by vehicles: the aggregates per oblast over the map's filters (from/to and the
+  // others), as a fill on the base map's oblasts under the data layers; on request (shade=1 in
+  // the query, so links and reloads keep it).
+  const shade = query.get('shade') === '1';
+  const aggKey = aggregateQueries(query).join('|');
+  const [shading, setShading] = useState<{ byOblast: Record<string, number>; classes: ReturnType<typeof shadeClasses> } | null>(null);
+  const [shadeBusy, setShadeBusy] = useState(false);
+  const [shadeError, setShadeError] = useState<unknown>(null);
+  const [shadeTry, setShadeTry] = useState(0);
+  useEffect(() => {
+    if (!shade) return;
+    let live = true;
+    setShadeBusy(true);
+    setShadeError(null);
+    Promise.all(aggKey.split('|').map((q) => api<{ rows: { oblast?: string | null; vehicles: number }[] }>(`/api/v1/aggregates/observations${q}`))).then(
+      (answers) => {
+        if (!live) return;
+        const byOblast = vehiclesByOblast(answers.map((a) => a.rows));
+        setShading({ byOblast, classes: shadeClasses(Math.max(0, ...Object.values(byOblast))) });
+        setShadeBusy(false);
+      },
+      (e) => {
+        if (!live) return;
+        setShadeError(e);
+        setShadeBusy(false);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [shade, aggKey, shadeTry]);
+  const hasOblasts = ready && !!mapRef.current?.getSource('base');
+  useEffect(() => {
     const map = mapRef.current;
-    if (!map) return;
+    if (!ready || !map || !map.getSource('base')) return;
+    if (!map.getLayer('oblast-shade')) {
+      if (!shade) return;
+      const before = ['oblasts-outline', 'imagery-fill'].find((l) => map.getLayer(l));
+      map.addLayer(
+        { id: 'oblast-shade', type: 'fill', source: 'base', 'source-layer': 'oblasts', paint: { 'fill-color': NO_SHADE, 'fill-opacity': 0.6 } },
+        before,
+      );
+    }
+    map.setLayoutProperty('oblast-shade', 'visibility', shade ? 'visible' : 'none');
+    if (shading) map.setPaintProperty('oblast-shade', 'fill-color', shadeExpression(shading.byOblast, shading.classes) as any);
+  }, [ready, shade, shading]);
+
+  // Export the view: the observations in the map's bounds with the filters, page by page (500 at
+  // a time, up to EXPORT_CAP), converted here (lib/export.js) and downloaded; progress shown, and
+  // it can be cancelled.
+  const [exporting, setExporting] = useState<{ format: ExportFormat; fetched: number } | null>(null);
+  const [exportDone, setExportDone] = useState<string | null>(null);
+  const exportAbort = useRef<AbortController | null>(null);
+  useEffect(() => () => exportAbort.current?.abort(), []);
+  async function exportView(format: ExportFormat) {
+    const map = mapRef.current;
+    if (!map || exporting) return;
     const b = map.getBounds();
-    const bbox = [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map((v) => v.toFixed(5)).join(',');
+    const bbox = bboxParam(b.getWest(), b.getSouth(), b.getEast(), b.getNorth());
+    const ctl = new AbortController();
+    exportAbort.current = ctl;
+    setDataError(null);
+    setExportDone(null);
+    setExporting({ format, fetched: 0 });
     try {
-      const res = await request(`/api/v1/observations${obsQuery(query, { format, bbox, limit: 1000000 })}`);
-      const url = URL.createObjectURL(await res.blob());
+      const { items, capped } = await collectPages(
+        (cursor) => api<{ items: any[]; next_cursor: string | null }>(`/api/v1/observations${obsQuery(query, { bbox, limit: EXPORT_PAGE, cursor })}`, { signal: ctl.signal }),
+        { cap: EXPORT_CAP, signal: ctl.signal, onProgress: (n) => setExporting({ format, fetched: n }) },
+      );
+      const text = format === 'geojson' ? toGeoJSON(items) : format === 'kml' ? toKML(items) : toCSV(items);
+      const name = exportFileName(format, Date.now());
+      const url = URL.createObjectURL(new Blob([text], { type: EXPORT_FORMATS[format].type }));
       const a = document.createElement('a');
       a.href = url;
-      a.download = `observations.${format}`;
+      a.download = name;
       a.click();
       setTimeout(() => URL.revokeObjectURL(url), 10000);
+      setExportDone(
+        capped
+          ? `Only the first ${EXPORT_CAP.toLocaleString('en')} observations in view were exported to ${name} (the most one export takes). Zoom in or narrow the filters, and export each part.`
+          : `Exported ${items.length.toLocaleString('en')} observation${items.length === 1 ? '' : 's'} in view to ${name}.`,
+      );
     } catch (e) {
-      setDataError(`The export failed: ${(e as Error).message}`);
+      if ((e as Error)?.name === 'AbortError') setExportDone('The export was cancelled; nothing was downloaded.');
+      else setDataError(`The export failed: ${(e as Error).message}`);
+    } finally {
+      setExporting(null);
+      exportAbort.current = null;
     }
   }
 
@@ -446,15 +597,11 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
         <span aria-live="polite" data-testid="map-count">
           {inView === null ? 'Loading observations…' : `${inView.total} observations in view`}
         </span>
-        <button type="button" onClick={() => exportView('geojson')} disabled={!ready}>
-          Export view as GeoJSON
-        </button>
-        <button type="button" onClick={() => exportView('kml')} disabled={!ready}>
-          Export view as KML
-        </button>
-        <button type="button" onClick={() => exportView('csv')} disabled={!ready}>
-          Export view as CSV
-        </button>
+        {(['geojson', 'kml', 'csv'] as const).map((f) => (
+          <button key={f} type="button" onClick={() => exportView(f)} disabled={!ready || exporting !== null}>
+            Export {EXPORT_FORMATS[f].label}
+          </button>
+        ))}
         <span class="legend">
           <span>Movement:</span>
           {Object.entries(MOVEMENT_COLOURS).map(([k, c]) => (
@@ -463,7 +610,30 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
             </span>
           ))}
         </span>
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={shade}
+            onChange={(e) => {
+              const q = new URLSearchParams(location.search);
+              if ((e.target as HTMLInputElement).checked) q.set('shade', '1');
+              else q.delete('shade');
+              navigate(`/map?${q}`, true);
+            }}
+          />
+          Shade oblasts by vehicles
+        </label>
       </div>
+      {shade && (
+        <ShadeLegend
+          busy={shadeBusy}
+          error={shadeError}
+          onRetry={() => setShadeTry((n) => n + 1)}
+          shading={shading}
+          hasOblasts={hasOblasts || !ready}
+          query={query}
+        />
+      )}
       {problem && (
         <p class="warning" role="status" data-testid="map-problem">
           {problem}
@@ -472,6 +642,20 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
       {tileProblem && !problem && (
         <p class="warning" role="status">
           {tileProblem}
+        </p>
+      )}
+      {exporting && (
+        <p class="export-progress" role="status" data-testid="export-progress">
+          <progress max={EXPORT_CAP} value={exporting.fetched} aria-label="Export progress" /> Fetched {exporting.fetched.toLocaleString('en')} observations
+          for the {EXPORT_FORMATS[exporting.format].label} export…{' '}
+          <button type="button" onClick={() => exportAbort.current?.abort()}>
+            Cancel the export
+          </button>
+        </p>
+      )}
+      {exportDone && (
+        <p role="status" class={exportDone.startsWith('Only') ? 'warning' : 'hint'} data-testid="export-done">
+          {exportDone}
         </p>
       )}
       {dataError && (
@@ -536,19 +720,43 @@ function convoyKey(query: URLSearchParams) {
 }
 
 // A small map to place a point: click or drag the pin. Used by the observation editor and the
-// geolocation form; the hints (GPS, claimed point, places) are drawn as grey dots.
+// geolocation form; the hints (GPS, claimed point, places) are drawn as grey dots. With
+// `onHeading` (the observation editor) an arrow leaves the pin along `heading`: dragging its tip
+// with the mouse sets the heading (the bearing from the pin to the tip, lib/geo.js); the form's
+// number input is the keyboard's way to the same value.
+const TIP_PX = 72;
+
+function tipElement() {
+  const el = document.createElement('div');
+  el.className = 'heading-tip';
+  el.setAttribute('role', 'img');
+  el.title = 'Drag to set the heading';
+  el.innerHTML =
+    '<svg viewBox="0 0 28 28" width="28" height="28" aria-hidden="true"><path d="M14 2 L25 24 L14 18 L3 24 Z" fill="#1d3557" stroke="#fff" stroke-width="2" stroke-linejoin="round"/></svg>';
+  return el;
+}
+
 export function PinMap(props: {
   lat: number | null;
   lon: number | null;
   hints?: { lat: number; lon: number; label: string }[];
   label: string;
   onChange: (lat: number, lon: number) => void;
+  heading?: number | null;
+  onHeading?: (deg: number) => void;
 }) {
   const container = useRef<HTMLDivElement>(null);
   const mapRef = useRef<maplibregl.Map | null>(null);
   const markerRef = useRef<maplibregl.Marker | null>(null);
+  const tipRef = useRef<maplibregl.Marker | null>(null);
+  const placeTip = useRef<() => void>(() => {});
+  const dragging = useRef(false);
   const onChange = useRef(props.onChange);
   onChange.current = props.onChange;
+  const onHeading = useRef(props.onHeading);
+  onHeading.current = props.onHeading;
+  const heading = useRef<number | null>(null);
+  heading.current = typeof props.heading === 'number' && Number.isFinite(props.heading) ? props.heading : null;
   const [problem, setProblem] = useState<string | null>(null);
 
   useEffect(() => {
@@ -564,6 +772,7 @@ export function PinMap(props: {
           center: [props.lon ?? 37.5, props.lat ?? 50.6],
           zoom: props.lat !== null ? 9 : 5,
           attributionControl: false,
+          locale: { 'Map.Title': `${props.label} (canvas)` }, // distinct landmarks when a page has two maps
           transformRequest: (url) =>
             url.startsWith(location.origin) ? { url, headers: { Authorization: `Bearer ${getToken() ?? ''}` } } : { url },
         });
@@ -572,49 +781,333 @@ export function PinMap(props: {
         return;
       }
       mapRef.current = map;
-      map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+      const m = map;
+      m.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
       const marker = new maplibregl.Marker({ draggable: true, color: '#d62828' });
       marker.on('dragend', () => {
         const p = marker.getLngLat();
         onChange.current(Number(p.lat.toFixed(6)), Number(p.lng.toFixed(6)));
       });
       markerRef.current = marker;
-      if (props.lat !== null && props.lon !== null) marker.setLngLat([props.lon, props.lat]).addTo(map);
-      map.on('click', (e) => {
-        marker.setLngLat(e.lngLat).addTo(map!);
+      if (props.lat !== null && props.lon !== null) marker.setLngLat([props.lon, props.lat]).addTo(m);
+
+      // The heading arrow: a shaft from the pin and a draggable tip, TIP_PX pixels long at any zoom.
+      let tip: maplibregl.Marker | null = null;
+      if (onHeading.current) {
+        const el = tipElement();
+        tip = new maplibregl.Marker({ element: el, draggable: true, rotationAlignment: 'map', anchor: 'center' });
+        tipRef.current = tip;
+        const shaft = (to: maplibregl.LngLat | null) => {
+          const src = m.getSource('heading') as maplibregl.GeoJSONSource | undefined;
+          const from = marker.getLngLat();
+          src?.setData({
+            type: 'FeatureCollection',
+            features: to && from ? [{ type: 'Feature', properties: { set: heading.current !== null }, geometry: { type: 'LineString', coordinates: [[from.lng, from.lat], [to.lng, to.lat]] } }] : [],
+          });
+        };
+        placeTip.current = () => {
+          if (dragging.current) return;
+          if (!marker.getLngLat() || !(marker as any)._map) {
+            tip!.remove();
+            shaft(null);
+            return;
+          }
+          const h = heading.current;
+          const p = m.project(marker.getLngLat());
+          const [dx, dy] = tipOffset(h ?? 0, m.getBearing(), TIP_PX);
+          const at = m.unproject([p.x + dx, p.y + dy]);
+          tip!.setLngLat(at).setRotation(h ?? 0).addTo(m);
+          el.classList.toggle('unset', h === null);
+          el.setAttribute(
+            'aria-label',
+            h === null ? 'Direction arrow: no heading set (drag its tip to set one)' : `Direction arrow: ${Math.round(h)}° (${compass(h)}); drag its tip to change it`,
+          );
+          shaft(at);
+        };
+        tip.on('dragstart', () => (dragging.current = true));
+        tip.on('drag', () => {
+          const from = marker.getLngLat();
+          const to = tip!.getLngLat();
+          const b = bearing(from.lat, from.lng, to.lat, to.lng);
+          if (b === null) return;
+          const deg = Math.round(b) % 360;
+          tip!.setRotation(deg);
+          shaft(to);
+          onHeading.current?.(deg);
+        });
+        tip.on('dragend', () => {
+          dragging.current = false;
+          placeTip.current();
+        });
+        marker.on('drag', () => placeTip.current());
+        m.on('move', () => placeTip.current());
+      }
+      m.on('click', (e) => {
+        // A click on the arrow's tip is not a click on the map.
+        if (tip && tip.getElement().contains(e.originalEvent.target as Node)) return;
+        marker.setLngLat(e.lngLat).addTo(m);
         onChange.current(Number(e.lngLat.lat.toFixed(6)), Number(e.lngLat.lng.toFixed(6)));
+        placeTip.current();
       });
-      map.on('load', () => {
-        map!.addSource('hints', {
+      m.on('load', () => {
+        m.addSource('hints', {
           type: 'geojson',
           data: {
             type: 'FeatureCollection',
             features: (props.hints ?? []).map((h) => ({ type: 'Feature', properties: { label: h.label }, geometry: { type: 'Point', coordinates: [h.lon, h.lat] } })),
           },
         });
-        map!.addLayer({ id: 'hints', type: 'circle', source: 'hints', paint: { 'circle-color': '#495057', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+        m.addLayer({ id: 'hints', type: 'circle', source: 'hints', paint: { 'circle-color': '#495057', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1 } });
+        if (tip) {
+          m.addSource('heading', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+          m.addLayer({
+            id: 'heading-shaft',
+            type: 'line',
+            source: 'heading',
+            layout: { 'line-cap': 'round' },
+            paint: { 'line-color': '#1d3557', 'line-width': 3, 'line-opacity': ['case', ['get', 'set'], 1, 0.4] },
+          });
+        }
+        placeTip.current();
       });
+      (window as any).cwPinMap = m;
     });
     return () => {
       cancelled = true;
       map?.remove();
       mapRef.current = null;
+      (window as any).cwPinMap = undefined;
     };
   }, []);
 
-  // Typed coordinates move the pin.
+  // Typed coordinates move the pin (and the arrow with it).
   useEffect(() => {
     const map = mapRef.current;
     const marker = markerRef.current;
     if (!map || !marker || props.lat === null || props.lon === null) return;
     if (!Number.isFinite(props.lat) || !Number.isFinite(props.lon) || Math.abs(props.lat) > 90 || Math.abs(props.lon) > 180) return;
     marker.setLngLat([props.lon, props.lat]).addTo(map);
+    placeTip.current();
   }, [props.lat, props.lon]);
+
+  // A typed heading turns the arrow.
+  useEffect(() => placeTip.current(), [props.heading]);
 
   return (
     <div class="pin-map">
       <div ref={container} class="map small" role="region" aria-label={props.label} />
-      <p class="hint">Click the map or drag the pin to place it; or type the coordinates.{problem ? ` ${problem}` : ''}</p>
+      <p class="hint">
+        Click the map or drag the pin to place it; or type the coordinates.
+        {props.onHeading ? ' Drag the tip of the arrow to set the heading, or type it in degrees.' : ''}
+        {problem ? ` ${problem}` : ''}
+      </p>
+    </div>
+  );
+}
+
+// A map over the server's base map for one of the screens' small maps: the token on every
+// request to this server, the convoy arrow drawn on demand, a navigation control. Throws when
+// the browser cannot draw it (no WebGL).
+function smallMap(container: HTMLElement, style: maplibregl.StyleSpecification | string, options: Partial<maplibregl.MapOptions> = {}) {
+  const map = new maplibregl.Map({
+    container,
+    style,
+    center: [37.5, 50.6],
+    zoom: 5,
+    attributionControl: false,
+    transformRequest: (url) => (url.startsWith(location.origin) ? { url, headers: { Authorization: `Bearer ${getToken() ?? ''}` } } : { url }),
+    ...options,
+  });
+  map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
+  map.on('styleimagemissing', (e) => {
+    if (e.id === 'cw-arrow' && !map.hasImage('cw-arrow')) map.addImage('cw-arrow', arrowImage(), { sdf: true });
+  });
+  return map;
+}
+
+export interface TrackFeature {
+  type: 'Feature';
+  id: number;
+  geometry: { type: 'LineString' | 'Point'; coordinates: any };
+  properties: {
+    id: number;
+    direction: string;
+    sightings: { observation_id: number; observed_at: string; lat: number; lon: number; vehicles: number }[];
+    [k: string]: any;
+  };
+}
+
+// A convoy's track: its line coloured by direction with arrows along it (the way it went), and
+// its sightings as dots; fitted to the track. A new track (after a split or merge) is redrawn.
+export function TrackMap({ track, label }: { track: TrackFeature; label: string }) {
+  const container = useRef<HTMLDivElement>(null);
+  const mapRef = useRef<maplibregl.Map | null>(null);
+  const [ready, setReady] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+
+  useEffect(() => {
+    let map: maplibregl.Map | null = null;
+    let cancelled = false;
+    void loadStyle().then(({ style, problem }) => {
+      if (cancelled || !container.current) return;
+      setProblem(problem);
+      try {
+        map = smallMap(container.current, style, { locale: { 'Map.Title': `${label} (canvas)` } });
+      } catch (e) {
+        setProblem(`The map cannot start in this browser (${(e as Error).message}); the sightings are listed below.`);
+        return;
+      }
+      mapRef.current = map;
+      map.on('load', () => {
+        const m = map!;
+        m.addSource('track', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        m.addSource('sightings', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        m.addLayer({
+          id: 'track-line',
+          type: 'line',
+          source: 'track',
+          layout: { 'line-join': 'round', 'line-cap': 'round' },
+          paint: { 'line-color': DIRECTION_PAINT as any, 'line-width': 4 },
+        });
+        m.addLayer({
+          id: 'track-arrows',
+          type: 'symbol',
+          source: 'track',
+          layout: {
+            'symbol-placement': 'line',
+            'symbol-spacing': 50,
+            'icon-image': 'cw-arrow',
+            'icon-size': 1,
+            'icon-allow-overlap': true,
+            'icon-rotation-alignment': 'map',
+          },
+          paint: { 'icon-color': DIRECTION_PAINT as any, 'icon-halo-color': '#fff', 'icon-halo-width': 1 },
+        });
+        m.addLayer({
+          id: 'track-sightings',
+          type: 'circle',
+          source: 'sightings',
+          paint: { 'circle-color': '#1d3557', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 },
+        });
+        setReady(true);
+      });
+      (window as any).cwTrackMap = map;
+    });
+    return () => {
+      cancelled = true;
+      map?.remove();
+      mapRef.current = null;
+      (window as any).cwTrackMap = undefined;
+    };
+  }, []);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || !map) return;
+    (map.getSource('track') as maplibregl.GeoJSONSource).setData({ type: 'FeatureCollection', features: [track as any] });
+    (map.getSource('sightings') as maplibregl.GeoJSONSource).setData({
+      type: 'FeatureCollection',
+      features: track.properties.sightings.map((s) => ({
+        type: 'Feature',
+        properties: { observation_id: s.observation_id },
+        geometry: { type: 'Point', coordinates: [s.lon, s.lat] },
+      })),
+    });
+    const b = bounds(track.properties.sightings.map((s) => [s.lon, s.lat]));
+    if (b) map.fitBounds(b, { padding: 48, maxZoom: 12, duration: 0 });
+  }, [ready, track]);
+
+  return (
+    <div class="track-map">
+      <div ref={container} class="map small" role="region" aria-label={label} data-testid="track-map" />
+      {problem && (
+        <p class="warning" role="status">
+          {problem}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export const SUN_COLOUR = '#e09f00';
+export const SHADOW_COLOUR = '#343a40';
+
+// The sun at a place: a line from it toward the sun (its azimuth) and one along the shadows
+// (the opposite way), each with an arrow pointing away from the place; only the place when the
+// sun is below the horizon.
+export function SunMap(props: { lat: number; lon: number; azimuth_deg: number; elevation_deg: number; shadow_azimuth_deg?: number | null; label: string }) {
+  const container = useRef<HTMLDivElement>(null);
+  const mapRef = useRef<maplibregl.Map | null>(null);
+  const [ready, setReady] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const KM = 0.6;
+
+  useEffect(() => {
+    let map: maplibregl.Map | null = null;
+    let cancelled = false;
+    void loadStyle().then(({ style, problem }) => {
+      if (cancelled || !container.current) return;
+      setProblem(problem);
+      try {
+        map = smallMap(container.current, style, { center: [props.lon, props.lat], zoom: 14, locale: { 'Map.Title': `${props.label} (canvas)` } });
+      } catch (e) {
+        setProblem(`The map cannot start in this browser (${(e as Error).message}); the directions are given in words above.`);
+        return;
+      }
+      mapRef.current = map;
+      map.on('load', () => {
+        const m = map!;
+        m.addSource('sun', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        m.addSource('sun-place', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+        const colour = ['match', ['get', 'kind'], 'sun', SUN_COLOUR, SHADOW_COLOUR] as any;
+        m.addLayer({ id: 'sun-lines', type: 'line', source: 'sun', layout: { 'line-cap': 'round' }, paint: { 'line-color': colour, 'line-width': 4 } });
+        m.addLayer({
+          id: 'sun-arrows',
+          type: 'symbol',
+          source: 'sun',
+          layout: { 'symbol-placement': 'line-center', 'icon-image': 'cw-arrow', 'icon-size': 1.2, 'icon-allow-overlap': true, 'icon-rotation-alignment': 'map' },
+          paint: { 'icon-color': colour, 'icon-halo-color': '#fff', 'icon-halo-width': 1 },
+        });
+        m.addLayer({
+          id: 'sun-place',
+          type: 'circle',
+          source: 'sun-place',
+          paint: { 'circle-color': '#d62828', 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 },
+        });
+        setReady(true);
+      });
+      (window as any).cwSunMap = map;
+    });
+    return () => {
+      cancelled = true;
+      map?.remove();
+      mapRef.current = null;
+      (window as any).cwSunMap = undefined;
+    };
+  }, []);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || !map) return;
+    const lines = sunLines(props, KM);
+    (map.getSource('sun') as maplibregl.GeoJSONSource).setData(lines as any);
+    (map.getSource('sun-place') as maplibregl.GeoJSONSource).setData({
+      type: 'FeatureCollection',
+      features: [{ type: 'Feature', properties: {}, geometry: { type: 'Point', coordinates: [props.lon, props.lat] } }],
+    });
+    const b = bounds([[props.lon, props.lat], ...lines.features.flatMap((f: any) => f.geometry.coordinates)]);
+    if (b && lines.features.length) map.fitBounds(b, { padding: 40, maxZoom: 16, duration: 0 });
+    else map.jumpTo({ center: [props.lon, props.lat], zoom: 14 });
+  }, [ready, props.lat, props.lon, props.azimuth_deg, props.elevation_deg, props.shadow_azimuth_deg]);
+
+  return (
+    <div class="sun-map">
+      <div ref={container} class="map small" role="region" aria-label={props.label} data-testid="sun-map" />
+      {problem && (
+        <p class="warning" role="status">
+          {problem}
+        </p>
+      )}
     </div>
   );
 }

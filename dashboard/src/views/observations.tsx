@@ -3,6 +3,7 @@
 import { lazy, Suspense } from 'preact/compat';
 import { useState } from 'preact/hooks';
 import { api, ApiError, EQUIPMENT, Me, MOVEMENTS, OBS_STATUSES, postJson, PRECISIONS } from '../api';
+import { compass, headingValue } from '../lib/geo.js';
 import { toQuery } from '../lib/route.js';
 import { ErrorBox, FieldError, Link, navigate, Time, useLoad } from '../ui';
 
@@ -169,6 +170,14 @@ export function ObservationList({ query }: { me: Me; query: URLSearchParams }) {
   );
 }
 
+// The heading typed, in words: its compass point, or what is wrong with it.
+function headingText(v: string) {
+  const h = headingValue(v);
+  if (h === null) return '';
+  if (Number.isNaN(h)) return ' This is not a heading: type a number from 0 to 360.';
+  return ` Now ${h}° (${compass(h)}).`;
+}
+
 function toLocalInput(iso: string) {
   return iso.slice(0, 16);
 }
@@ -312,6 +321,8 @@ export function ObservationEditor({ me, id, query }: { me: Me; id: number | null
                 lat={form.lat === '' ? null : Number(form.lat)}
                 lon={form.lon === '' ? null : Number(form.lon)}
                 onChange={(lat, lon) => setForm((f) => ({ ...f, lat: String(lat), lon: String(lon) }))}
+                heading={headingValue(form.heading_deg)}
+                onHeading={(deg) => setForm((f) => ({ ...f, heading_deg: String(deg) }))}
               />
             </Suspense>
           </div>
@@ -321,8 +332,12 @@ export function ObservationEditor({ me, id, query }: { me: Me; id: number | null
               <option key={p}>{p}</option>
             ))}
           </select>
-          <label for="obs-heading_deg">Heading (degrees from north; empty when parked)</label>
-          <input type="number" step="any" min={0} max={360} {...field('heading_deg')} />
+          <label for="obs-heading_deg">Heading (degrees)</label>
+          <input type="number" step="any" min={0} max={360} aria-describedby="obs-heading-hint" {...field('heading_deg')} />
+          <p class="hint span" id="obs-heading-hint">
+            Clockwise from north, 0 to 360 (90 is east); empty when parked. Or drag the tip of the arrow on the map.
+            {headingText(form.heading_deg)}
+          </p>
           {fieldErr('heading_deg')}
           <fieldset class="equipment">
             <legend>Equipment</legend>

@@ -5,10 +5,12 @@ import { useEffect, useState } from 'preact/hooks';
 import { api, ApiError, Me, postJson, PRECISIONS } from '../api';
 import { onEvent } from '../events';
 import { bytes } from '../lib/format.js';
+import { compass } from '../lib/geo.js';
 import { AuthImg, ErrorBox, FieldError, Link, Time, useLoad } from '../ui';
 import { StatusBadge, Submission } from './inbox';
 
 const PinMap = lazy(() => import('./map').then((m) => ({ default: m.PinMap })));
+const SunMap = lazy(() => import('./map').then((m) => ({ default: m.SunMap })));
 
 const METHODS = ['metadata_gps', 'landmark_match', 'satellite_match', 'shadow', 'other'];
 
@@ -133,7 +135,7 @@ function Duplicates({ sha, me }: { sha: string; me: Me }) {
   );
 }
 
-function Geolocation({ id, me }: { id: number; me: Me }) {
+function Geolocation({ id, me, onSaved }: { id: number; me: Me; onSaved: () => void }) {
   const { data, error, loading, reload } = useLoad(() => api<any>(`/api/v1/submissions/${id}/geolocation`), [id]);
   const [form, setForm] = useState({ lat: '', lon: '', precision: 'vicinity', method: 'landmark_match', evidence: '' });
   const [saveError, setSaveError] = useState<unknown>(null);
@@ -160,6 +162,7 @@ function Geolocation({ id, me }: { id: number; me: Me }) {
         evidence: form.evidence || undefined,
       });
       reload();
+      onSaved();
     } catch (err) {
       setSaveError(err);
     } finally {
@@ -246,28 +249,163 @@ function Geolocation({ id, me }: { id: number; me: Me }) {
   );
 }
 
-function Sun({ id }: { id: number }) {
-  const { data, error, loading } = useLoad(() => api<any>(`/api/v1/submissions/${id}/sun`), [id]);
-  if (loading) return <p aria-busy="true">Computing the sun…</p>;
-  if (error) return <p class="hint">{(error as Error).message}</p>;
-  const f = (v: any) => (typeof v === 'number' ? `${v.toFixed(1)}°` : '—');
+interface SunData {
+  lat: number;
+  lon: number;
+  time: string;
+  azimuth_deg: number;
+  elevation_deg: number;
+  elevation_refracted_deg?: number;
+  sunrise: string | null;
+  solar_noon?: string;
+  sunset: string | null;
+  sun_up?: boolean;
+  shadow_azimuth_deg: number | null;
+  shadow_length_ratio: number | null;
+  location_from?: string;
+  time_from?: string;
+}
+
+const LOCATION_FROM: Record<string, string> = {
+  geolocation: "the analysts' geolocation",
+  claimed_location: 'the claimed point',
+  metadata_gps: "the video's GPS",
+};
+const TIME_FROM: Record<string, string> = {
+  query: 'the time chosen here',
+  metadata_creation_time: "the video's creation time",
+  posted_at: 'when it was posted',
+};
+
+// The sun where and when the footage was taken (GET /submissions/{id}/sun): azimuth, elevation
+// and the shadows' direction in words, and on a map a line toward the sun and one along the
+// shadows. Another time (UTC) can be tried, to compare with the shadows in the frames.
+function Sun({ id, version }: { id: number; version: number }) {
+  const [at, setAt] = useState('');
+  const [typed, setTyped] = useState('');
+  const { data, error, loading, reload } = useLoad(
+    () => api<SunData>(`/api/v1/submissions/${id}/sun${at ? `?time=${encodeURIComponent(`${at.length === 16 ? `${at}:00` : at}Z`)}` : ''}`),
+    [id, version, at],
+  );
+  const f = (v: number | null | undefined) => (typeof v === 'number' ? `${v.toFixed(1)}°` : '—');
+  const timeForm = (
+    <form
+      class="filters"
+      aria-label="Sun at another time"
+      onSubmit={(e) => {
+        e.preventDefault();
+        setAt(typed);
+      }}
+    >
+      <label>
+        Sun at another time (UTC)
+        <input
+          type="datetime-local"
+          value={typed}
+          aria-invalid={error instanceof ApiError && error.field === 'time' ? true : undefined}
+          aria-describedby={error instanceof ApiError && error.field === 'time' ? 'err-time' : undefined}
+          onInput={(e) => setTyped((e.target as HTMLInputElement).value)}
+        />
+      </label>
+      <button type="submit">Compute the sun</button>
+      {at && (
+        <button
+          type="button"
+          onClick={() => {
+            setTyped('');
+            setAt('');
+          }}
+        >
+          Back to the footage's time
+        </button>
+      )}
+      <FieldError error={error} field="time" />
+    </form>
+  );
+  if (loading && !data) return <p aria-busy="true">Computing the sun…</p>;
+  if (error instanceof ApiError && error.status === 422 && error.field !== 'time') {
+    // No place (or no time) yet: what to do is in the server's detail.
+    return <p class="hint">{error.message.replace(/ Correct the marked field and try again\.$/, '')}</p>;
+  }
+  if (error && !data) {
+    return (
+      <>
+        {timeForm}
+        {error instanceof ApiError && error.field === 'time' ? null : <ErrorBox error={error} onRetry={reload} />}
+      </>
+    );
+  }
+  if (!data) return null;
+  const up = data.elevation_deg > 0;
+  const shadow = typeof data.shadow_azimuth_deg === 'number' ? data.shadow_azimuth_deg : (data.azimuth_deg + 180) % 360;
   return (
-    <p>
-      Sun azimuth {f(data.azimuth_deg)}, elevation {f(data.elevation_deg)}, shadows point to {f(data.shadow_azimuth_deg)}
-      {data.time ? (
-        <>
-          {' '}
-          at <Time iso={data.time} />
-        </>
-      ) : null}
-      .
-    </p>
+    <div data-testid="sun">
+      <p>
+        At <Time iso={data.time} />
+        {data.time_from ? ` (${TIME_FROM[data.time_from] ?? data.time_from})` : ''}, at {data.lat.toFixed(5)}, {data.lon.toFixed(5)}
+        {data.location_from ? ` (${LOCATION_FROM[data.location_from] ?? data.location_from})` : ''}:
+      </p>
+      <dl class="derived" aria-label="The sun">
+        <dt>Sun azimuth</dt>
+        <dd data-testid="sun-azimuth">
+          {f(data.azimuth_deg)} ({compass(data.azimuth_deg)}), clockwise from north
+        </dd>
+        <dt>Sun elevation</dt>
+        <dd data-testid="sun-elevation">
+          {f(data.elevation_deg)} {up ? 'above the horizon' : '(below the horizon)'}
+        </dd>
+        <dt>Shadows</dt>
+        <dd data-testid="sun-shadow">
+          {up ? (
+            <>
+              point {f(shadow)} ({compass(shadow)})
+              {typeof data.shadow_length_ratio === 'number' ? `, ${data.shadow_length_ratio.toFixed(2)} times as long as the object is tall` : ''}
+            </>
+          ) : (
+            'Sun below the horizon, no shadow.'
+          )}
+        </dd>
+        <dt>Sunrise, sunset</dt>
+        <dd>
+          <Time iso={data.sunrise} />, <Time iso={data.sunset} />
+        </dd>
+      </dl>
+      {timeForm}
+      <Suspense fallback={<p aria-busy="true">Loading the map…</p>}>
+        <SunMap
+          lat={data.lat}
+          lon={data.lon}
+          azimuth_deg={data.azimuth_deg}
+          elevation_deg={data.elevation_deg}
+          shadow_azimuth_deg={data.shadow_azimuth_deg}
+          label="Map: the place, toward the sun and along the shadows"
+        />
+      </Suspense>
+      <ul class="legend sun-legend" aria-label="Legend of the sun map">
+        <li>
+          <span class="swatch place" aria-hidden="true" /> the place
+        </li>
+        {up ? (
+          <>
+            <li>
+              <span class="swatch sun" aria-hidden="true" /> toward the sun ({f(data.azimuth_deg)})
+            </li>
+            <li>
+              <span class="swatch shadow" aria-hidden="true" /> the shadows' direction ({f(shadow)})
+            </li>
+          </>
+        ) : (
+          <li>no lines: the sun is below the horizon</li>
+        )}
+      </ul>
+    </div>
   );
 }
 
 export function SubmissionPage({ me, id }: { me: Me; id: number }) {
   const { data: s, setData, error, loading, reload } = useLoad(() => api<Submission>(`/api/v1/submissions/${id}`), [id]);
   const sha = s?.media?.sha256;
+  const [geoVersion, setGeoVersion] = useState(0); // a new geolocation moves the sun
   const media = useLoad(() => (sha && s?.status === 'done' ? api<any>(`/api/v1/media/${sha}`) : Promise.resolve(null)), [sha, s?.status]);
 
   useEffect(
@@ -353,11 +491,11 @@ export function SubmissionPage({ me, id }: { me: Me; id: number }) {
       )}
       <section aria-labelledby="geo-h">
         <h2 id="geo-h">Geolocation</h2>
-        <Geolocation id={s.id} me={me} />
+        <Geolocation id={s.id} me={me} onSaved={() => setGeoVersion((v) => v + 1)} />
       </section>
       <section aria-labelledby="sun-h">
         <h2 id="sun-h">Sun and shadow</h2>
-        <Sun id={s.id} />
+        <Sun id={s.id} version={geoVersion} />
       </section>
     </article>
   );
