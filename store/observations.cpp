@@ -259,8 +259,10 @@ constexpr const char* kTilePointsEnd = R"sql(
   LIMIT $18)
 SELECT ST_AsMVT(f, 'observations', 4096, 'geom', 'id') FROM f WHERE geom IS NOT NULL)sql";
 
-// Below kObservationPointZoom: one point per cell of a 64 × 64 grid over the tile ($17 unused:
-// counts show nothing private). The Web-Mercator position (EPSG:3857, a sphere of radius
+// Below kObservationPointZoom: one point per cell of a 32 × 32 grid over the tile ($17 unused:
+// counts show nothing private). 32 × 32: a cell is 16 px of a 512-px tile, a cluster circle's
+// size, and 1,024 cells of 26–30 bytes keep a full tile near 30 KB (64 × 64 made 107 KB at
+// 10 M rows: bench/README.md). The Web-Mercator position (EPSG:3857, a sphere of radius
 // 6378137 m) is computed with its formulas, x = Rλ and y = R ln tan(π/4 + φ/2), not with
 // ST_Transform, which cost most of a tile over millions of rows; the tile's corner and cell
 // size are constants of $14..$16 (`k`, folded when the plan is made), and the scan and the
@@ -279,7 +281,7 @@ WITH c AS (
   )sql";
 constexpr const char* kTileCellsEnd = R"sql() q
   CROSS JOIN (SELECT -20037508.342789244 + $15::int * w.s AS x0,
-                     20037508.342789244 - ($16::int + 1) * w.s AS y0, w.s / 64 AS cell,
+                     20037508.342789244 - ($16::int + 1) * w.s AS y0, w.s / 32 AS cell,
                      $17::bigint AS org
               FROM (SELECT 40075016.685578488 / 2 ^ $14::int AS s) w) k
   GROUP BY 1, 2 LIMIT $18),

@@ -146,7 +146,7 @@ class Observations {
   // (extent 4096, buffer 64); empty when none. From zoom kObservationPointZoom on, one point
   // per observation (id, observed_at in epoch seconds, status, vehicles, equipment_types,
   // movement, heading_deg, location_precision, oblast, and submission_id when the submission it
-  // cites is visible to organisation `org_id`); below, one point per cell of a 64 × 64 grid at
+  // cites is visible to organisation `org_id`); below, one point per cell of a 32 × 32 grid at
   // the mean position of its observations (count, vehicles). At most kMaxTilePoints points.
   Result<std::string> tile(const ObservationFilter& filter, int64_t org_id, int z, int x, int y);
   // Replaces the input fields (the caller merged the PATCH), re-deriving. Only while
