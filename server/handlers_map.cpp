@@ -260,14 +260,21 @@ Result<Reply> get_tile(RequestContext& ctx) {
     ctx.services.metrics.cache_lookup("tiles", have);
   }
   if (!have) {
-    auto body = build_tile(ctx, *layer, *t);
-    if (!body.ok()) return body.error();
-    tile.body = std::move(*body);
-    tile.etag = etag_of(tile.body);
-    if (version != 0) {
-      const size_t bytes = tile.body.size() + tile.etag.size();
-      cache->tiles().put(key, tile, version, bytes);
-    }
+    auto build = [&]() -> Result<CachedTile> {
+      auto body = build_tile(ctx, *layer, *t);
+      if (!body.ok()) return body.error();
+      CachedTile built{std::move(*body), ""};
+      built.etag = etag_of(built.body);
+      if (version != 0) {
+        cache->tiles().put(key, built, version, built.body.size() + built.etag.size());
+      }
+      return built;
+    };
+    // Requests for a tile that is being built wait for that build (server/single_flight.hpp).
+    auto built = version != 0 ? cache->flights().run(key + '\n' + std::to_string(version), build)
+                              : build();
+    if (!built.ok()) return built.error();
+    tile = std::move(*built);
   }
   Reply r = Reply::text(http::status::ok, "", kMvt);
   r.headers.set(http::field::etag, tile.etag);

@@ -3,13 +3,15 @@
 // observation and convoy layers until an observation or a convoy edit changes, imagery until a
 // footprint is added. Keys carry everything the tile depends on: the layer, the address, the
 // filters and, for the data layers, the caller's organisation. Bounded by bytes
-// ([server] tile_cache_mb); the least recently used go first. Thread-safe.
+// ([server] tile_cache_mb); the least recently used go first. A tile being built is built once:
+// other requests for it wait for that build (flights()). Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <string>
 
 #include "server/read_cache.hpp"
+#include "server/single_flight.hpp"
 #include "store/change_feed.hpp"
 
 namespace cw::server {
@@ -28,10 +30,13 @@ class TileCache {
 
   store::ChangeFeed& feed() { return feed_; }
   VersionedCache<CachedTile>& tiles() { return tiles_; }
+  // Keyed by the cache key and the version it is built under.
+  SingleFlight<Result<CachedTile>>& flights() { return flights_; }
 
  private:
   store::ChangeFeed& feed_;
   VersionedCache<CachedTile> tiles_;
+  SingleFlight<Result<CachedTile>> flights_;
 };
 
 }  // namespace cw::server
