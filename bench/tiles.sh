@@ -285,7 +285,13 @@ for t in "${TILES[@]}"; do
     for ((k = 0; k < 2; k++)); do
       if (((r + k) % 2 == 0)); then runner=warm port=$WARM_PORT; else runner=nginx port=$NGINX_PORT; fi
       wrk_run "$port" "$t" "$DURATION" "$WORK/wrk.out"
-      read -r rps _ _ _ bad err < <(bench_parse_wrk "$WORK/wrk.out")
+      read -r rps _ _ n bad err < <(bench_parse_wrk "$WORK/wrk.out")
+      # No answer at all is a failure, not a figure: say what the server said.
+      if ((n == 0)); then
+        cat "$WORK/wrk.out" >&2
+        [[ $runner == warm ]] && tail -n 40 "$WORK/warm/server.log" >&2
+        die "$runner answered no request for ${TPATH[$t]} in $DURATION"
+      fi
       RPS[$runner/$t]+="$rps "
       BAD_TOTAL=$((BAD_TOTAL + bad + err))
     done
