@@ -925,6 +925,59 @@ function smallMap(container: HTMLElement, style: maplibregl.StyleSpecification |
   return map;
 }
 
+// A small map over the server's style (smallMap) in `container`: `setup` adds its sources and
+// layers once it has loaded, then `ready` turns true. When the browser cannot draw it, `problem`
+// says so and what to read instead (`fallback`). The map is `window[name]` for the browser story.
+function useSmallMap(
+  container: { current: HTMLDivElement | null },
+  opts: { label: string; name: string; fallback: string; mapOptions?: Partial<maplibregl.MapOptions>; setup: (m: maplibregl.Map) => void },
+) {
+  const mapRef = useRef<maplibregl.Map | null>(null);
+  const [ready, setReady] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  useEffect(() => {
+    let map: maplibregl.Map | null = null;
+    let cancelled = false;
+    void loadStyle().then(({ style, problem }) => {
+      if (cancelled || !container.current) return;
+      setProblem(problem);
+      try {
+        map = smallMap(container.current, style, { ...opts.mapOptions, locale: { 'Map.Title': `${opts.label} (canvas)` } });
+      } catch (e) {
+        setProblem(`The map cannot start in this browser (${(e as Error).message}); ${opts.fallback}`);
+        return;
+      }
+      mapRef.current = map;
+      map.on('load', () => {
+        opts.setup(map!);
+        setReady(true);
+      });
+      (window as any)[opts.name] = map;
+    });
+    return () => {
+      cancelled = true;
+      map?.remove();
+      mapRef.current = null;
+      (window as any)[opts.name] = undefined;
+    };
+  }, []);
+  return { mapRef, ready, problem };
+}
+
+// The frame of a small map: the map's region and, under it, what went wrong.
+function SmallMapFrame(props: { class: string; container: { current: HTMLDivElement | null }; label: string; testid: string; problem: string | null }) {
+  return (
+    <div class={props.class}>
+      <div ref={props.container as any} class="map small" role="region" aria-label={props.label} data-testid={props.testid} />
+      {props.problem && (
+        <p class="warning" role="status">
+          {props.problem}
+        </p>
+      )}
+    </div>
+  );
+}
+
 export interface TrackFeature {
   type: 'Feature';
   id: number;
@@ -941,65 +994,42 @@ export interface TrackFeature {
 // its sightings as dots; fitted to the track. A new track (after a split or merge) is redrawn.
 export function TrackMap({ track, label }: { track: TrackFeature; label: string }) {
   const container = useRef<HTMLDivElement>(null);
-  const mapRef = useRef<maplibregl.Map | null>(null);
-  const [ready, setReady] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
-
-  useEffect(() => {
-    let map: maplibregl.Map | null = null;
-    let cancelled = false;
-    void loadStyle().then(({ style, problem }) => {
-      if (cancelled || !container.current) return;
-      setProblem(problem);
-      try {
-        map = smallMap(container.current, style, { locale: { 'Map.Title': `${label} (canvas)` } });
-      } catch (e) {
-        setProblem(`The map cannot start in this browser (${(e as Error).message}); the sightings are listed below.`);
-        return;
-      }
-      mapRef.current = map;
-      map.on('load', () => {
-        const m = map!;
-        m.addSource('track', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-        m.addSource('sightings', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-        m.addLayer({
-          id: 'track-line',
-          type: 'line',
-          source: 'track',
-          layout: { 'line-join': 'round', 'line-cap': 'round' },
-          paint: { 'line-color': DIRECTION_PAINT as any, 'line-width': 4 },
-        });
-        m.addLayer({
-          id: 'track-arrows',
-          type: 'symbol',
-          source: 'track',
-          layout: {
-            'symbol-placement': 'line',
-            'symbol-spacing': 50,
-            'icon-image': 'cw-arrow',
-            'icon-size': 1,
-            'icon-allow-overlap': true,
-            'icon-rotation-alignment': 'map',
-          },
-          paint: { 'icon-color': DIRECTION_PAINT as any, 'icon-halo-color': '#fff', 'icon-halo-width': 1 },
-        });
-        m.addLayer({
-          id: 'track-sightings',
-          type: 'circle',
-          source: 'sightings',
-          paint: { 'circle-color': '#1d3557', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 },
-        });
-        setReady(true);
+  const { mapRef, ready, problem } = useSmallMap(container, {
+    label,
+    name: 'cwTrackMap',
+    fallback: 'the sightings are listed below.',
+    setup: (m) => {
+      m.addSource('track', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+      m.addSource('sightings', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+      m.addLayer({
+        id: 'track-line',
+        type: 'line',
+        source: 'track',
+        layout: { 'line-join': 'round', 'line-cap': 'round' },
+        paint: { 'line-color': DIRECTION_PAINT as any, 'line-width': 4 },
       });
-      (window as any).cwTrackMap = map;
-    });
-    return () => {
-      cancelled = true;
-      map?.remove();
-      mapRef.current = null;
-      (window as any).cwTrackMap = undefined;
-    };
-  }, []);
+      m.addLayer({
+        id: 'track-arrows',
+        type: 'symbol',
+        source: 'track',
+        layout: {
+          'symbol-placement': 'line',
+          'symbol-spacing': 50,
+          'icon-image': 'cw-arrow',
+          'icon-size': 1,
+          'icon-allow-overlap': true,
+          'icon-rotation-alignment': 'map',
+        },
+        paint: { 'icon-color': DIRECTION_PAINT as any, 'icon-halo-color': '#fff', 'icon-halo-width': 1 },
+      });
+      m.addLayer({
+        id: 'track-sightings',
+        type: 'circle',
+        source: 'sightings',
+        paint: { 'circle-color': '#1d3557', 'circle-radius': 5, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 },
+      });
+    },
+  });
 
   useEffect(() => {
     const map = mapRef.current;
@@ -1017,16 +1047,7 @@ export function TrackMap({ track, label }: { track: TrackFeature; label: string 
     if (b) map.fitBounds(b, { padding: 48, maxZoom: 12, duration: 0 });
   }, [ready, track]);
 
-  return (
-    <div class="track-map">
-      <div ref={container} class="map small" role="region" aria-label={label} data-testid="track-map" />
-      {problem && (
-        <p class="warning" role="status">
-          {problem}
-        </p>
-      )}
-    </div>
-  );
+  return <SmallMapFrame class="track-map" container={container} label={label} testid="track-map" problem={problem} />;
 }
 
 export const SUN_COLOUR = '#e09f00';
@@ -1037,54 +1058,32 @@ export const SHADOW_COLOUR = '#343a40';
 // sun is below the horizon.
 export function SunMap(props: { lat: number; lon: number; azimuth_deg: number; elevation_deg: number; shadow_azimuth_deg?: number | null; label: string }) {
   const container = useRef<HTMLDivElement>(null);
-  const mapRef = useRef<maplibregl.Map | null>(null);
-  const [ready, setReady] = useState(false);
-  const [problem, setProblem] = useState<string | null>(null);
   const KM = 0.6;
-
-  useEffect(() => {
-    let map: maplibregl.Map | null = null;
-    let cancelled = false;
-    void loadStyle().then(({ style, problem }) => {
-      if (cancelled || !container.current) return;
-      setProblem(problem);
-      try {
-        map = smallMap(container.current, style, { center: [props.lon, props.lat], zoom: 14, locale: { 'Map.Title': `${props.label} (canvas)` } });
-      } catch (e) {
-        setProblem(`The map cannot start in this browser (${(e as Error).message}); the directions are given in words above.`);
-        return;
-      }
-      mapRef.current = map;
-      map.on('load', () => {
-        const m = map!;
-        m.addSource('sun', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-        m.addSource('sun-place', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
-        const colour = ['match', ['get', 'kind'], 'sun', SUN_COLOUR, SHADOW_COLOUR] as any;
-        m.addLayer({ id: 'sun-lines', type: 'line', source: 'sun', layout: { 'line-cap': 'round' }, paint: { 'line-color': colour, 'line-width': 4 } });
-        m.addLayer({
-          id: 'sun-arrows',
-          type: 'symbol',
-          source: 'sun',
-          layout: { 'symbol-placement': 'line-center', 'icon-image': 'cw-arrow', 'icon-size': 1.2, 'icon-allow-overlap': true, 'icon-rotation-alignment': 'map' },
-          paint: { 'icon-color': colour, 'icon-halo-color': '#fff', 'icon-halo-width': 1 },
-        });
-        m.addLayer({
-          id: 'sun-place',
-          type: 'circle',
-          source: 'sun-place',
-          paint: { 'circle-color': '#d62828', 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 },
-        });
-        setReady(true);
+  const { mapRef, ready, problem } = useSmallMap(container, {
+    label: props.label,
+    name: 'cwSunMap',
+    fallback: 'the directions are given in words above.',
+    mapOptions: { center: [props.lon, props.lat], zoom: 14 },
+    setup: (m) => {
+      m.addSource('sun', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+      m.addSource('sun-place', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+      const colour = ['match', ['get', 'kind'], 'sun', SUN_COLOUR, SHADOW_COLOUR] as any;
+      m.addLayer({ id: 'sun-lines', type: 'line', source: 'sun', layout: { 'line-cap': 'round' }, paint: { 'line-color': colour, 'line-width': 4 } });
+      m.addLayer({
+        id: 'sun-arrows',
+        type: 'symbol',
+        source: 'sun',
+        layout: { 'symbol-placement': 'line-center', 'icon-image': 'cw-arrow', 'icon-size': 1.2, 'icon-allow-overlap': true, 'icon-rotation-alignment': 'map' },
+        paint: { 'icon-color': colour, 'icon-halo-color': '#fff', 'icon-halo-width': 1 },
       });
-      (window as any).cwSunMap = map;
-    });
-    return () => {
-      cancelled = true;
-      map?.remove();
-      mapRef.current = null;
-      (window as any).cwSunMap = undefined;
-    };
-  }, []);
+      m.addLayer({
+        id: 'sun-place',
+        type: 'circle',
+        source: 'sun-place',
+        paint: { 'circle-color': '#d62828', 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 },
+      });
+    },
+  });
 
   useEffect(() => {
     const map = mapRef.current;
@@ -1100,14 +1099,5 @@ export function SunMap(props: { lat: number; lon: number; azimuth_deg: number; e
     else map.jumpTo({ center: [props.lon, props.lat], zoom: 14 });
   }, [ready, props.lat, props.lon, props.azimuth_deg, props.elevation_deg, props.shadow_azimuth_deg]);
 
-  return (
-    <div class="sun-map">
-      <div ref={container} class="map small" role="region" aria-label={props.label} data-testid="sun-map" />
-      {problem && (
-        <p class="warning" role="status">
-          {problem}
-        </p>
-      )}
-    </div>
-  );
+  return <SmallMapFrame class="sun-map" container={container} label={props.label} testid="sun-map" problem={problem} />;
 }
