@@ -594,7 +594,8 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
        [&] {
          return Request{"GET", "/api/v1/jobs/" + job_id, {}, ""};
        },
-       {401, 401, 401, 403, 200, 200, 200}},
+       // The job analyses an org-private submission: to another organisation it does not exist.
+       {401, 401, 401, 403, 200, 200, 404}},
       // The event stream never ends: HEAD asks the same question (may this caller open it?)
       // and gets the answer without the stream.
       {"GET",
