@@ -174,6 +174,34 @@ export function ConvoyList({ query }: { me: Me; query: URLSearchParams }) {
   );
 }
 
+// The end of the split and merge forms: "Note on the …" with its error, the submit button, and
+// any error that belongs to no field (`field` is the form's other field).
+function NoteAndSubmit(props: {
+  what: 'split' | 'merge';
+  note: string;
+  setNote: (v: string) => void;
+  error: unknown;
+  field: string;
+  busy: boolean;
+  idle: string;
+  working: string;
+}) {
+  const { what, error } = props;
+  return (
+    <>
+      <label>
+        Note on the {what}
+        <input type="text" maxLength={2000} value={props.note} onInput={(e) => props.setNote((e.target as HTMLInputElement).value)} {...invalid(error, 'note', `${what}-note-err`)} />
+      </label>
+      <AtField error={error} field="note" id={`${what}-note-err`} />
+      <button type="submit" disabled={props.busy}>
+        {props.busy ? props.working : props.idle}
+      </button>
+      {![props.field, 'note'].includes(fieldOf(error) ?? '') && <ErrorBox error={error} />}
+    </>
+  );
+}
+
 function SplitForm({ track, onDone }: { track: Track; onDone: (message: string, parts: number[]) => void }) {
   const choices = splitChoices(track.sightings);
   const [before, setBefore] = useState('');
@@ -215,15 +243,7 @@ function SplitForm({ track, onDone }: { track: Track; onDone: (message: string, 
         </select>
       </label>
       <AtField error={error} field="before" id="split-before-err" />
-      <label>
-        Note on the split
-        <input type="text" maxLength={2000} value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} {...invalid(error, 'note', 'split-note-err')} />
-      </label>
-      <AtField error={error} field="note" id="split-note-err" />
-      <button type="submit" disabled={busy}>
-        {busy ? 'Splitting…' : 'Split track'}
-      </button>
-      {!['before', 'note'].includes(fieldOf(error) ?? '') && <ErrorBox error={error} />}
+      <NoteAndSubmit what="split" note={note} setNote={setNote} error={error} field="before" busy={busy} idle="Split track" working="Splitting…" />
     </form>
   );
 }
@@ -264,15 +284,7 @@ function MergeForm({ track, onDone }: { track: Track; onDone: (message: string, 
         <input type="text" inputMode="numeric" size={10} value={other} onInput={(e) => setOther((e.target as HTMLInputElement).value)} {...invalid(error, 'with', 'merge-with-err')} />
       </label>
       <AtField error={error} field="with" id="merge-with-err" />
-      <label>
-        Note on the merge
-        <input type="text" maxLength={2000} value={note} onInput={(e) => setNote((e.target as HTMLInputElement).value)} {...invalid(error, 'note', 'merge-note-err')} />
-      </label>
-      <AtField error={error} field="note" id="merge-note-err" />
-      <button type="submit" disabled={busy}>
-        {busy ? 'Merging…' : 'Merge tracks'}
-      </button>
-      {!['with', 'note'].includes(fieldOf(error) ?? '') && <ErrorBox error={error} />}
+      <NoteAndSubmit what="merge" note={note} setNote={setNote} error={error} field="with" busy={busy} idle="Merge tracks" working="Merging…" />
     </form>
   );
 }
