@@ -210,9 +210,16 @@ bench_pg_start() {
   BENCH_PG_DIR="$(mktemp -d "$1/cw-bench-pg.XXXXXX")"
   CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" start >/dev/null 2>&1 || die "the private PostgreSQL did not start"
   DB_URL="$(CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" url)"
-  APP_DB_URL="$(CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" app-url)"
+  bench_migrate "$BENCH_PG_DIR"
+}
+
+# bench_migrate PG_DIR: `BIN migrate` as the owner (DB_URL) of the cluster in PG_DIR, which
+# creates the application role with the cluster's app password; sets APP_DB_URL, as which
+# servers run (as deployments do).
+bench_migrate() {
+  APP_DB_URL="$(CW_PG_DIR="$1" "$BENCH_ROOT/scripts/pg" app-url)"
   CONVOYWATCH_DATABASE_URL="$DB_URL" \
-    CONVOYWATCH_DATABASE_APP_PASSWORD="$(CW_PG_DIR="$BENCH_PG_DIR" "$BENCH_ROOT/scripts/pg" app-password)" \
+    CONVOYWATCH_DATABASE_APP_PASSWORD="$(CW_PG_DIR="$1" "$BENCH_ROOT/scripts/pg" app-password)" \
     "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
 }
 

@@ -117,11 +117,8 @@ psql_db() {
   CW_PG_DIR="$PG_DIR" PGOPTIONS='-c client_min_messages=warning' \
     "$ROOT/scripts/pg" psql -X -q -v ON_ERROR_STOP=1 "$@"
 }
-# Migrated by the owner, which creates the application role the servers run as.
-APP_DB_URL="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" app-url)"
-CONVOYWATCH_DATABASE_URL="$DB_URL" \
-  CONVOYWATCH_DATABASE_APP_PASSWORD="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" app-password)" \
-  "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
+# Migrated by the owner, which creates the application role the servers run as (APP_DB_URL).
+bench_migrate "$PG_DIR"
 CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" geodata load \
   --dir "$ROOT/data/geodata" >/dev/null 2>&1 || die "convoywatch geodata load failed"
 TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench --org bench --role contributor)"

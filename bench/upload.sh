@@ -107,11 +107,8 @@ now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
 PG_DIR="$(mktemp -d /tmp/cw-bench-pg.XXXXXX)"
 CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" start >/dev/null 2>&1 || die "the private PostgreSQL did not start"
 DB_URL="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" url)"
-# Migrated by the owner, which creates the application role the servers run as.
-APP_DB_URL="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" app-url)"
-CONVOYWATCH_DATABASE_URL="$DB_URL" \
-  CONVOYWATCH_DATABASE_APP_PASSWORD="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" app-password)" \
-  "$BIN" migrate >/dev/null 2>&1 || die "convoywatch migrate failed"
+# Migrated by the owner, which creates the application role the servers run as (APP_DB_URL).
+bench_migrate "$PG_DIR"
 TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench --org bench --role contributor)"
 [[ $TOKEN == cw_* ]] || die "convoywatch user add printed no token"
 
