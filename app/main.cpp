@@ -436,15 +436,47 @@ int cmd_config_show(const GlobalOptions& g) {
   return 0;
 }
 
+int cmd_org_create(const GlobalOptions& g, const std::string& name) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  auto org = cw::store::Users(db).create_org(name, cw::store::Actor::system("cli"));
+  if (!org.ok()) return fail(org.error().detail());
+  std::cout << "created organisation " << org->id << ": " << org->name << "\n";
+  return 0;
+}
+
+int cmd_org_list(const GlobalOptions& g) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  cw::store::Database db(config->database);
+  auto orgs = cw::store::Users(db).list_orgs();
+  if (!orgs.ok()) return fail(orgs.error().detail());
+  std::cout << fmt::format("{:>5}  {:<32} {:>6}  {}\n", "ID", "NAME", "USERS", "CREATED");
+  for (const auto& o : *orgs) {
+    std::cout << fmt::format("{:>5}  {:<32} {:>6}  {}\n", o.id, o.name, o.users,
+                             cw::format_rfc3339(o.created_at));
+  }
+  return 0;
+}
+
 int cmd_user_add(const GlobalOptions& g, const std::string& name, const std::string& org,
-                 const std::string& role_text) {
+                 const std::string& role_text, bool create_org) {
   auto config = load(g);
   if (!config.ok()) return fail(config.error().detail(), 2);
   auto role = cw::store::parse_role(role_text);
   if (!role.ok()) return fail(role.error().detail());
   cw::store::Database db(config->database);
-  auto user = cw::store::Users(db).add(name, org, *role, cw::store::Actor::system("cli"));
-  if (!user.ok()) return fail(user.error().detail());
+  auto user = cw::store::Users(db).add(
+      name, org, *role, cw::store::Actor::system("cli"),
+      create_org ? cw::store::NewOrg::kCreate : cw::store::NewOrg::kRefuse);
+  if (!user.ok()) {
+    if (user.error().field() == "org") {
+      return fail(user.error().detail() + " (create it with `convoywatch org create " + org +
+                  "`, or pass --create-org)");
+    }
+    return fail(user.error().detail());
+  }
   std::cout << user->token << std::endl;  // the token and only the token: scripts capture it
   return 0;
 }
@@ -625,15 +657,28 @@ int main(int argc, char** argv) {
   config->add_subcommand("show", "print the effective configuration, secrets redacted")
       ->callback([&] { rc = cmd_config_show(g); });
 
+  auto* orgs = app.add_subcommand("org", "manage the task force's organisations");
+  orgs->require_subcommand(1);
+  std::string org_name;
+  auto* org_create = orgs->add_subcommand("create", "create an organisation");
+  org_create->add_option("NAME", org_name, "organisation name")->required();
+  org_create->callback([&] { rc = cmd_org_create(g, org_name); });
+  orgs->add_subcommand("list", "list organisations")->callback([&] { rc = cmd_org_list(g); });
+
   auto* user = app.add_subcommand("user", "manage users and their API tokens");
   user->require_subcommand(1);
   std::string name, org, role = "contributor";
+  bool create_org = false;
   auto* add = user->add_subcommand(
-      "add", "create a user (and its organisation if new); prints the new token, only once");
+      "add", "create a user in an existing organisation; prints the new token, only once");
   add->add_option("--name", name, "user name")->required();
-  add->add_option("--org", org, "organisation")->required();
-  add->add_option("--role", role, "contributor, analyst or admin")->capture_default_str();
-  add->callback([&] { rc = cmd_user_add(g, name, org, role); });
+  add->add_option("--org", org, "organisation (see `org create`)")->required();
+  add->add_option("--role", role,
+                  "contributor, analyst, admin (manages their organisation's users) or "
+                  "coordinator (manages every organisation's)")
+      ->capture_default_str();
+  add->add_flag("--create-org", create_org, "create the organisation when it does not exist");
+  add->callback([&] { rc = cmd_user_add(g, name, org, role, create_org); });
   user->add_subcommand("list", "list users")->callback([&] { rc = cmd_user_list(g); });
   std::string revoke_name;
   auto* revoke = user->add_subcommand("revoke", "revoke every token of a user");

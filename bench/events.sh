@@ -44,7 +44,7 @@ WORK="$(mktemp -d "$BENCH_DIR/cw-bench-events.XXXXXX")"
 BENCH_TMP+=("$WORK")
 bench_pg_start "$BENCH_DIR"
 user() { # NAME ORG: a contributor's token
-  CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name "$1" \
+  CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --create-org --name "$1" \
     --org "$2" --role contributor
 }
 for i in 1 2 3 4; do user "idle-$i" "bench-idle"; done >"$WORK/idle.tokens"

@@ -232,7 +232,7 @@ bench_psql() {
 # bench_user NAME ROLE: adds a user of organisation "bench"; prints its token.
 bench_user() {
   local token
-  token="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name "$1" --org bench --role "$2")"
+  token="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --create-org --name "$1" --org bench --role "$2")"
   [[ $token == cw_* ]] || die "convoywatch user add printed no token for $1"
   echo "$token"
 }

@@ -121,10 +121,10 @@ psql_db() {
 bench_migrate "$PG_DIR"
 CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" geodata load \
   --dir "$ROOT/data/geodata" >/dev/null 2>&1 || die "convoywatch geodata load failed"
-TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench --org bench --role contributor)"
+TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --create-org --name bench --org bench --role contributor)"
 [[ $TOKEN == cw_* ]] || die "convoywatch user add printed no token"
 read -r USER_ID ORG_ID < <(psql_db -At -F' ' -c "SELECT id, org_id FROM users WHERE name = 'bench'")
-ANALYST="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench-analyst --org bench --role analyst)"
+ANALYST="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --create-org --name bench-analyst --org bench --role analyst)"
 [[ $ANALYST == cw_* ]] || die "convoywatch user add printed no analyst token"
 
 # start_server NAME STATEMENT_TIMEOUT_MS [LOG_LEVEL]: sets SPID and SPORT; the pid joins

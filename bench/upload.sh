@@ -109,7 +109,7 @@ CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" start >/dev/null 2>&1 || die "the private
 DB_URL="$(CW_PG_DIR="$PG_DIR" "$ROOT/scripts/pg" url)"
 # Migrated by the owner, which creates the application role the servers run as (APP_DB_URL).
 bench_migrate "$PG_DIR"
-TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --name bench --org bench --role contributor)"
+TOKEN="$(CONVOYWATCH_DATABASE_URL="$DB_URL" CONVOYWATCH_LOG_LEVEL=warn "$BIN" user add --create-org --name bench --org bench --role contributor)"
 [[ $TOKEN == cw_* ]] || die "convoywatch user add printed no token"
 
 # Workers off: this measures taking the upload, not analysing it afterwards.

@@ -49,7 +49,7 @@ Result<DemoSummary> load_demo(store::Database& db, const Config& config) {
       if (!token.ok()) return token.error();
       return users.authenticate(token->token);
     }
-    auto created = users.add(name, kOrg, role, actor);
+    auto created = users.add(name, kOrg, role, actor, store::NewOrg::kCreate);
     if (!created.ok()) return created.error();
     return users.authenticate(created->token);
   };

@@ -54,7 +54,8 @@ Status visible_to(RequestContext& ctx, const store::Job& job) {
     if (task->kind == store::ImageryTaskKind::kCompare) return Status();
     return found(store::Submissions(ctx.services.db).media_for(who, task->media_sha256));
   }
-  return who.role == store::Role::kAdmin ? Status() : missing;
+  return who.role == store::Role::kAdmin || who.role == store::Role::kCoordinator ? Status()
+                                                                                  : missing;
 }
 
 Result<Reply> get_job(RequestContext& ctx) {

@@ -1,5 +1,6 @@
 // /api/v1/submissions (create by multipart upload, by URL or for stored media, list, get) and
-// /api/v1/media/{sha256}/original (the evidence bytes, with Range and ETag).
+// /api/v1/media/{sha256}/original (the evidence bytes, with Range and ETag, by token or through
+// a signed link).
 #include <fmt/format.h>
 #include <boost/algorithm/string/predicate.hpp>
 
@@ -14,9 +15,11 @@
 #include "server/pagination.hpp"
 #include "server/problem.hpp"
 #include "server/routes.hpp"
+#include "server/signed_link.hpp"
 #include "server/submission_meta.hpp"
 #include "store/jobs.hpp"
 #include "store/media_store.hpp"
+#include "store/signing_keys.hpp"
 #include "store/submissions.hpp"
 #include "store/video_sniff.hpp"
 
@@ -235,6 +238,50 @@ Result<Reply> list_submissions(RequestContext& ctx) {
   return Reply::json(http::status::ok, {{"items", items}, {"next_cursor", next}});
 }
 
+// POST /api/v1/submissions/tags: {"ids": [...], "add": [...], "remove": [...]}, all or nothing.
+Result<Reply> tag_submissions(RequestContext& ctx) {
+  auto doc = parse_json_object(ctx.request);
+  if (!doc.ok()) return doc.error();
+  FieldReader r(*doc);
+  const nlohmann::json* ids_json = r.optional_value("ids");
+  if (ids_json == nullptr || !ids_json->is_array() || ids_json->empty() || ids_json->size() > 500) {
+    return Error(Code::kUnprocessable, "ids must be a list of 1 to 500 submission ids", "ids");
+  }
+  std::vector<int64_t> ids;
+  for (size_t i = 0; i < ids_json->size(); ++i) {
+    const auto& v = (*ids_json)[i];
+    if (!v.is_number_integer() || v.get<int64_t>() <= 0) {
+      std::string f = fmt::format("ids[{}]", i);
+      return Error(Code::kUnprocessable, f + " must be a submission id (a positive integer)", f);
+    }
+    ids.push_back(v.get<int64_t>());
+  }
+  std::vector<std::string> add, remove;
+  for (auto [name, out] : {std::pair{"add", &add}, std::pair{"remove", &remove}}) {
+    if (const nlohmann::json* v = r.optional_value(name)) {
+      auto tags = parse_tags(*v, name);
+      if (!tags.ok()) return tags.error();
+      *out = std::move(*tags);
+    }
+  }
+  if (Status s = r.finish(); !s.ok()) return s.error();
+  if (add.empty() && remove.empty()) {
+    return Error(Code::kUnprocessable, "give tags to add or to remove", "add");
+  }
+  for (size_t i = 0; i < remove.size(); ++i) {
+    if (std::find(add.begin(), add.end(), remove[i]) != add.end()) {
+      std::string f = fmt::format("remove[{}]", i);
+      return Error(Code::kUnprocessable, f + " is also in add: a tag is either added or removed",
+                   f);
+    }
+  }
+  auto tagged = store::Submissions(ctx.services.db).retag(ctx.user(), ids, add, remove);
+  if (!tagged.ok()) return tagged.error();
+  nlohmann::json items = nlohmann::json::array();
+  for (const auto& t : *tagged) items.push_back({{"id", t.id}, {"tags", t.tags}});
+  return Reply::json(http::status::ok, {{"submissions", items}});
+}
+
 // RFC 6266 / 8187: an ASCII fallback and the exact UTF-8 name.
 std::string content_disposition(const std::string& name) {
   std::string ascii, encoded;
@@ -282,10 +329,11 @@ Result<std::optional<std::pair<uint64_t, uint64_t>>> parse_range(std::string_vie
   return R(std::make_pair(a, std::min(b, size - 1)));
 }
 
-Result<Reply> media_original(RequestContext& ctx) {
-  const std::string& sha = ctx.params.at("sha256");
+// The original `sha` to `who`, with Range, If-Range and ETag; 404 unless `who` may see it.
+Result<Reply> serve_original(RequestContext& ctx, const store::Principal& who,
+                             const std::string& sha) {
   if (!is_sha256_hex(sha)) return Error(Code::kNotFound, "no such media");
-  auto found = store::Submissions(ctx.services.db).media_for(ctx.user(), sha);
+  auto found = store::Submissions(ctx.services.db).media_for(who, sha);
   if (!found.ok()) return found.error();
   const auto& [media, filename] = *found;
   std::string etag = "\"" + sha + "\"";
@@ -327,6 +375,60 @@ Result<Reply> media_original(RequestContext& ctx) {
   return reply;
 }
 
+Result<Reply> media_original(RequestContext& ctx) {
+  return serve_original(ctx, ctx.user(), ctx.params.at("sha256"));
+}
+
+int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(now_utc().time_since_epoch()).count();
+}
+
+// A link to the original that works without a token for kMediaLinkLifetimeSeconds.
+Result<Reply> media_original_link(RequestContext& ctx) {
+  const std::string& sha = ctx.params.at("sha256");
+  if (!is_sha256_hex(sha)) return Error(Code::kNotFound, "no such media");
+  auto found = store::Submissions(ctx.services.db).media_for(ctx.user(), sha);
+  if (!found.ok()) return found.error();
+  auto key = store::signing_key(ctx.services.db, "media_link");
+  if (!key.ok()) return key.error();
+  const MediaLink link{sha, ctx.user().token_id, unix_now() + kMediaLinkLifetimeSeconds};
+  Reply reply =
+      Reply::json(http::status::ok,
+                  {{"url", media_link_path(*key, link)},
+                   {"expires_at", format_rfc3339(TimePoint(std::chrono::seconds(link.expires)))}});
+  reply.headers.set(http::field::cache_control, "no-store");
+  return reply;
+}
+
+// GET through a signed link: no token; the link's signature, expiry and token are checked, then
+// the original is served as to that token's user.
+Result<Reply> media_original_signed(RequestContext& ctx) {
+  MediaLink link;
+  link.sha256 = ctx.params.at("sha256");
+  for (auto [name, out] :
+       {std::pair{"token", &link.token_id}, std::pair{"expires", &link.expires}}) {
+    auto v = ctx.query_param(name);
+    if (!v) {
+      return Error(Code::kInvalidArgument,
+                   fmt::format("the link lacks `{}`: ask for a new link", name), name);
+    }
+    auto n = positive_id(*v, name, Code::kInvalidArgument);
+    if (!n.ok()) return n.error();
+    *out = *n;
+  }
+  const std::string signature = ctx.query_param("signature").value_or("");
+  auto key = store::signing_key(ctx.services.db, "media_link");
+  if (!key.ok()) return key.error();
+  if (Status s = check_media_link(*key, link, signature, unix_now()); !s.ok()) return s.error();
+  auto who = store::Users(ctx.services.db).principal_of_token(link.token_id);
+  if (!who.ok()) {
+    if (who.error().code() != Code::kUnauthenticated) return who.error();
+    return Error(Code::kForbidden,
+                 "the token this link was made with has been revoked: sign in again", "token");
+  }
+  return serve_original(ctx, *who, link.sha256);
+}
+
 }  // namespace
 
 void add_submission_routes(Router& router) {
@@ -336,8 +438,13 @@ void add_submission_routes(Router& router) {
   router.add(http::verb::post, "/api/v1/submissions", create_from_json, create);
   router.add(http::verb::get, "/api/v1/submissions", list_submissions, {.roles = kAnyRole});
   router.add(http::verb::get, "/api/v1/submissions/{id}", get_submission, {.roles = kAnyRole});
+  router.add(http::verb::post, "/api/v1/submissions/tags", tag_submissions, {.roles = kAnyRole});
   router.add(http::verb::get, "/api/v1/media/{sha256}/original", media_original,
              {.roles = kAnyRole});
+  router.add(http::verb::post, "/api/v1/media/{sha256}/original/link", media_original_link,
+             {.roles = kAnyRole});
+  // No token: the link itself is the credential (server/signed_link.hpp).
+  router.add(http::verb::get, "/api/v1/media/{sha256}/original/signed", media_original_signed, {});
 }
 
 }  // namespace cw::server

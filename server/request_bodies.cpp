@@ -28,12 +28,22 @@ Result<NewUser> parse_new_user(const nlohmann::json& body) {
   FieldReader r(body);
   auto name = r.required_string("name", 1, 200);
   if (!name.ok()) return name.error();
-  auto org = r.required_string("org", 1, 200);
+  auto org = r.optional_string("org", 200);
   if (!org.ok()) return org.error();
+  if (*org && (*org)->empty()) return Error(Code::kUnprocessable, "org must not be empty", "org");
   auto role_text = r.optional_enum("role", {"contributor", "analyst", "admin"});
   if (!role_text.ok()) return role_text.error();
   if (Status s = r.finish(); !s.ok()) return s.error();
-  return NewUser{*name, *org, store::parse_role(role_text->value_or("contributor")).value()};
+  return NewUser{*name, org->value_or(""),
+                 store::parse_role(role_text->value_or("contributor")).value()};
+}
+
+Result<std::string> parse_new_organisation(const nlohmann::json& body) {
+  FieldReader r(body);
+  auto name = r.required_string("name", 1, 200);
+  if (!name.ok()) return name.error();
+  if (Status s = r.finish(); !s.ok()) return s.error();
+  return *name;
 }
 
 Result<std::string> parse_token_label(const nlohmann::json& body) {

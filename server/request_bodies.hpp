@@ -15,13 +15,18 @@
 
 namespace cw::server {
 
-// POST /api/v1/users: name and org (1 to 200 bytes), role (default contributor).
+// POST /api/v1/users: name (1 to 200 bytes), org (1 to 200 bytes; "" when absent: the caller's
+// own), role (contributor, analyst or admin; default contributor — a coordinator is created from
+// the command line only).
 struct NewUser {
   std::string name;
   std::string org;
   store::Role role = store::Role::kContributor;
 };
 Result<NewUser> parse_new_user(const nlohmann::json& body);
+
+// POST /api/v1/organisations: its name (1 to 200 bytes).
+Result<std::string> parse_new_organisation(const nlohmann::json& body);
 
 // POST /api/v1/users/{id}/tokens: an optional label of at most 200 bytes ("" when absent).
 Result<std::string> parse_token_label(const nlohmann::json& body);

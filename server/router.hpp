@@ -101,8 +101,11 @@ class Router {
 
 // Roles that may read: everybody with a token.
 inline const std::vector<store::Role> kAnyRole = {store::Role::kContributor, store::Role::kAnalyst,
-                                                  store::Role::kAdmin};
-inline const std::vector<store::Role> kAnalysts = {store::Role::kAnalyst, store::Role::kAdmin};
-inline const std::vector<store::Role> kAdmins = {store::Role::kAdmin};
+                                                  store::Role::kAdmin, store::Role::kCoordinator};
+inline const std::vector<store::Role> kAnalysts = {store::Role::kAnalyst, store::Role::kAdmin,
+                                                   store::Role::kCoordinator};
+// Admins manage their own organisation, coordinators every one (the handlers scope it).
+inline const std::vector<store::Role> kAdmins = {store::Role::kAdmin, store::Role::kCoordinator};
+inline const std::vector<store::Role> kCoordinators = {store::Role::kCoordinator};
 
 }  // namespace cw::server

@@ -107,19 +107,9 @@ Result<store::SubmissionInput> parse_submission_metadata(const nlohmann::json& d
     in.claimed_location = *parsed;
   }
   if (const nlohmann::json* tags = r.optional_value("tags")) {
-    std::string field = r.field_name("tags");
-    if (!tags->is_array() || tags->size() > 50) {
-      return Error(Code::kUnprocessable, field + " must be a list of at most 50 strings", field);
-    }
-    for (size_t i = 0; i < tags->size(); ++i) {
-      const auto& t = (*tags)[i];
-      if (!t.is_string() || t.get<std::string>().empty() || t.get<std::string>().size() > 64 ||
-          t.get<std::string>().find('\0') != std::string::npos) {
-        std::string f = fmt::format("{}[{}]", field, i);
-        return Error(Code::kUnprocessable, f + " must be a string of 1 to 64 bytes", f);
-      }
-      in.tags.push_back(t.get<std::string>());
-    }
+    auto parsed = parse_tags(*tags, r.field_name("tags"));
+    if (!parsed.ok()) return parsed.error();
+    in.tags = std::move(*parsed);
   }
   auto visibility = r.optional_enum("visibility", {"taskforce", "org"});
   if (!visibility.ok()) return visibility.error();
@@ -195,6 +185,30 @@ Result<std::pair<store::SubmissionInput, std::string>> submission_from_upload_me
   return std::make_pair(std::move(meta.value()), filename);
 }
 
+Result<std::vector<std::string>> parse_tags(const nlohmann::json& tags, const std::string& field) {
+  constexpr size_t kMax = store::Submissions::kMaxTags;
+  if (!tags.is_array() || tags.size() > kMax) {
+    return Error(Code::kUnprocessable,
+                 fmt::format("{} must be a list of at most {} strings", field, kMax), field);
+  }
+  std::vector<std::string> out;
+  for (size_t i = 0; i < tags.size(); ++i) {
+    if (!tags[i].is_string() || !valid_tag(tags[i].get<std::string>())) {
+      std::string f = fmt::format("{}[{}]", field, i);
+      return Error(Code::kUnprocessable,
+                   f + " must be a string of 1 to 64 bytes without control characters", f);
+    }
+    out.push_back(tags[i].get<std::string>());
+  }
+  return out;
+}
+
+bool valid_tag(const std::string& tag) {
+  if (tag.empty() || tag.size() > 64 || !is_storable_text(tag)) return false;
+  return std::none_of(tag.begin(), tag.end(),
+                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; });
+}
+
 Result<store::SubmissionFilter> parse_submission_filter(const QueryParams& query) {
   auto page = parse_page(query);
   if (!page.ok()) return page.error();
@@ -220,6 +234,13 @@ Result<store::SubmissionFilter> parse_submission_filter(const QueryParams& query
       if (!t.ok()) return t.error();
       *out = *t;
     }
+  }
+  if (auto tag = query_value(query, "tag")) {
+    if (!valid_tag(*tag)) {
+      return Error(Code::kUnprocessable, "tag must be 1 to 64 bytes without control characters",
+                   "tag");
+    }
+    f.tag = *tag;
   }
   return f;
 }

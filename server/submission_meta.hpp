@@ -25,8 +25,14 @@ Result<store::SubmissionInput> parse_submission_metadata(const nlohmann::json& d
 Result<std::pair<store::SubmissionInput, std::string>> submission_from_upload_metadata(
     const std::string& header);
 
+// A tag: 1 to 64 bytes of UTF-8 without control characters.
+bool valid_tag(const std::string& tag);
+// A JSON list of at most store::Submissions::kMaxTags valid tags; 422 naming `field` or the
+// element ("tags[2]").
+Result<std::vector<std::string>> parse_tags(const nlohmann::json& tags, const std::string& field);
+
 // The list filter from the query of GET /submissions: limit and cursor (as parse_page), status,
-// platform, submitted_by, org, since, until. 422 naming the first bad parameter.
+// platform, submitted_by, org, since, until, tag. 422 naming the first bad parameter.
 Result<store::SubmissionFilter> parse_submission_filter(const QueryParams& query);
 
 // The submission as the API shows it.

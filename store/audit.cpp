@@ -8,7 +8,9 @@
 
 #include "common/sha256.hpp"
 #include "store/internal/audit_append.hpp"
+#include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
+#include "store/internal/visibility_sql.hpp"
 
 namespace cw::store {
 
@@ -40,8 +42,8 @@ FROM audit_log WHERE id > $1 ORDER BY id LIMIT 5000)sql";
 constexpr const char* kList = R"sql(
 SELECT id, (extract(epoch FROM at) * 1000000)::bigint, actor_id, actor, action, object, diff::text,
        encode(hash, 'hex')
-FROM audit_log
-WHERE ($1 = '' OR object = $1 OR ($2 AND object LIKE $3)) AND id > $4
+FROM audit_log a
+WHERE ($1 = '' OR object = $1 OR ($2 AND object LIKE $3)) AND id > $4 AND {}
 ORDER BY id LIMIT $5)sql";
 
 // The canonical text of a row: id, time (UTC, microseconds), actor id ("" for the system),
@@ -54,6 +56,24 @@ std::string canonical_text(const std::vector<std::string>& fields) {
     out += fields[i];
   }
   return out;
+}
+
+// Whether the row `a` is about nothing hidden from organisation $6: rows about a submission,
+// a media link, an imagery task or a job are shown when their object is visible (rows about an
+// object that no longer exists are not); every other row is.
+std::string visible_row_sql() {
+  const std::string org = "$6::bigint";
+  return fmt::format(
+      "(CASE WHEN a.object LIKE 'submission/%' THEN {} "
+      "WHEN a.object LIKE 'media\\_link/%' THEN {} AND {} "
+      "WHEN a.object LIKE 'imagery\\_task/%' THEN {} "
+      "WHEN a.object LIKE 'job/%' THEN EXISTS (SELECT 1 FROM jobs j WHERE j.id = (CASE WHEN "
+      "substr(a.object, 5) ~ '^[0-9]{{1,18}}$' THEN substr(a.object, 5)::bigint END) AND {}) "
+      "ELSE true END)",
+      submission_visible_sql("substr(a.object, 12)", org),
+      media_visible_sql("split_part(a.object, '/', 2)", org),
+      media_visible_sql("split_part(a.object, '/', 3)", org),
+      imagery_task_visible_sql("substr(a.object, 14)", org), job_visible_sql(org));
 }
 
 std::string chain(const std::string& prev_hex, const std::string& canonical) {
@@ -123,7 +143,9 @@ Result<AuditVerification> AuditLog::verify() {
 }
 
 Result<std::vector<AuditEntry>> AuditLog::list(const std::string& object, int64_t after_id,
-                                               int limit) {
+                                               int limit, std::optional<int64_t> reader_org) {
+  static const std::string visible_query = fmt::format(fmt::runtime(kList), visible_row_sql());
+  static const std::string all_query = fmt::format(fmt::runtime(kList), "$6::bigint IS NULL");
   return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<AuditEntry>> {
     pqxx::read_transaction tx(c);
     bool prefix = !object.empty() && object.back() == '*';
@@ -136,8 +158,9 @@ Result<std::vector<AuditEntry>> AuditLog::list(const std::string& object, int64_
       like += '%';
     }
     std::vector<AuditEntry> out;
-    for (const auto& row : tx.exec_params(kList, prefix ? std::string("\x01") : object, prefix,
-                                          like, after_id, limit)) {
+    for (const auto& row : tx.exec_params(reader_org ? visible_query : all_query,
+                                          prefix ? std::string("\x01") : object, prefix, like,
+                                          after_id, limit, nullable(number_text(reader_org)))) {
       AuditEntry e;
       e.id = row[0].as<int64_t>();
       e.at = TimePoint(std::chrono::microseconds(row[1].as<int64_t>()));

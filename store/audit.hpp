@@ -54,8 +54,13 @@ class AuditLog {
   // error: the result says ok = false and names the first row that does not match.
   Result<AuditVerification> verify();
   // Entries about `object` (prefix match when it ends with '*'), oldest first, after `after_id`,
-  // at most `limit` (the caller bounds it). Empty when there are none.
-  Result<std::vector<AuditEntry>> list(const std::string& object, int64_t after_id, int limit);
+  // at most `limit` (the caller bounds it). Empty when there are none. With `reader_org`, only
+  // the entries a member of that organisation may see: entries about a submission, media link,
+  // imagery task or job that concerns another organisation's private submission are left out
+  // whole (store/internal/visibility_sql.hpp has the rule); without it, every entry (the
+  // command line).
+  Result<std::vector<AuditEntry>> list(const std::string& object, int64_t after_id, int limit,
+                                       std::optional<int64_t> reader_org = std::nullopt);
 
  private:
   Database& db_;

@@ -54,7 +54,9 @@ std::string app_rights(const std::string& name, char kind) {
   if (kind == 'S') return "USAGE";
   if (kind == 'v' || kind == 'm') return "SELECT";
   if (name == "audit_log") return "SELECT, INSERT";
-  if (name == "schema_migrations" || name.rfind("geo_", 0) == 0) return "SELECT";
+  if (name == "schema_migrations" || name == "signing_keys" || name.rfind("geo_", 0) == 0) {
+    return "SELECT";
+  }
   return "SELECT, INSERT, UPDATE, DELETE";
 }
 

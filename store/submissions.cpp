@@ -18,6 +18,8 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
+#include <set>
 
 #include "store/internal/audit_append.hpp"
 #include "store/internal/params.hpp"
@@ -84,7 +86,15 @@ constexpr const char* kListFilters = R"sql(
        OR s.created_at >= 'epoch'::timestamptz + $7::bigint * interval '1 microsecond')
   AND ($8::bigint IS NULL
        OR s.created_at < 'epoch'::timestamptz + $8::bigint * interval '1 microsecond')
+  AND ($10::text IS NULL OR s.tags @> ARRAY[$10::text])
 ORDER BY s.id LIMIT $9)sql";
+// The rows retag() changes, locked, with what decides who may tag them.
+constexpr const char* kLockForTags = R"sql(
+SELECT id, submitted_by, org_id, visibility = 'taskforce' OR org_id = $2, array_to_json(tags)::text
+FROM submissions WHERE id = ANY(ARRAY(SELECT jsonb_array_elements_text($1::jsonb))::bigint[])
+ORDER BY id FOR UPDATE)sql";
+constexpr const char* kSetTags = R"sql(
+UPDATE submissions SET tags = ARRAY(SELECT jsonb_array_elements_text($2::jsonb)) WHERE id = $1)sql";
 constexpr const char* kMediaFor = R"sql(
 SELECT m.sha256, m.size, m.container, m.mime, s.original_filename
 FROM submissions s JOIN media m ON m.sha256 = s.media_sha256
@@ -378,7 +388,8 @@ Result<std::vector<Submission>> Submissions::list(const Principal& who,
                                                   const SubmissionFilter& filter) {
   int limit = std::clamp(filter.limit, 0, kMaxListLimit);
   if (limit == 0) return std::vector<Submission>();
-  for (Status s : {check_text(filter.status, "status"), check_text(filter.platform, "platform")}) {
+  for (Status s : {check_text(filter.status, "status"), check_text(filter.platform, "platform"),
+                   check_text(filter.tag, "tag")}) {
     if (!s.ok()) return s.error();
   }
   std::optional<std::string> submitted_by, org;
@@ -393,13 +404,88 @@ Result<std::vector<Submission>> Submissions::list(const Principal& who,
       rows = tx.exec_params(std::string(kSelectSubmissions) + kListFilters, who.org_id,
                             filter.after_id, nullable(filter.status), nullable(filter.platform),
                             nullable(submitted_by), nullable(org), nullable(since), nullable(until),
-                            limit);
+                            limit, nullable(filter.tag));
     } catch (const pqxx::data_exception&) {
       // A filter that is not valid UTF-8 or a time outside PostgreSQL's range.
       return Error(Code::kUnprocessable, "a filter value is not valid");
     }
     std::vector<Submission> out;
     for (const auto& row : rows) out.push_back(submission_from_row(row));
+    return out;
+  });
+}
+
+Result<std::vector<Submissions::Tagged>> Submissions::retag(
+    const Principal& who, const std::vector<int64_t>& ids, const std::vector<std::string>& add,
+    const std::vector<std::string>& remove) {
+  for (const auto* tags : {&add, &remove}) {
+    for (const std::string& tag : *tags) {
+      if (Status s = check_text(tag, tags == &add ? "add" : "remove"); !s.ok()) return s.error();
+    }
+  }
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<std::vector<Tagged>> {
+    struct Row {
+      int64_t submitted_by = 0;
+      int64_t org_id = 0;
+      bool visible = false;
+      std::vector<std::string> tags;
+    };
+    std::map<int64_t, Row> rows;
+    for (const auto& r : tx.exec_params(kLockForTags, nlohmann::json(ids).dump(), who.org_id)) {
+      Row row{r[1].as<int64_t>(), r[2].as<int64_t>(), r[3].as<bool>(), {}};
+      for (const auto& t : nlohmann::json::parse(r[4].as<std::string>())) {
+        row.tags.push_back(t.get<std::string>());
+      }
+      rows.emplace(r[0].as<int64_t>(), std::move(row));
+    }
+    std::vector<Tagged> out;
+    std::set<int64_t> seen;
+    for (int64_t id : ids) {
+      if (!seen.insert(id).second) continue;
+      auto it = rows.find(id);
+      if (it == rows.end() || !it->second.visible) {
+        return Error(Code::kNotFound, fmt::format("no submission {}", id), "ids");
+      }
+      Row& row = it->second;
+      bool may = who.role == Role::kContributor ? row.submitted_by == who.user_id
+                                                : row.org_id == who.org_id;
+      if (!may) {
+        return Error(Code::kForbidden,
+                     fmt::format("you may not tag submission {}: {}", id,
+                                 who.role == Role::kContributor
+                                     ? "a contributor tags only their own submissions"
+                                     : "it belongs to another organisation"),
+                     "ids");
+      }
+      std::vector<std::string> after;
+      std::vector<std::string> added, removed;
+      for (const std::string& t : row.tags) {
+        if (std::find(remove.begin(), remove.end(), t) == remove.end()) {
+          after.push_back(t);
+        } else {
+          removed.push_back(t);
+        }
+      }
+      for (const std::string& t : add) {
+        if (std::find(after.begin(), after.end(), t) == after.end()) {
+          after.push_back(t);
+          added.push_back(t);
+        }
+      }
+      if (after.size() > kMaxTags) {
+        return Error(Code::kUnprocessable,
+                     fmt::format("submission {} would carry {} tags; at most {}", id, after.size(),
+                                 kMaxTags),
+                     "add");
+      }
+      if (!added.empty() || !removed.empty()) {
+        tx.exec_params0(kSetTags, id, nlohmann::json(after).dump());
+        audit_append(tx, Actor{who.user_id, who.user_name}, "submission.tag",
+                     fmt::format("submission/{}", id),
+                     {{"added", added}, {"removed", removed}, {"tags", after}});
+      }
+      out.push_back({id, std::move(after)});
+    }
     return out;
   });
 }

@@ -90,6 +90,7 @@ struct SubmissionFilter {
   std::optional<int64_t> org;           // organisation id
   std::optional<TimePoint> since;       // created_at >= since
   std::optional<TimePoint> until;       // created_at < until
+  std::optional<std::string> tag;       // carries this tag (exact, case-sensitive)
   int64_t after_id = 0;                 // cursor: rows with id > after_id
   int limit = 50;
 };
@@ -132,6 +133,23 @@ class Submissions {
   // Sets a submission's status (the fetch job: "fetching", "failed"; media jobs move all the
   // submissions of their media through store/analysis.hpp instead).
   Status set_status(int64_t submission_id, const std::string& status);
+
+  // The tags of one submission after retag().
+  struct Tagged {
+    int64_t id = 0;
+    std::vector<std::string> tags;
+  };
+  // Adds `add` to and takes `remove` from the tags of every submission in `ids`, in one
+  // transaction, with an audit row `submission.tag` (the tags added, removed and after) for
+  // each submission whose tags changed. All or nothing: kNotFound naming the first id that is
+  // missing or invisible to `who`; kForbidden when `who` may not tag one (a contributor only
+  // their own submissions, an analyst or admin those of their organisation); kUnprocessable
+  // when a submission would carry more than kMaxTags tags. The caller validates the tag texts.
+  // Returns each submission's tags after the change, in the order of `ids` (repeats once).
+  static constexpr size_t kMaxTags = 50;
+  Result<std::vector<Tagged>> retag(const Principal& who, const std::vector<int64_t>& ids,
+                                    const std::vector<std::string>& add,
+                                    const std::vector<std::string>& remove);
 
   // The media if `who` may see at least one submission of it (kNotFound otherwise), with the
   // original file name of the earliest such submission.

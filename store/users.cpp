@@ -16,6 +16,13 @@ namespace {
 constexpr const char* kUpsertOrg = R"sql(
 WITH ins AS (INSERT INTO organisations (name) VALUES ($1) ON CONFLICT (name) DO NOTHING RETURNING id)
 SELECT id, true FROM ins UNION ALL SELECT id, false FROM organisations WHERE name = $1)sql";
+constexpr const char* kInsertOrg = R"sql(
+INSERT INTO organisations (name) VALUES ($1) ON CONFLICT (name) DO NOTHING
+RETURNING id, (extract(epoch FROM created_at) * 1000000)::bigint)sql";
+constexpr const char* kSelectOrgs = R"sql(
+SELECT o.id, o.name, (extract(epoch FROM o.created_at) * 1000000)::bigint,
+       (SELECT count(*) FROM users u WHERE u.org_id = o.id)::int
+FROM organisations o ORDER BY o.id)sql";
 constexpr const char* kInsertUser = R"sql(
 INSERT INTO users (name, org_id, role) VALUES ($1, $2, $3::user_role)
 RETURNING id, (extract(epoch FROM created_at) * 1000000)::bigint)sql";
@@ -26,8 +33,14 @@ SELECT u.id, u.name, u.role::text, u.org_id, o.name,
        (extract(epoch FROM u.created_at) * 1000000)::bigint,
        (SELECT count(*) FROM api_tokens t WHERE t.user_id = u.id AND t.revoked_at IS NULL)::int
 FROM users u JOIN organisations o ON o.id = u.org_id)sql";
+// Scope: $n::bigint is the organisation (NULL: all), $n+1 whether coordinators are in scope.
+constexpr const char* kScopeAt2 =
+    " AND ($2::bigint IS NULL OR u.org_id = $2::bigint) AND ($3 OR u.role <> 'coordinator')";
 constexpr const char* kRevokeToken = R"sql(
-UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING user_id)sql";
+UPDATE api_tokens t SET revoked_at = now() FROM users u
+WHERE t.id = $1 AND t.revoked_at IS NULL AND u.id = t.user_id
+  AND ($2::bigint IS NULL OR u.org_id = $2::bigint) AND ($3 OR u.role <> 'coordinator')
+RETURNING t.user_id)sql";
 constexpr const char* kRevokeUser = R"sql(
 UPDATE api_tokens SET revoked_at = now()
 WHERE user_id = $1 AND revoked_at IS NULL RETURNING id)sql";
@@ -35,6 +48,22 @@ constexpr const char* kAuthenticate = R"sql(
 SELECT u.id, u.name, u.role::text, u.org_id, o.name, t.id
 FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.org_id
 WHERE t.token_sha256 = decode($1, 'hex') AND t.revoked_at IS NULL)sql";
+constexpr const char* kPrincipalOfToken = R"sql(
+SELECT u.id, u.name, u.role::text, u.org_id, o.name, t.id
+FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN organisations o ON o.id = u.org_id
+WHERE t.id = $1 AND t.revoked_at IS NULL)sql";
+
+// A row of kAuthenticate or kPrincipalOfToken.
+Principal principal_from_row(const pqxx::row& row) {
+  Principal p;
+  p.user_id = row[0].as<int64_t>();
+  p.user_name = row[1].as<std::string>();
+  p.role = parse_role(row[2].as<std::string>()).value();
+  p.org_id = row[3].as<int64_t>();
+  p.org_name = row[4].as<std::string>();
+  p.token_id = row[5].as<int64_t>();
+  return p;
+}
 
 std::string new_token() { return "cw_" + random_hex(32); }
 
@@ -82,6 +111,8 @@ const char* role_name(Role role) {
       return "analyst";
     case Role::kAdmin:
       return "admin";
+    case Role::kCoordinator:
+      return "coordinator";
   }
   return "contributor";
 }
@@ -90,14 +121,58 @@ Result<Role> parse_role(std::string_view s) {
   if (s == "contributor") return Role::kContributor;
   if (s == "analyst") return Role::kAnalyst;
   if (s == "admin") return Role::kAdmin;
-  return Error(Code::kUnprocessable, "role must be one of contributor, analyst, admin", "role");
+  if (s == "coordinator") return Role::kCoordinator;
+  return Error(Code::kUnprocessable, "role must be one of contributor, analyst, admin, coordinator",
+               "role");
+}
+
+UserScope UserScope::of(const Principal& p) {
+  if (p.role == Role::kCoordinator) return all();
+  return UserScope{p.org_id, false};
+}
+
+Result<Organisation> Users::create_org(const std::string& name, const Actor& actor) {
+  if (Status s = check_name(name, "name"); !s.ok()) return s.error();
+  return in_transaction(db_, [&](pqxx::work& tx) -> Result<Organisation> {
+    pqxx::result r = tx.exec_params(kInsertOrg, name);
+    if (r.empty()) {
+      return Error(Code::kConflict, "an organisation named " + name + " already exists", "name");
+    }
+    Organisation o;
+    o.id = r[0][0].as<int64_t>();
+    o.name = name;
+    o.created_at = TimePoint(std::chrono::microseconds(r[0][1].as<int64_t>()));
+    audit_append(tx, actor, "organisation.create", fmt::format("organisation/{}", o.id),
+                 {{"name", name}});
+    return o;
+  });
+}
+
+Result<std::vector<Organisation>> Users::list_orgs() {
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<Organisation>> {
+    pqxx::read_transaction tx(c);
+    std::vector<Organisation> out;
+    for (const auto& row : tx.exec(kSelectOrgs)) {
+      Organisation o;
+      o.id = row[0].as<int64_t>();
+      o.name = row[1].as<std::string>();
+      o.created_at = TimePoint(std::chrono::microseconds(row[2].as<int64_t>()));
+      o.users = row[3].as<int>();
+      out.push_back(std::move(o));
+    }
+    return out;
+  });
 }
 
 Result<NewUser> Users::add(const std::string& name, const std::string& org, Role role,
-                           const Actor& actor) {
+                           const Actor& actor, NewOrg new_org) {
   if (Status s = check_name(name, "name"); !s.ok()) return s.error();
   if (Status s = check_name(org, "org"); !s.ok()) return s.error();
   auto r = in_transaction(db_, [&](pqxx::work& tx) -> Result<NewUser> {
+    if (new_org == NewOrg::kRefuse &&
+        tx.exec_params("SELECT 1 FROM organisations WHERE name = $1", org).empty()) {
+      return Error(Code::kUnprocessable, "no organisation named " + org, "org");
+    }
     pqxx::row org_row = tx.exec_params1(kUpsertOrg, org);
     int64_t org_id = org_row[0].as<int64_t>();
     if (org_row[1].as<bool>()) {
@@ -128,23 +203,24 @@ Result<NewUser> Users::add(const std::string& name, const std::string& org, Role
   return r;
 }
 
-Result<std::vector<User>> Users::list(int64_t after_id, int limit) {
+Result<std::vector<User>> Users::list(int64_t after_id, int limit, const UserScope& scope) {
   return with_connection(db_, [&](pqxx::connection& c) -> Result<std::vector<User>> {
     pqxx::read_transaction tx(c);
     std::vector<User> out;
-    for (const auto& row :
-         tx.exec_params(std::string(kSelectUsers) + " WHERE u.id > $1 ORDER BY u.id LIMIT $2",
-                        after_id, limit)) {
+    for (const auto& row : tx.exec_params(
+             std::string(kSelectUsers) + " WHERE u.id > $1" + kScopeAt2 + " ORDER BY u.id LIMIT $4",
+             after_id, nullable(number_text(scope.org_id)), scope.coordinators, limit)) {
       out.push_back(user_from_row(row));
     }
     return out;
   });
 }
 
-Result<User> Users::get(int64_t id) {
+Result<User> Users::get(int64_t id, const UserScope& scope) {
   return with_connection(db_, [&](pqxx::connection& c) -> Result<User> {
     pqxx::read_transaction tx(c);
-    pqxx::result r = tx.exec_params(std::string(kSelectUsers) + " WHERE u.id = $1", id);
+    pqxx::result r = tx.exec_params(std::string(kSelectUsers) + " WHERE u.id = $1" + kScopeAt2, id,
+                                    nullable(number_text(scope.org_id)), scope.coordinators);
     if (r.empty()) return Error(Code::kNotFound, fmt::format("no user {}", id));
     return user_from_row(r[0]);
   });
@@ -159,12 +235,14 @@ Result<User> Users::get_by_name(const std::string& name) {
   });
 }
 
-Result<NewToken> Users::create_token(int64_t user_id, const std::string& label,
-                                     const Actor& actor) {
+Result<NewToken> Users::create_token(int64_t user_id, const std::string& label, const Actor& actor,
+                                     const UserScope& scope) {
   if (label.size() > 200)
     return Error(Code::kUnprocessable, "label must be at most 200 characters", "label");
   return in_transaction(db_, [&](pqxx::work& tx) -> Result<NewToken> {
-    if (tx.exec_params("SELECT 1 FROM users WHERE id = $1", user_id).empty()) {
+    if (tx.exec_params(std::string("SELECT 1 FROM users u WHERE u.id = $1") + kScopeAt2, user_id,
+                       nullable(number_text(scope.org_id)), scope.coordinators)
+            .empty()) {
       return Error(Code::kNotFound, fmt::format("no user {}", user_id));
     }
     NewToken t = insert_token(tx, user_id, label);
@@ -174,9 +252,10 @@ Result<NewToken> Users::create_token(int64_t user_id, const std::string& label,
   });
 }
 
-Status Users::revoke_token(int64_t token_id, const Actor& actor) {
+Status Users::revoke_token(int64_t token_id, const Actor& actor, const UserScope& scope) {
   auto r = in_transaction(db_, [&](pqxx::work& tx) -> Result<bool> {
-    pqxx::result res = tx.exec_params(kRevokeToken, token_id);
+    pqxx::result res = tx.exec_params(kRevokeToken, token_id, nullable(number_text(scope.org_id)),
+                                      scope.coordinators);
     if (res.empty()) return Error(Code::kNotFound, fmt::format("no active token {}", token_id));
     audit_append(tx, actor, "token.revoke", fmt::format("token/{}", token_id),
                  {{"user_id", res[0][0].as<int64_t>()}});
@@ -214,14 +293,16 @@ Result<Principal> Users::authenticate(const std::string& token) {
     pqxx::result r = tx.exec_prepared("cw_authenticate", digest);
     if (r.empty())
       return Error(Code::kUnauthenticated, "the bearer token is not valid or was revoked");
-    Principal p;
-    p.user_id = r[0][0].as<int64_t>();
-    p.user_name = r[0][1].as<std::string>();
-    p.role = parse_role(r[0][2].as<std::string>()).value();
-    p.org_id = r[0][3].as<int64_t>();
-    p.org_name = r[0][4].as<std::string>();
-    p.token_id = r[0][5].as<int64_t>();
-    return p;
+    return principal_from_row(r[0]);
+  });
+}
+
+Result<Principal> Users::principal_of_token(int64_t token_id) {
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<Principal> {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_params(kPrincipalOfToken, token_id);
+    if (r.empty()) return Error(Code::kUnauthenticated, "the token was revoked");
+    return principal_from_row(r[0]);
   });
 }
 

@@ -111,9 +111,19 @@ export function authedBlobUrl(path: string): Promise<string> {
 export interface Me {
   id: number;
   name: string;
-  role: 'contributor' | 'analyst' | 'admin';
+  role: 'contributor' | 'analyst' | 'admin' | 'coordinator';
   org?: { id: number; name: string };
   token_id?: number; // the token this session is signed in with
+}
+
+// Analysts, admins and coordinators verify, tag, compare imagery and edit convoys.
+export function isAnalyst(me: Me): boolean {
+  return me.role !== 'contributor';
+}
+
+// Admins manage their organisation's users and tokens; coordinators every organisation's.
+export function isAdmin(me: Me): boolean {
+  return me.role === 'admin' || me.role === 'coordinator';
 }
 
 export const PLATFORMS = ['telegram', 'tiktok', 'x', 'youtube', 'vk', 'facebook', 'instagram', 'other'];

@@ -22,13 +22,6 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-std::string add_user(const std::map<std::string, std::string>& env, const std::string& name,
-                     const std::string& org, const std::string& role) {
-  auto r = run_convoywatch({"user", "add", "--name", name, "--org", org, "--role", role}, env);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 67);
-}
-
 std::vector<json> json_lines(const std::string& out) {
   std::vector<json> events;
   std::istringstream in(out);

@@ -254,8 +254,8 @@ TEST(DamagedVideosTest, FiveHundredDamagedFilesEndDoneOrFailedAndNothingCrashes)
       {"CONVOYWATCH_PIPELINE_CPU_SECONDS", std::to_string(kJobTimeoutS)},
       {"CONVOYWATCH_PIPELINE_MAX_FRAMES", "8"}};
   ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
-  const auto add =
-      run_convoywatch({"user", "add", "--name", "d", "--org", "o", "--role", "analyst"}, env);
+  const auto add = run_convoywatch(
+      {"user", "add", "--create-org", "--name", "d", "--org", "o", "--role", "analyst"}, env);
   ASSERT_EQ(add.exit_code, 0) << add.err;
   const std::string token = add.out.substr(0, 67);
   const std::string dir = make_temp_dir("cw-damaged-");

@@ -145,7 +145,9 @@ TEST(DeploymentTest, ComposeFlowDerivesObservationsOnAnEmptyDatabase) {
   std::this_thread::sleep_for(1s);
   EXPECT_TRUE(worker.alive()) << image.log("worker.log");
 
-  // `docker compose exec api convoywatch user add ...`
+  // `docker compose exec api convoywatch org create ...`, then `… user add ...` (README).
+  auto org = image.run({"org", "create", "cit"}, env);
+  ASSERT_EQ(org.exit_code, 0) << org.err;
   auto add = image.run({"user", "add", "--name", "olga", "--org", "cit", "--role", "analyst"}, env);
   ASSERT_EQ(add.exit_code, 0) << add.err;
   const std::string token = add.out.substr(0, add.out.find('\n'));
@@ -178,7 +180,8 @@ TEST(DeploymentTest, WithoutGeodataWritesAreRefusedAndTheServerIsNotReady) {
   Installed image;
   const int port = free_port();
   const auto env = image.env(db.url(), port);
-  auto add = image.run({"user", "add", "--name", "olga", "--org", "cit", "--role", "analyst"}, env);
+  auto add = image.run(
+      {"user", "add", "--create-org", "--name", "olga", "--org", "cit", "--role", "analyst"}, env);
   ASSERT_EQ(add.exit_code, 0) << add.err;
   const std::string token = add.out.substr(0, add.out.find('\n'));
 

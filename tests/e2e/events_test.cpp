@@ -18,13 +18,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string add_user(const std::map<std::string, std::string>& env, const std::string& name,
-                     const std::string& org, const std::string& role) {
-  auto r = run_convoywatch({"user", "add", "--name", name, "--org", org, "--role", role}, env);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 67);
-}
-
 std::map<std::string, std::string> auth(const std::string& token) {
   return {{"Authorization", "Bearer " + token}};
 }
@@ -62,7 +55,7 @@ class EventsTest : public ::testing::Test {
     env_ = {{"CONVOYWATCH_DATABASE_URL", db_.url()}};
     alice_ = add_user(env_, "alice", "Bellingcat", "analyst");
     bob_ = add_user(env_, "bob", "CIT", "analyst");
-    admin_ = add_user(env_, "root", "taskforce", "admin");
+    admin_ = add_user(env_, "root", "taskforce", "coordinator");  // revokes CIT's token
     std::map<std::string, std::string> server_env = env_;
     server_env["CONVOYWATCH_SERVER_EVENT_HEARTBEAT_S"] = "1";
     server_env["CONVOYWATCH_SERVER_MAX_EVENT_STREAMS_PER_TOKEN"] = "2";

@@ -54,10 +54,7 @@ using Clock = std::chrono::steady_clock;
 constexpr size_t kMiB = 1 << 20;
 
 std::string add_user(const std::map<std::string, std::string>& env, const std::string& name) {
-  auto r = run_convoywatch(
-      {"user", "add", "--name", name, "--org", "Bellingcat", "--role", "contributor"}, env);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, r.out.find('\n'));
+  return test::add_user(env, name, "Bellingcat", "contributor");
 }
 
 // `size` bytes the store takes for an MP4 (an ftyp box, then noise that differs per seed).

@@ -102,9 +102,7 @@ class ImageryE2eTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   std::string add_user(const std::string& name, const std::string& org, const std::string& role) {
-    auto r = run_convoywatch({"user", "add", "--name", name, "--org", org, "--role", role}, env_);
-    EXPECT_EQ(r.exit_code, 0) << r.err;
-    return r.out.substr(0, 67);
+    return test::add_user(env_, name, org, role);
   }
   HttpResponse call(const std::string& method, const std::string& target,
                     const std::string& body = "", const std::string& token = "") {

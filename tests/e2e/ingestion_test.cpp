@@ -13,6 +13,9 @@
 #include <opencv2/core.hpp>
 #include <opencv2/imgcodecs.hpp>
 
+#include <nlohmann/json.hpp>
+
+#include "common/time.hpp"
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
@@ -23,13 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
-
-std::string add_user(const std::map<std::string, std::string>& env, const std::string& name,
-                     const std::string& org, const std::string& role) {
-  auto r = run_convoywatch({"user", "add", "--name", name, "--org", org, "--role", role}, env);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 67);
-}
 
 size_t count_files(const std::string& dir) {
   if (!fs::exists(dir)) return 0;
@@ -192,6 +188,134 @@ TEST_F(IngestionTest, OriginalDownloadWithEtagAndRanges) {
           .status,
       404);
   EXPECT_EQ(http_request(server_->port(), "GET", path).status, 401);
+}
+
+// A <video> element cannot send a token: a signed link, asked for with one, plays the original
+// (with Range) without it, until it expires, its token is revoked or it is tampered with.
+TEST_F(IngestionTest, SignedLinkServesTheOriginalWithoutAToken) {
+  start();
+  std::string clip = small_mp4(dir_);
+  std::string bytes = read_file(clip);
+  std::string sha = sha256_of_file(clip);
+  ASSERT_EQ(curl_upload(alice_, clip, R"({"visibility": "org"})").status, 201);
+  const std::string link_path = "/api/v1/media/" + sha + "/original/link";
+  // Another organisation may not see the org-private original, so gets no link to it.
+  EXPECT_EQ(http_request(server_->port(), "POST", link_path, auth(olga_)).status, 404);
+  EXPECT_EQ(http_request(server_->port(), "POST", link_path).status, 401);
+
+  auto made = http_request(server_->port(), "POST", link_path, auth(bob_));
+  ASSERT_EQ(made.status, 200) << made.body;
+  EXPECT_EQ(made.header("cache-control"), "no-store");
+  const std::string link = made.json()["url"].get<std::string>();
+  ASSERT_EQ(link.rfind("/api/v1/media/" + sha + "/original/signed?token=", 0), 0u) << link;
+  auto expires = parse_rfc3339(made.json()["expires_at"].get<std::string>());
+  ASSERT_TRUE(expires.ok());
+  EXPECT_GT(*expires, now_utc() + std::chrono::minutes(9));
+  EXPECT_LE(*expires, now_utc() + std::chrono::minutes(10));
+
+  auto full = http_request(server_->port(), "GET", link);
+  ASSERT_EQ(full.status, 200) << full.body;
+  EXPECT_EQ(full.body, bytes);
+  EXPECT_EQ(full.header("accept-ranges"), "bytes");
+  auto part = http_request(server_->port(), "GET", link, {{"Range", "bytes=10-29"}});
+  ASSERT_EQ(part.status, 206);
+  EXPECT_EQ(part.body, bytes.substr(10, 20));
+
+  // Tampering with any part breaks the signature; a missing part is a bad request.
+  auto tampered = [&](const std::string& from, const std::string& to) {
+    std::string t = link;
+    size_t at = t.find(from);
+    EXPECT_NE(at, std::string::npos) << from;
+    return t.replace(at, from.size(), to);
+  };
+  const std::string sig = link.substr(link.find("signature=") + 10);
+  std::string flipped = sig;
+  flipped[0] = flipped[0] == '0' ? '1' : '0';
+  auto forged = http_request(server_->port(), "GET", tampered(sig, flipped));
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_EQ(forged.json()["field"], "signature");
+  const std::string exp = link.substr(link.find("expires=") + 8, 10);
+  EXPECT_EQ(
+      http_request(server_->port(), "GET",
+                   tampered("expires=" + exp, "expires=" + std::to_string(std::stoll(exp) + 60)))
+          .status,
+      403);
+  EXPECT_EQ(http_request(server_->port(), "GET", tampered("signature=", "sig=")).status, 403);
+  EXPECT_EQ(http_request(server_->port(), "GET", tampered("token=", "t=")).status, 400);
+  EXPECT_EQ(http_request(server_->port(), "GET", tampered(sha, std::string(64, 'a'))).status, 403);
+
+  // Revoking the token that asked for the link ends the link.
+  auto revoked = run_convoywatch({"user", "revoke", "bob"}, env_);
+  ASSERT_EQ(revoked.exit_code, 0) << revoked.err;
+  auto after = http_request(server_->port(), "GET", link);
+  EXPECT_EQ(after.status, 403);
+  EXPECT_EQ(after.json()["field"], "token");
+}
+
+TEST_F(IngestionTest, BulkTaggingAndTheTagFilter) {
+  start();
+  auto submit = [&](const std::string& token, const std::string& url) {
+    auto r =
+        http_request(server_->port(), "POST", "/api/v1/submissions",
+                     {{"Authorization", "Bearer " + token}, {"Content-Type", "application/json"}},
+                     nlohmann::json{{"source_url", url}}.dump());
+    EXPECT_EQ(r.status, 201) << r.body;
+    return r.json()["id"].get<int64_t>();
+  };
+  const int64_t a = submit(alice_, "https://t.me/a/1");
+  const int64_t b = submit(alice_, "https://t.me/a/2");
+  const int64_t o = submit(olga_, "https://t.me/o/1");
+  auto tag = [&](const std::string& token, const nlohmann::json& body) {
+    auto h = auth(token);
+    h["Content-Type"] = "application/json";
+    return http_request(server_->port(), "POST", "/api/v1/submissions/tags", h, body.dump());
+  };
+  auto listed = [&](const std::string& token, const std::string& query) {
+    std::vector<int64_t> out;
+    auto r = http_request(server_->port(), "GET", "/api/v1/submissions?" + query, auth(token));
+    EXPECT_EQ(r.status, 200) << r.body;
+    const nlohmann::json body = r.json();
+    for (const auto& s : body["items"]) out.push_back(s["id"].get<int64_t>());
+    return out;
+  };
+
+  auto done = tag(bob_, {{"ids", {a, b}}, {"add", {"Колонна", "sensitive"}}});
+  ASSERT_EQ(done.status, 200) << done.body;
+  EXPECT_EQ(done.json()["submissions"][1],
+            (nlohmann::json{{"id", b}, {"tags", {"Колонна", "sensitive"}}}));
+  EXPECT_EQ(listed(olga_, "tag=%D0%9A%D0%BE%D0%BB%D0%BE%D0%BD%D0%BD%D0%B0"),
+            (std::vector<int64_t>{a, b}));
+  ASSERT_EQ(tag(alice_, {{"ids", {b}}, {"remove", {"sensitive"}}}).status, 200);
+  EXPECT_EQ(listed(alice_, "tag=sensitive"), (std::vector<int64_t>{a}));
+  EXPECT_EQ(listed(alice_, "tag=sensitive&platform=telegram"), (std::vector<int64_t>{}));
+
+  // Problems name the field; nothing is half-done.
+  struct Bad {
+    nlohmann::json body;
+    int status;
+    std::string field;
+  };
+  const std::vector<Bad> bad = {
+      {{{"ids", nlohmann::json::array()}, {"add", {"x"}}}, 422, "ids"},
+      {{{"ids", {a, -1}}, {"add", {"x"}}}, 422, "ids[1]"},
+      {{{"ids", {a}}}, 422, "add"},
+      {{{"ids", {a}}, {"add", {"ok", ""}}}, 422, "add[1]"},
+      {{{"ids", {a}}, {"add", {"line\nbreak"}}}, 422, "add[0]"},
+      {{{"ids", {a}}, {"add", {"x"}}, {"remove", {"x"}}}, 422, "remove[0]"},
+      {{{"ids", {a}}, {"add", {"x"}}, {"colour", "red"}}, 422, "colour"},
+      {{{"ids", {a, o}}, {"add", {"x"}}}, 403, "ids"},  // a contributor tags only their own
+      {{{"ids", {a, 999999}}, {"add", {"x"}}}, 404, "ids"},
+  };
+  for (const Bad& t : bad) {
+    auto r = tag(alice_, t.body);
+    EXPECT_EQ(r.status, t.status) << t.body.dump() << " -> " << r.body;
+    EXPECT_EQ(r.header("content-type"), "application/problem+json") << t.body.dump();
+    EXPECT_EQ(r.json().value("field", ""), t.field) << t.body.dump() << " -> " << r.body;
+  }
+  EXPECT_EQ(listed(alice_, "tag=x"), (std::vector<int64_t>{}));
+  auto bad_filter = http_request(server_->port(), "GET", "/api/v1/submissions?tag=", auth(alice_));
+  EXPECT_EQ(bad_filter.status, 422);
+  EXPECT_EQ(bad_filter.json()["field"], "tag");
 }
 
 TEST_F(IngestionTest, BadUploadsAreRefusedAndLeaveNothingBehind) {
@@ -557,8 +681,8 @@ TEST(PipelineE2eTest, UploadedClipIsAnalysedAndItsFramesCanBeDownloaded) {
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", db.url()},
                                             {"CONVOYWATCH_PIPELINE_WORKERS", "1"}};
   ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
-  auto add =
-      run_convoywatch({"user", "add", "--name", "p", "--org", "o", "--role", "analyst"}, env);
+  auto add = run_convoywatch(
+      {"user", "add", "--create-org", "--name", "p", "--org", "o", "--role", "analyst"}, env);
   std::string token = add.out.substr(0, 67);
   ServerProcess server(env);
   std::string dir = make_temp_dir("cw-pipe-e2e-");
@@ -637,8 +761,8 @@ TEST(PipelineE2eTest, SubmittedUrlIsFetchedAndAnalysed) {
                                             {"CONVOYWATCH_PIPELINE_WORKERS", "1"},
                                             {"CONVOYWATCH_FETCH_ALLOW_PRIVATE", "true"}};
   ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
-  auto add =
-      run_convoywatch({"user", "add", "--name", "u", "--org", "o", "--role", "contributor"}, env);
+  auto add = run_convoywatch(
+      {"user", "add", "--create-org", "--name", "u", "--org", "o", "--role", "contributor"}, env);
   std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + add.out.substr(0, 67)}};
   std::string dir = make_temp_dir("cw-fetch-e2e-");
   std::string clip = small_mp4(dir);
@@ -675,11 +799,13 @@ TEST(PipelineE2eTest, RepostOfStoredFootageIsLinkedWithItsFirstPosting) {
                                             {"CONVOYWATCH_PIPELINE_WORKERS", "1"},
                                             {"CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE", "0"}};
   ASSERT_EQ(run_convoywatch({"migrate"}, env).exit_code, 0);
-  auto contributor =
-      run_convoywatch({"user", "add", "--name", "c", "--org", "o", "--role", "contributor"}, env)
-          .out.substr(0, 67);
+  auto contributor = run_convoywatch({"user", "add", "--create-org", "--name", "c", "--org", "o",
+                                      "--role", "contributor"},
+                                     env)
+                         .out.substr(0, 67);
   auto analyst =
-      run_convoywatch({"user", "add", "--name", "a", "--org", "o", "--role", "analyst"}, env)
+      run_convoywatch(
+          {"user", "add", "--create-org", "--name", "a", "--org", "o", "--role", "analyst"}, env)
           .out.substr(0, 67);
   ServerProcess server(env);
   std::string dir = make_temp_dir("cw-dup-e2e-");

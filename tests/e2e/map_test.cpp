@@ -26,13 +26,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-std::string add_user(const std::map<std::string, std::string>& env, const std::string& name,
-                     const std::string& org, const std::string& role) {
-  auto r = run_convoywatch({"user", "add", "--name", name, "--org", org, "--role", role}, env);
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, 67);
-}
-
 std::string observation(double lat, double lon, const std::string& type, int count,
                         const std::string& submission = "",
                         const std::string& at = "2022-02-20T06:30:00Z") {

@@ -39,7 +39,8 @@ class ObservationsE2eTest : public ::testing::Test {
     return {{"Authorization", "Bearer " + token}, {"Content-Type", type}};
   }
   std::string add(const std::string& name, const std::string& role) {
-    auto r = run_convoywatch({"user", "add", "--name", name, "--org", "CIT", "--role", role}, env_);
+    auto r = run_convoywatch(
+        {"user", "add", "--create-org", "--name", name, "--org", "CIT", "--role", role}, env_);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out.substr(0, 67);
   }

@@ -23,8 +23,9 @@ std::map<std::string, std::string> bearer(const std::string& token) {
 
 std::string make_admin(const std::map<std::string, std::string>& env,
                        const std::string& name = "admin") {
-  auto r = run_convoywatch({"user", "add", "--name", name, "--org", "taskforce", "--role", "admin"},
-                           env);
+  auto r = run_convoywatch(
+      {"user", "add", "--create-org", "--name", name, "--org", "taskforce", "--role", "admin"},
+      env);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   return r.out.substr(0, 67);
 }
@@ -112,7 +113,7 @@ TEST_F(PlatformTest, TokensRolesAndRevocation) {
   auto created =
       http_request(port(), "POST", "/api/v1/users",
                    {{"Authorization", "Bearer " + admin_}, {"Content-Type", "application/json"}},
-                   R"({"name": "carol", "org": "CIT", "role": "contributor"})");
+                   R"({"name": "carol", "role": "contributor"})");
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.header("location"),
             "/api/v1/users/" + std::to_string(created.json()["id"].get<int>()));
@@ -178,7 +179,7 @@ TEST_F(PlatformTest, BadBodiesAreClearErrors) {
   EXPECT_EQ(http_request(port(), "POST", "/api/v1/users", h("application/json"), "[1]").status,
             422);
   auto dup = http_request(port(), "POST", "/api/v1/users", h("application/json"),
-                          R"({"name":"admin","org":"o"})");
+                          R"({"name":"admin","org":"taskforce"})");
   EXPECT_EQ(dup.status, 409);
   auto big =
       http_request(port(), "POST", "/api/v1/users", h("application/json"), std::string(4096, ' '));
@@ -244,7 +245,7 @@ TEST_F(PlatformTest, SigtermLetsTheRequestInFlightFinish) {
   net::io_context ioc;
   net::ip::tcp::socket sock(ioc);
   sock.connect({net::ip::make_address("127.0.0.1"), static_cast<unsigned short>(port())});
-  std::string body = R"({"name": "slow-sam", "org": "Bellingcat", "role": "analyst"})";
+  std::string body = R"({"name": "slow-sam", "org": "taskforce", "role": "analyst"})";
   std::string head =
       "POST /api/v1/users HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " + admin_ +
       "\r\nContent-Type: application/json\r\nContent-Length: " + std::to_string(body.size()) +

@@ -45,7 +45,8 @@ class ReportsE2eTest : public ::testing::Test {
   }
 
   std::string add(const std::string& name, const std::string& role) {
-    auto r = run_convoywatch({"user", "add", "--name", name, "--org", "CIT", "--role", role}, env_);
+    auto r = run_convoywatch(
+        {"user", "add", "--create-org", "--name", name, "--org", "CIT", "--role", role}, env_);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     return r.out.substr(0, 67);
   }

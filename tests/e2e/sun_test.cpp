@@ -16,8 +16,9 @@ class SunE2eTest : public ::testing::Test {
   void SetUp() override {
     env_ = {{"CONVOYWATCH_DATABASE_URL", db_.url()},
             {"CONVOYWATCH_SERVER_RATE_LIMIT_PER_MINUTE", "0"}};
-    auto r = run_convoywatch({"user", "add", "--name", "ana", "--org", "CIT", "--role", "analyst"},
-                             env_);
+    auto r = run_convoywatch(
+        {"user", "add", "--create-org", "--name", "ana", "--org", "CIT", "--role", "analyst"},
+        env_);
     EXPECT_EQ(r.exit_code, 0) << r.err;
     token_ = r.out.substr(0, 67);
     server_ = std::make_unique<ServerProcess>(env_);

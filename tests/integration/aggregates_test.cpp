@@ -32,7 +32,7 @@ class AggregatesTest : public ::testing::Test {
  protected:
   AggregatesTest() : tdb_("cw_geo_template"), db_(config()) {
     auto add = [&](const char* name, Role role) {
-      auto u = Users(db_).add(name, "CIT", role, Actor::system("test"));
+      auto u = Users(db_).add(name, "CIT", role, Actor::system("test"), NewOrg::kCreate);
       EXPECT_TRUE(u.ok());
       return Users(db_).authenticate(u->token).value();
     };

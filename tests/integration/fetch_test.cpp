@@ -38,7 +38,7 @@ class FetchJobTest : public ::testing::Test {
   FetchJobTest() : db_(config()), video_(test::small_mp4(dir_)), web_(video_) {
     EXPECT_TRUE(store::migrate(db_, store::builtin_migrations()).ok());
     auto user = store::Users(db_).add("fedor", "CIT", store::Role::kContributor,
-                                      store::Actor::system("test"));
+                                      store::Actor::system("test"), store::NewOrg::kCreate);
     EXPECT_TRUE(user.ok());
     who_ = store::Users(db_).authenticate(user->token).value();
   }

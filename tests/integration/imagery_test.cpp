@@ -18,7 +18,7 @@ class ImageryStoreTest : public ::testing::Test {
   ImageryStoreTest() : db_(config()), imagery_(db_) {
     auto r = migrate(db_, builtin_migrations());
     EXPECT_TRUE(r.ok()) << r.error().to_string();
-    auto u = Users(db_).add("ana", "CIT", Role::kAnalyst, Actor::system("test"));
+    auto u = Users(db_).add("ana", "CIT", Role::kAnalyst, Actor::system("test"), NewOrg::kCreate);
     EXPECT_TRUE(u.ok());
     ana_ = Users(db_).authenticate(u->token).value();
   }

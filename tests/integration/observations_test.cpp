@@ -28,7 +28,7 @@ class ObservationsTest : public ::testing::Test {
  protected:
   ObservationsTest() : tdb_("cw_geo_template"), db_(config()) {
     auto add = [&](const char* name, Role role) {
-      auto u = Users(db_).add(name, "CIT", role, Actor::system("test"));
+      auto u = Users(db_).add(name, "CIT", role, Actor::system("test"), NewOrg::kCreate);
       EXPECT_TRUE(u.ok());
       return Users(db_).authenticate(u->token).value();
     };
@@ -187,7 +187,8 @@ TEST_F(ObservationsTest, UpdatesReDeriveAndOnlyTheCreatorOrAnAnalystMayEdit) {
   Observations obs(db_);
   auto o = obs.create(alice_, at(50.61074, 36.58015, 200));
   ASSERT_TRUE(o.ok());
-  auto other = Users(db_).add("dave", "CIT", Role::kContributor, Actor::system("test"));
+  auto other =
+      Users(db_).add("dave", "CIT", Role::kContributor, Actor::system("test"), NewOrg::kCreate);
   Principal dave = Users(db_).authenticate(other->token).value();
   EXPECT_EQ(obs.update(dave, o->id, at(49.98081, 36.25272, 5)).error().code(), Code::kForbidden);
   auto moved = obs.update(alice_, o->id, at(49.98081, 36.25272, 5));

@@ -221,8 +221,8 @@ TEST_F(SandboxEscapeTest, LimitsOnlyWouldLetThemOut) {
 // Through the worker: the violation fails the job for good with its reason, and the same worker
 // takes the next job.
 TEST_F(SandboxEscapeTest, ViolationFailsTheJobAndTheWorkerCarriesOn) {
-  auto user =
-      store::Users(db_).add("eve", "CIT", store::Role::kContributor, store::Actor::system("test"));
+  auto user = store::Users(db_).add("eve", "CIT", store::Role::kContributor,
+                                    store::Actor::system("test"), store::NewOrg::kCreate);
   ASSERT_TRUE(user.ok());
   auto who = store::Users(db_).authenticate(user->token).value();
   auto submit = [&](const std::string& content) {

@@ -36,9 +36,10 @@ class SubmissionsTest : public ::testing::Test {
     c.pool_size = 6;
     return c;
   }
-  Principal principal(const std::string& name, const std::string& org) {
+  Principal principal(const std::string& name, const std::string& org,
+                      Role role = Role::kContributor) {
     Users users(db_);
-    auto added = users.add(name, org, Role::kContributor, Actor::system("test"));
+    auto added = users.add(name, org, role, Actor::system("test"), NewOrg::kCreate);
     EXPECT_TRUE(added.ok()) << added.error().to_string();
     auto who = users.authenticate(added->token);
     EXPECT_TRUE(who.ok()) << who.error().to_string();
@@ -267,6 +268,81 @@ TEST_F(SubmissionsTest, ListFiltersAndCursorPaging) {
   EXPECT_TRUE(ids_of(f).empty());
   f.limit = -3;
   EXPECT_TRUE(ids_of(f).empty());
+}
+
+TEST_F(SubmissionsTest, RetagAddsRemovesAuditsAndFilters) {
+  const Principal analyst = principal("dora", "Conflict Intelligence Team", Role::kAnalyst);
+  const Principal carol_analyst = principal("erin", "Bellingcat", Role::kAnalyst);
+  SubmissionInput tagged = url_meta("https://t.me/a/1");
+  tagged.tags = {"checked", "kursk"};
+  const int64_t a = create(alice_, tagged, std::nullopt);
+  const int64_t b = create(bob_, url_meta("https://t.me/a/2"), std::nullopt);
+  const int64_t priv = create(alice_, url_meta("https://t.me/a/3", Visibility::kOrg), std::nullopt);
+  const int64_t c = create(carol_, url_meta("https://t.me/a/4"), std::nullopt);
+
+  auto tags_of = [&](int64_t id) { return subs_.get(alice_, id)->meta.tags; };
+  auto by_tag = [&](const Principal& who, const std::string& tag) {
+    SubmissionFilter f;
+    f.tag = tag;
+    std::vector<int64_t> out;
+    auto rows = subs_.list(who, f);
+    EXPECT_TRUE(rows.ok()) << rows.error().to_string();
+    if (rows.ok()) {
+      for (const Submission& s : *rows) out.push_back(s.id);
+    }
+    return out;
+  };
+
+  // An analyst tags any submission of their organisation, repeats once, in the order given.
+  auto r = subs_.retag(analyst, {b, a, b}, {"sensitive", "kursk"}, {"checked"});
+  ASSERT_TRUE(r.ok()) << r.error().to_string();
+  ASSERT_EQ(r->size(), 2u);
+  EXPECT_EQ(r->at(0).id, b);
+  EXPECT_EQ(r->at(0).tags, (std::vector<std::string>{"sensitive", "kursk"}));
+  EXPECT_EQ(r->at(1).id, a);
+  EXPECT_EQ(r->at(1).tags, (std::vector<std::string>{"kursk", "sensitive"}));
+  EXPECT_EQ(tags_of(a), (std::vector<std::string>{"kursk", "sensitive"}));
+  EXPECT_EQ(by_tag(bob_, "sensitive"), (std::vector<int64_t>{a, b}));
+  EXPECT_TRUE(by_tag(bob_, "checked").empty());
+  EXPECT_TRUE(by_tag(bob_, "Sensitive").empty());  // exact, case-sensitive
+  EXPECT_EQ(count("audit_log WHERE action = 'submission.tag'"), "2");
+  EXPECT_EQ(tdb_.query_value("SELECT diff::text FROM audit_log WHERE action = 'submission.tag' "
+                             "AND object = 'submission/" +
+                             std::to_string(a) + "'"),
+            R"({"tags": ["kursk", "sensitive"], "added": ["sensitive"], "removed": ["checked"]})");
+
+  // Nothing changes, nothing is audited.
+  ASSERT_TRUE(subs_.retag(analyst, {a}, {"kursk"}, {"absent"}).ok());
+  EXPECT_EQ(count("audit_log WHERE action = 'submission.tag'"), "2");
+
+  // A contributor tags only their own submissions; all or nothing.
+  auto refused = subs_.retag(alice_, {a, b}, {"mine"}, {});
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().code(), Code::kForbidden);
+  EXPECT_EQ(tags_of(a), (std::vector<std::string>{"kursk", "sensitive"}));
+  EXPECT_TRUE(subs_.retag(alice_, {a, priv}, {"mine"}, {}).ok());
+  EXPECT_EQ(by_tag(alice_, "mine"), (std::vector<int64_t>{a, priv}));
+
+  // Another organisation: its org-private rows do not exist for it, its taskforce rows are seen
+  // but not tagged; an unknown id is not found either.
+  auto hidden = subs_.retag(carol_analyst, {c, priv}, {"x"}, {});
+  ASSERT_FALSE(hidden.ok());
+  EXPECT_EQ(hidden.error().code(), Code::kNotFound);
+  EXPECT_EQ(hidden.error().detail(), "no submission " + std::to_string(priv));
+  EXPECT_EQ(subs_.retag(carol_analyst, {c, a}, {"x"}, {}).error().code(), Code::kForbidden);
+  EXPECT_EQ(subs_.retag(carol_analyst, {c, 999999}, {"x"}, {}).error().code(), Code::kNotFound);
+  EXPECT_TRUE(by_tag(carol_, "x").empty());
+  EXPECT_TRUE(by_tag(carol_, "mine").size() == 1u);  // a, not the org-private one
+
+  // At most kMaxTags tags on a submission.
+  std::vector<std::string> many;
+  for (size_t i = 0; i < Submissions::kMaxTags; ++i) many.push_back("t" + std::to_string(i));
+  auto too_many = subs_.retag(carol_analyst, {c}, many, {});
+  ASSERT_TRUE(too_many.ok()) << too_many.error().to_string();
+  auto over = subs_.retag(carol_analyst, {c}, {"one-more"}, {});
+  ASSERT_FALSE(over.ok());
+  EXPECT_EQ(over.error().code(), Code::kUnprocessable);
+  EXPECT_EQ(over.error().field(), "add");
 }
 
 TEST_F(SubmissionsTest, OrgPrivateRowsAreInvisibleToOtherOrganisations) {

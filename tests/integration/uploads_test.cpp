@@ -30,7 +30,7 @@ class UploadsTest : public ::testing::Test {
   }
   Principal principal(const std::string& name, const std::string& org) {
     Users users(db_);
-    auto added = users.add(name, org, Role::kContributor, Actor::system("test"));
+    auto added = users.add(name, org, Role::kContributor, Actor::system("test"), NewOrg::kCreate);
     EXPECT_TRUE(added.ok()) << added.error().to_string();
     return *users.authenticate(added->token);
   }

@@ -29,8 +29,8 @@ class UsersTest : public ::testing::Test {
 
 TEST_F(UsersTest, AddAuthenticateRevoke) {
   Users users(db_);
-  auto added =
-      users.add("alice", "Conflict Intelligence Team", Role::kAnalyst, Actor::system("test"));
+  auto added = users.add("alice", "Conflict Intelligence Team", Role::kAnalyst,
+                         Actor::system("test"), NewOrg::kCreate);
   ASSERT_TRUE(added.ok()) << added.error().to_string();
   EXPECT_EQ(added->token.size(), 67u);
   // Only the hash is stored.
@@ -59,13 +59,15 @@ TEST_F(UsersTest, AddAuthenticateRevoke) {
 
 TEST_F(UsersTest, DuplicateNamesAndSharedOrganisations) {
   Users users(db_);
-  ASSERT_TRUE(users.add("a", "Bellingcat", Role::kContributor, Actor::system("t")).ok());
-  ASSERT_TRUE(users.add("b", "Bellingcat", Role::kContributor, Actor::system("t")).ok());
-  auto dup = users.add("a", "Other", Role::kAdmin, Actor::system("t"));
+  ASSERT_TRUE(
+      users.add("a", "Bellingcat", Role::kContributor, Actor::system("t"), NewOrg::kCreate).ok());
+  ASSERT_TRUE(
+      users.add("b", "Bellingcat", Role::kContributor, Actor::system("t"), NewOrg::kCreate).ok());
+  auto dup = users.add("a", "Other", Role::kAdmin, Actor::system("t"), NewOrg::kCreate);
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.error().code(), Code::kConflict);
   EXPECT_EQ(tdb_.query_value("SELECT count(*) FROM organisations"), "1");
-  EXPECT_FALSE(users.add("", "x", Role::kAdmin, Actor::system("t")).ok());
+  EXPECT_FALSE(users.add("", "x", Role::kAdmin, Actor::system("t"), NewOrg::kCreate).ok());
   auto list = users.list(0, 10);
   ASSERT_TRUE(list.ok());
   ASSERT_EQ(list->size(), 2u);
@@ -74,7 +76,7 @@ TEST_F(UsersTest, DuplicateNamesAndSharedOrganisations) {
 
 TEST_F(UsersTest, AuditChainVerifiesAndCatchesTampering) {
   Users users(db_);
-  auto a = users.add("alice", "The Insider", Role::kAdmin, Actor::system("test"));
+  auto a = users.add("alice", "The Insider", Role::kAdmin, Actor::system("test"), NewOrg::kCreate);
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(users.create_token(a->user.id, "laptop", Actor{a->user.id, "alice"}).ok());
   ASSERT_TRUE(users.revoke_token(a->token_id, Actor{a->user.id, "alice"}).ok());
@@ -107,8 +109,8 @@ TEST_F(UsersTest, AuditChainVerifiesAndCatchesTampering) {
 
 TEST_F(UsersTest, DeletedAuditRowBreaksTheChain) {
   Users users(db_);
-  ASSERT_TRUE(users.add("x", "o", Role::kAdmin, Actor::system("t")).ok());
-  ASSERT_TRUE(users.add("y", "o", Role::kAdmin, Actor::system("t")).ok());
+  ASSERT_TRUE(users.add("x", "o", Role::kAdmin, Actor::system("t"), NewOrg::kCreate).ok());
+  ASSERT_TRUE(users.add("y", "o", Role::kAdmin, Actor::system("t"), NewOrg::kCreate).ok());
   tdb_.exec(
       "SET ROLE convoywatch_audit_maintenance; "
       "DELETE FROM audit_log WHERE id = (SELECT min(id) + 1 FROM audit_log)");
@@ -119,8 +121,9 @@ TEST_F(UsersTest, DeletedAuditRowBreaksTheChain) {
 
 TEST_F(UsersTest, CommandLineAddListRevoke) {
   std::map<std::string, std::string> env = {{"CONVOYWATCH_DATABASE_URL", tdb_.url()}};
-  auto add = test::run_convoywatch(
-      {"user", "add", "--name", "bob", "--org", "Bellingcat", "--role", "contributor"}, env);
+  auto add = test::run_convoywatch({"user", "add", "--create-org", "--name", "bob", "--org",
+                                    "Bellingcat", "--role", "contributor"},
+                                   env);
   ASSERT_EQ(add.exit_code, 0) << add.err;
   // stdout is the token and only the token.
   ASSERT_EQ(add.out.size(), 68u) << add.out;
@@ -134,8 +137,8 @@ TEST_F(UsersTest, CommandLineAddListRevoke) {
   EXPECT_NE(list.out.find("bob"), std::string::npos);
   EXPECT_NE(list.out.find("Bellingcat"), std::string::npos);
 
-  auto bad_role =
-      test::run_convoywatch({"user", "add", "--name", "c", "--org", "o", "--role", "king"}, env);
+  auto bad_role = test::run_convoywatch(
+      {"user", "add", "--create-org", "--name", "c", "--org", "o", "--role", "king"}, env);
   EXPECT_NE(bad_role.exit_code, 0);
   EXPECT_TRUE(bad_role.out.empty());
 

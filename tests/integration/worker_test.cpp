@@ -36,7 +36,7 @@ class WorkerTest : public ::testing::Test {
   WorkerTest() : db_(config()), media_(dir_ + "/media") {
     EXPECT_TRUE(store::migrate(db_, store::builtin_migrations()).ok());
     auto user = store::Users(db_).add("wanda", "CIT", store::Role::kContributor,
-                                      store::Actor::system("test"));
+                                      store::Actor::system("test"), store::NewOrg::kCreate);
     EXPECT_TRUE(user.ok());
     who_ = store::Users(db_).authenticate(user->token).value();
   }

@@ -112,6 +112,14 @@ CommandResult run_convoywatch(const std::vector<std::string>& args,
   return run_command(argv, env);
 }
 
+std::string add_user(const std::map<std::string, std::string>& env, const std::string& name,
+                     const std::string& org, const std::string& role) {
+  auto r = run_convoywatch(
+      {"user", "add", "--create-org", "--name", name, "--org", org, "--role", role}, env);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, r.out.find('\n'));
+}
+
 ServerProcess::ServerProcess(const std::map<std::string, std::string>& env,
                              const std::vector<std::string>& extra_args) {
   dir_ = make_temp_dir("cw-serve-");

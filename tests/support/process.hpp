@@ -26,6 +26,11 @@ CommandResult run_command(const std::vector<std::string>& argv,
 CommandResult run_convoywatch(const std::vector<std::string>& args,
                               const std::map<std::string, std::string>& env = {});
 
+// `convoywatch user add --create-org --name NAME --org ORG --role ROLE` with `env`: the new
+// user's token. A failed command fails the test (and returns what the command printed).
+std::string add_user(const std::map<std::string, std::string>& env, const std::string& name,
+                     const std::string& org, const std::string& role);
+
 // Starts the convoywatch binary with `args` in the background, `env` added (CONVOYWATCH_CONFIG
 // cleared), stderr to `log_path` and stdout to `log_path`.out. The caller waits for it.
 pid_t spawn_convoywatch(const std::vector<std::string>& args,
