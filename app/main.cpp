@@ -29,6 +29,7 @@
 #include "store/database.hpp"
 #include "store/geodata.hpp"
 #include "store/jobs.hpp"
+#include "store/media_check.hpp"
 #include "store/media_store.hpp"
 #include "store/migrations.hpp"
 #include "store/roles.hpp"
@@ -526,6 +527,35 @@ int cmd_audit_verify(const GlobalOptions& g) {
   return 0;
 }
 
+// Re-hashes the stored originals (all, or a random sample): one line per problem on stdout,
+// exit 4 when any original is missing or changed, 0 when all are intact.
+int cmd_media_verify(const GlobalOptions& g, uint64_t sample) {
+  auto config = load(g);
+  if (!config.ok()) return fail(config.error().detail(), 2);
+  if (int rc = refuse_unwired_storage(*config); rc != 0) return rc;
+  cw::store::Database db(config->database);
+  cw::store::MediaStore media(config->storage.root);
+  const auto start = std::chrono::steady_clock::now();
+  auto checked = cw::store::check_media(
+      db, media, sample > 0 ? std::optional<uint64_t>(sample) : std::nullopt, [](uint64_t n) {
+        if (n % 1000 == 0) std::cerr << "checked " << n << " originals\n";
+      });
+  if (!checked.ok()) return fail(checked.error().detail());
+  for (const auto& p : checked->problems) std::cout << p.sha256 << ": " << p.what << "\n";
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::cout << fmt::format("{} of {} originals ({:.1f} MB re-hashed in {:.1f} s) {}\n",
+                           checked->checked - checked->problems.size(), checked->checked,
+                           static_cast<double>(checked->bytes) / 1e6, seconds,
+                           sample > 0 ? "of a random sample are intact" : "are intact");
+  if (!checked->problems.empty()) {
+    return fail(fmt::format("{} original(s) missing or changed in {}", checked->problems.size(),
+                            config->storage.root),
+                4);
+  }
+  return 0;
+}
+
 // Runs inside the sandbox: one JSON document on stdout; exit 2 for a file that cannot be
 // analysed (the job fails with the reason, no retry), 1 for anything else.
 // A child that decodes untrusted bytes opens its inputs, then narrows itself to the seccomp
@@ -689,6 +719,15 @@ int main(int argc, char** argv) {
   audit->require_subcommand(1);
   audit->add_subcommand("verify", "recompute the chain; exit 4 naming the first broken row")
       ->callback([&] { rc = cmd_audit_verify(g); });
+
+  auto* media_cmd = app.add_subcommand("media", "the evidence store");
+  media_cmd->require_subcommand(1);
+  uint64_t verify_sample = 0;
+  auto* media_verify = media_cmd->add_subcommand(
+      "verify", "re-hash the stored originals; exit 4 naming each one missing or changed");
+  media_verify->add_option("--sample", verify_sample,
+                           "check this many originals drawn at random instead of all");
+  media_verify->callback([&] { rc = cmd_media_verify(g, verify_sample); });
 
   auto* analyze = app.add_subcommand(
       "analyze", "analyse one media file and print JSON (run by workers inside the sandbox)");
