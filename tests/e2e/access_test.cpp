@@ -22,6 +22,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::test {
 namespace {
@@ -134,10 +135,12 @@ TEST_F(AccessTest, EveryRouteForEveryKindOfCaller) {
   std::string job_id = std::to_string(with_job.json()["processing"]["id"].get<int>());
   // Let the embedded worker analyse it, so the media routes have something to show.
   // Up to 3 min: under ASan beside the other suites the sandboxed analysis can take a minute.
-  for (int i = 0; i < 1800 && with_job.json()["processing"]["state"] != "done"; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    with_job = as(token[kContributor], {"GET", "/api/v1/submissions/" + sub_id, {}, ""});
-  }
+  wait_until(
+      [&] {
+        with_job = as(token[kContributor], {"GET", "/api/v1/submissions/" + sub_id, {}, ""});
+        return with_job.json()["processing"]["state"] == "done";
+      },
+      std::chrono::minutes(3), std::chrono::milliseconds(100));
   ASSERT_EQ(with_job.json()["processing"]["state"], "done") << with_job.body << server_->log();
   // A second, taskforce-visible media and a suggested link between the two.
   std::string clip2 = make_video(dir, "other.mp4",

@@ -20,6 +20,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::test {
 namespace {
@@ -702,11 +703,12 @@ TEST(PipelineE2eTest, UploadedClipIsAnalysedAndItsFramesCanBeDownloaded) {
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sub = "/api/v1/submissions/" + std::to_string(created.json()["id"].get<int>());
   HttpResponse s;
-  for (int i = 0; i < 600; ++i) {
-    s = http_request(server.port(), "GET", sub, auth);
-    if (s.json()["processing"].is_object() && s.json()["processing"]["state"] == "done") break;
-    std::this_thread::sleep_for(100ms);
-  }
+  wait_until(
+      [&] {
+        s = http_request(server.port(), "GET", sub, auth);
+        return s.json()["processing"].is_object() && s.json()["processing"]["state"] == "done";
+      },
+      60s, 100ms);
   ASSERT_EQ(s.json()["processing"]["state"], "done") << s.body << server.log();
   EXPECT_EQ(s.json()["processing"]["progress"], 100);
   EXPECT_EQ(s.json()["status"], "done");
@@ -776,11 +778,12 @@ TEST(PipelineE2eTest, SubmittedUrlIsFetchedAndAnalysed) {
   ASSERT_EQ(created.status, 201) << created.body;
   std::string sub = "/api/v1/submissions/" + std::to_string(created.json()["id"].get<int>());
   HttpResponse s;
-  for (int i = 0; i < 600; ++i) {
-    s = http_request(server.port(), "GET", sub, auth);
-    if (s.json()["status"] == "done" || s.json()["status"] == "failed") break;
-    std::this_thread::sleep_for(100ms);
-  }
+  wait_until(
+      [&] {
+        s = http_request(server.port(), "GET", sub, auth);
+        return s.json()["status"] == "done" || s.json()["status"] == "failed";
+      },
+      60s, 100ms);
   ASSERT_EQ(s.json()["status"], "done") << s.body << server.log();
   EXPECT_EQ(s.json()["media"]["sha256"], sha256_of_file(clip));
   EXPECT_EQ(s.json()["processing"]["kind"], "process_media");
@@ -832,11 +835,12 @@ TEST(PipelineE2eTest, RepostOfStoredFootageIsLinkedWithItsFirstPosting) {
   std::map<std::string, std::string> auth = {{"Authorization", "Bearer " + contributor}};
   auto wait_done = [&](const std::string& url) {
     HttpResponse s;
-    for (int i = 0; i < 1200; ++i) {
-      s = http_request(server.port(), "GET", url, auth);
-      if (s.json()["status"] == "done" || s.json()["status"] == "failed") break;
-      std::this_thread::sleep_for(100ms);
-    }
+    wait_until(
+        [&] {
+          s = http_request(server.port(), "GET", url, auth);
+          return s.json()["status"] == "done" || s.json()["status"] == "failed";
+        },
+        120s, 100ms);
     return s;
   };
   std::string first = submit(original, R"({"platform":"telegram","author":"@first_channel",)"

@@ -20,6 +20,7 @@
 #include "tests/support/http_client.hpp"
 #include "tests/support/process.hpp"
 #include "tests/support/test_db.hpp"
+#include "tests/support/wait.hpp"
 
 namespace cw::test {
 namespace {
@@ -291,11 +292,12 @@ TEST_F(MapE2eTest, ObservationTilesFollowFiltersVisibilityAndChanges) {
   const std::string etag2 = changed.header("etag");
   db_.exec("UPDATE observations SET status = 'rejected' WHERE id = " + third);
   HttpResponse after;
-  for (int i = 0; i < 40; ++i) {
-    after = get(bob_, tile_path("observations", t10), {{"If-None-Match", etag2}});
-    if (after.status == 200) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  wait_until(
+      [&] {
+        after = get(bob_, tile_path("observations", t10), {{"If-None-Match", etag2}});
+        return after.status == 200;
+      },
+      2s, 50ms);
   ASSERT_EQ(after.status, 200) << "the tile did not change within 2 s";
   EXPECT_EQ(features(decode(after.body, t10), "observations").size(), 2u);
 
@@ -342,11 +344,12 @@ SELECT repeat('a', 64), 'geotiff', 1000, 100, 100, 3, 'GTiff', 'Byte', 'EPSG:432
        ST_MakeEnvelope(36.5, 50.5, 36.7, 50.7, 4326), u.id, u.org_id
 FROM users u WHERE u.name = 'alice')sql");
   HttpResponse after;
-  for (int i = 0; i < 40; ++i) {
-    after = get(bob_, tile_path("imagery", t10), {{"If-None-Match", before.header("etag")}});
-    if (after.status == 200 && !after.body.empty()) break;
-    std::this_thread::sleep_for(50ms);
-  }
+  wait_until(
+      [&] {
+        after = get(bob_, tile_path("imagery", t10), {{"If-None-Match", before.header("etag")}});
+        return after.status == 200 && !after.body.empty();
+      },
+      2s, 50ms);
   ASSERT_EQ(after.status, 200) << "the tile did not change within 2 s";
   const auto d = decode(after.body, t10);
   ASSERT_EQ(features(d, "imagery").size(), 1u) << d.dump();
