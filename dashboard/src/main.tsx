@@ -1,5 +1,5 @@
 // The ConvoyWatch dashboard: sign in with an access token, then the inbox, submissions,
-// observations, the verification queue, the map and the convoys, each at its own URL.
+// observations, the verification queue, the map, the convoys and the imagery, each at its own URL.
 import './style.css';
 import { render } from 'preact';
 import { lazy, Suspense } from 'preact/compat';
@@ -16,6 +16,7 @@ import { Admin, Aggregates, Reports } from './views/more';
 import { ConvoyList, ConvoyPage } from './views/convoys';
 
 const MapView = lazy(() => import('./views/map').then((m) => ({ default: m.MapView })));
+const ImageryScreen = lazy(() => import('./views/imagery').then((m) => ({ default: m.ImageryScreen })));
 
 function Login({ onSignedIn, reason }: { onSignedIn: (me: Me) => void; reason: string | null }) {
   const [token, setValue] = useState('');
@@ -84,6 +85,7 @@ const NAV: [string, string, string[]][] = [
   ['/verify', 'Verify', ['verify']],
   ['/map', 'Map', ['map']],
   ['/convoys', 'Convoys', ['convoys', 'convoy']],
+  ['/imagery', 'Imagery', ['imagery']],
   ['/aggregates', 'Aggregates', ['aggregates']],
   ['/reports', 'Reports', ['reports']],
   ['/admin', 'Admin', ['admin']],
@@ -190,6 +192,13 @@ function App() {
       break;
     case 'convoy':
       view = <ConvoyPage me={me} id={Number(route.params.id)} />;
+      break;
+    case 'imagery':
+      view = (
+        <Suspense fallback={<p aria-busy="true">Loading the imagery screen…</p>}>
+          <ImageryScreen me={me} query={route.query} />
+        </Suspense>
+      );
       break;
     case 'aggregates':
       view = <Aggregates me={me} query={route.query} />;

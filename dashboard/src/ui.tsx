@@ -42,6 +42,16 @@ export function ErrorBox({ error, onRetry }: { error: unknown; onRetry?: () => v
   );
 }
 
+// A file made in the browser handed to the user as a download named `name`.
+export function saveBlob(blob: Blob, name: string) {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
 export function Time({ iso }: { iso: string | null | undefined }) {
   if (!iso) return <span>—</span>;
   return (

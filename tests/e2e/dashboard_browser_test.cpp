@@ -2,12 +2,16 @@
 // real `convoywatch serve` with the real database: two organisations, a contributor and an
 // analyst each. dashboard_browser.mjs plays the story (sign in, a tus upload through the file
 // picker, a submission sent through the API appearing and finishing live in the inbox, its
-// frames and GPS, an observation with a heading, the other organisation's analyst verifying it
-// from the keyboard, the map drawn from the vector tiles with the mark at its projected pixel and
-// the time slider changing the tiles' from/to, an org-private submission invisible to the other
-// organisation, an admin issuing and revoking a token) and reports what it saw; this test judges
-// it. No console error, page error, Content-Security-Policy violation or axe-core violation (on
-// any screen visited) is allowed. Without a built dashboard,
+// frames and GPS, its video playing from a signed link, an observation with a heading, two
+// submissions tagged at once in the inbox and found by the tag filter, the other organisation's
+// analyst verifying it from the keyboard, the map drawn from the vector tiles with the mark at
+// its projected pixel and the time slider changing the tiles' from/to, an org-private submission
+// invisible to the other organisation, two reference images compared on the imagery screen with
+// the before/after swipe and the change overlay, a video frame matched to one of them from its
+// submission page with the footprint on the map, the aggregates chart downloaded as PNG, an
+// admin issuing and revoking a token) and
+// reports what it saw; this test judges it. No console error, page error, Content-Security-Policy
+// violation or axe-core violation (on any screen visited) is allowed. Without a built dashboard,
 // playwright-core or Chromium the test fails: it never skips.
 #include <gtest/gtest.h>
 
@@ -15,6 +19,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/support/fixtures.hpp"
 #include "tests/support/http_client.hpp"
@@ -113,9 +118,31 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   EXPECT_TRUE(out["description_shown"].get<bool>());  // Cyrillic shown as written
   EXPECT_NE(out["sun"]["azimuth"].get<std::string>().find("°"), std::string::npos) << out["sun"];
   EXPECT_FALSE(out["sun"]["shadow"].get<std::string>().empty()) << out["sun"];
+  // The video: a signed link of this media's original, played to its metadata (3 s, 320 wide).
+  const auto& video = out["video"];
+  EXPECT_EQ(video["src"].get<std::string>().rfind(
+                "/api/v1/media/" + sha256_of_file(gps) + "/original/signed?", 0),
+            0u)
+      << video;
+  EXPECT_GE(video["ready_state"].get<int>(), 1) << video;
+  EXPECT_NEAR(video["duration"].get<double>(), 3.0, 0.2) << video;
+  EXPECT_EQ(video["width"], 320) << video;
   // 5. The observation was made, with derived movement from its heading.
   EXPECT_GT(out["observation_id"].get<int>(), 0);
   EXPECT_NE(out["movement"], "—");
+  // Bulk tagging: all three rows (one a colleague's) refused as a whole, nothing tagged; the two
+  // own rows tagged; the tag filter (tag= in the URL and the API call) lists exactly them.
+  const auto& bulk = out["bulk"];
+  EXPECT_EQ(bulk["all_count"], "3 selected") << bulk;
+  EXPECT_NE(bulk["refused"].get<std::string>().find("ask an analyst"), std::string::npos) << bulk;
+  EXPECT_EQ(bulk["tagged_after_refusal"], 0) << bulk;
+  EXPECT_EQ(bulk["count"], "2 selected") << bulk;
+  EXPECT_NE(bulk["done"].get<std::string>().find("added to 2 submissions"), std::string::npos)
+      << bulk;
+  EXPECT_EQ(bulk["alerts_after"], 0) << bulk;
+  EXPECT_EQ(bulk["filtered_ids"], bulk["own_ids"]) << bulk;
+  EXPECT_NE(bulk["filter_url"].get<std::string>().find("tag=story-"), std::string::npos) << bulk;
+  EXPECT_EQ(bulk["api_tag_queries"].size(), 1u) << bulk;
   // 6. The other organisation: no private submission anywhere; verified from the keyboard.
   EXPECT_EQ(out["private_in_inbox"], 0);
   EXPECT_NE(out["private_page"].get<std::string>().find("not visible to you"), std::string::npos)
@@ -126,6 +153,14 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   EXPECT_EQ(out["aggregate_rows"],
             nlohmann::json::parse(R"([["2022-02-20", "RU-BEL", "4", "4", "0"]])"))
       << out["aggregate_rows"];
+  // The chart downloaded as PNG: a PNG of the chart's size that shows its bars.
+  const auto& png = out["chart_png"];
+  EXPECT_EQ(png["signature"], "89504e470d0a1a0a") << png;
+  EXPECT_EQ(png["width"], png["chart"]["width"]) << png;
+  EXPECT_EQ(png["height"], png["chart"]["height"]) << png;
+  EXPECT_EQ(png["name"], "vehicles-since-2022-02-01.png") << png;
+  EXPECT_EQ(png["alerts"], 0) << png;
+  EXPECT_GT(png["pixels"]["red"].get<int>(), 0) << png;  // the bars toward the border
   // 8. The map draws from the vector tiles: the server's unfiltered observation layers replaced
   // by the screen's, observation, convoy and imagery tiles requested, grouped cells at zoom 5.
   const auto& low = out["map_low"];
@@ -171,6 +206,7 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   EXPECT_EQ(out["convoys"]["alerts"], 0) << out["convoys"];
   EXPECT_NE(out["convoys"]["window"].get<std::string>().find("track"), std::string::npos)
       << out["convoys"];
+  EXPECT_GE(out["convoys"]["rows"].get<int>(), 1) << out["convoys"];  // the column of the 21st
   EXPECT_TRUE(out["shade"]["url"].get<bool>()) << out["shade"];
   // The verified observation's vehicles (3 trucks, 1 tank) counted for its oblast.
   EXPECT_NE(out["shade"]["legend"].get<std::string>().find("Vehicles per oblast"),
@@ -184,6 +220,51 @@ TEST(DashboardBrowserTest, StoryInChromium) {
       0u)
       << csv;
   EXPECT_EQ(out["clicked_to"], "/observations/" + std::to_string(out["observation_id"].get<int>()));
+  // The imagery screen: both images listed; the comparison done as the API says, its blobs
+  // listed; the swipe (50 %, after only, the overlay, before only) drew four different pictures;
+  // a reload keeps the comparison, back leaves it.
+  const auto& imagery = out["imagery"];
+  EXPECT_GE(imagery["rows"].get<int>(), 2) << imagery;
+  EXPECT_EQ(imagery["api_state"], "done") << imagery;
+  EXPECT_EQ(imagery["states"].back(), "Done.") << imagery;
+  EXPECT_GE(imagery["api_blob_count"].get<int>(), 1) << imagery;
+  EXPECT_EQ(imagery["blob_count_shown"], std::to_string(imagery["api_blob_count"].get<int>()))
+      << imagery;
+  EXPECT_EQ(imagery["blob_rows"], imagery["api_blob_count"]) << imagery;
+  const auto& swipe = imagery["swipe"];
+  EXPECT_EQ(swipe["after_only"]["text"], "After only") << swipe;
+  EXPECT_EQ(swipe["before_only"]["text"], "Before only") << swipe;
+  std::set<int64_t> sums;
+  for (const char* k : {"half", "after_only", "overlay", "before_only"}) {
+    sums.insert(swipe[k]["sum"].get<int64_t>());
+  }
+  EXPECT_EQ(sums.size(), 4u) << swipe;
+  EXPECT_NE(imagery["after_reload"]["url"].get<std::string>().find(
+                "comparison=" + std::to_string(imagery["comparison"].get<int>())),
+            std::string::npos)
+      << imagery;
+  EXPECT_EQ(imagery["after_reload"]["blob_rows"], imagery["api_blob_count"]) << imagery;
+  EXPECT_EQ(imagery["back"].get<std::string>().find("comparison="), std::string::npos) << imagery;
+  // The frame match from the submission page: the imagery near the claimed point offered (a
+  // bbox asked), the chosen frame and image matched (202), the states until "Done.", the result
+  // as the API's, and the API's footprint in the map's source and drawn by its layer.
+  const auto& fm = out["frame_match"];
+  EXPECT_FALSE(fm["imagery_bbox"].empty()) << fm;
+  EXPECT_NE(std::find(fm["offered"].begin(), fm["offered"].end(), imagery["before"]),
+            fm["offered"].end())
+      << fm;
+  EXPECT_EQ(fm["post"]["status"], 202) << fm;
+  EXPECT_EQ(fm["api"]["state"], "done") << fm;
+  EXPECT_EQ(fm["api"]["matched"], true) << fm;
+  EXPECT_EQ(fm["api"]["imagery_id"], imagery["before"]) << fm;
+  EXPECT_EQ(std::to_string(fm["api"]["frame"].get<int>()), fm["frame"].get<std::string>()) << fm;
+  EXPECT_EQ(fm["states"].back(), "Done.") << fm;
+  EXPECT_EQ(fm["result"].get<std::string>().rfind("Matched:", 0), 0u) << fm;
+  EXPECT_TRUE(fm["footprint_as_api"].get<bool>()) << fm;
+  EXPECT_EQ(fm["map"]["layer"], "line") << fm;
+  EXPECT_NE(std::find(fm["map"]["drawn"].begin(), fm["map"]["drawn"].end(), "match"),
+            fm["map"]["drawn"].end())
+      << fm;
   // 9. The admin's new token: shown once, copied, accepted by the API; revoked: refused.
   const auto& token = out["token"];
   EXPECT_TRUE(token["shape"].get<bool>()) << token;
@@ -193,15 +274,18 @@ TEST(DashboardBrowserTest, StoryInChromium) {
   EXPECT_EQ(token["shown_after_revoke"], 0);
   EXPECT_EQ(token["status_after_revoke"], 401);
   // axe-core: no violation of any impact on any screen.
-  for (const char* screen : {"sign-in", "inbox", "submission", "observation", "verify",
-                             "aggregates", "map", "admin", "admin-new-token"}) {
+  for (const char* screen :
+       {"sign-in", "inbox", "submission", "observation", "inbox-tags", "verify", "aggregates",
+        "convoys", "map", "map-shaded", "imagery", "imagery-comparison", "submission-match",
+        "admin", "admin-new-token"}) {
     ASSERT_TRUE(out["axe"].contains(screen)) << screen;
     EXPECT_EQ(out["axe"][screen], nlohmann::json::array()) << screen << "\n"
                                                            << out["axe"][screen].dump(2);
   }
 
   // No console errors, page errors or CSP violations. Failed loads: only the base map's style
-  // while the server has none (the map says so) and the private submission's 404 at its URL.
+  // while the server has none (the map says so), the private submission's 404 at its URL and the
+  // refused bulk tagging's 403.
   EXPECT_EQ(out["console_errors"], nlohmann::json::array()) << out.dump(2);
   EXPECT_EQ(out["page_errors"], nlohmann::json::array()) << out.dump(2);
   EXPECT_EQ(out["csp_violations"], nlohmann::json::array()) << out.dump(2);
@@ -210,12 +294,14 @@ TEST(DashboardBrowserTest, StoryInChromium) {
     const bool style = s.find("/api/v1/map/style.json") != std::string::npos;
     const bool secret_404 =
         s.find("/api/v1/submissions/" + std::to_string(private_id)) != std::string::npos;
-    EXPECT_TRUE(style || secret_404) << s;
+    const bool tags_403 = s.find("/api/v1/submissions/tags") != std::string::npos &&
+                          s.find("403") != std::string::npos;
+    EXPECT_TRUE(style || secret_404 || tags_403) << s;
     if (style) {
       EXPECT_FALSE(out["map_problem"].is_null()) << "the map must say why it is blank";
     }
   }
-  EXPECT_GE(out["screenshots"].size(), 8u);
+  EXPECT_GE(out["screenshots"].size(), 12u);
 }
 
 }  // namespace

@@ -14,6 +14,7 @@ const ROUTES = [
   ['map', /^\/map\/?$/],
   ['convoys', /^\/convoys\/?$/],
   ['convoy', /^\/convoys\/(?<id>\d+)\/?$/],
+  ['imagery', /^\/imagery\/?$/],
   ['aggregates', /^\/aggregates\/?$/],
   ['reports', /^\/reports\/?$/],
   ['admin', /^\/admin\/?$/],

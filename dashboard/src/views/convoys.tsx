@@ -3,7 +3,7 @@
 // went, its sightings, and for analysts the split and merge forms (the edits survive re-linking).
 import { lazy, Suspense } from 'preact/compat';
 import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, Me, postJson } from '../api';
+import { api, ApiError, isAnalyst, Me, postJson } from '../api';
 import { onEvent } from '../events';
 import { convoyListQuery, convoyWindowProblem, equipmentSummary, netKmText, parseTrackId, splitChoices } from '../lib/convoys.js';
 import { compass } from '../lib/geo.js';
@@ -306,7 +306,7 @@ export function ConvoyPage({ me, id }: { me: Me; id: number }) {
     );
   }
   const t = feature.properties as unknown as Track;
-  const analyst = me.role === 'analyst' || me.role === 'admin';
+  const analyst = isAnalyst(me);
   return (
     <article>
       <h1>

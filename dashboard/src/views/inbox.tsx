@@ -1,11 +1,14 @@
-// The inbox: submissions with filters, their processing state live from events, uploads with
-// tus (resumable, with progress, speed, time left, pause and resume) and submission by URL.
+// The inbox: submissions with filters (the tag one asks the API), their processing state live
+// from events, tags added to or removed from the selected rows at once (POST
+// /api/v1/submissions/tags), uploads with tus (resumable, with progress, speed, time left, pause
+// and resume) and submission by URL.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import * as tus from 'tus-js-client';
 import { api, ApiError, authHeaders, Me, PLATFORMS, postJson, SUBMISSION_STATUSES } from '../api';
 import { onEvent } from '../events';
 import { bytes, duration, rate } from '../lib/format.js';
 import { toQuery } from '../lib/route.js';
+import { isTagField, pageSelection, selectedText, selectPage, tagsDoneText, tagsRequest } from '../lib/tags.js';
 import { AuthImg, ErrorBox, FieldError, Link, navigate, Time } from '../ui';
 
 export interface Submission {
@@ -80,8 +83,17 @@ function Filters({ query }: { query: URLSearchParams }) {
       </label>
       <label>
         Tag
-        <input type="text" value={query.get('tag') ?? ''} onChange={(e) => set('tag', (e.target as HTMLInputElement).value)} />
+        <input
+          type="text"
+          maxLength={64}
+          value={query.get('tag') ?? ''}
+          aria-describedby="tag-filter-hint"
+          onChange={(e) => set('tag', (e.target as HTMLInputElement).value.trim())}
+        />
       </label>
+      <span class="hint" id="tag-filter-hint">
+        The tag as written (exact, case-sensitive).
+      </span>
       <label class="check">
         <input type="checkbox" checked={query.get('mine') === '1'} onChange={(e) => set('mine', (e.target as HTMLInputElement).checked ? '1' : '')} />
         Mine only
@@ -331,6 +343,80 @@ function SubmitUrl({ onCreated }: { onCreated: (id: number) => void }) {
   );
 }
 
+// --- tags on the selected rows ------------------------------------------------------------------
+
+// The bulk bar: how many rows are selected, a tag, "Add tag" and "Remove tag" (all or nothing on
+// the server); the answer or the error (at the tag when it is about the tag) shown here.
+function BulkTags({ selected, onDone }: { selected: number[]; onDone: (changed: { id: number; tags: string[] }[]) => void }) {
+  const [tag, setTag] = useState('');
+  const [error, setError] = useState<unknown>(null);
+  const [message, setMessage] = useState<string | null>(null);
+  const [busy, setBusy] = useState<'add' | 'remove' | null>(null);
+  async function run(op: 'add' | 'remove') {
+    setError(null);
+    setMessage(null);
+    const req = tagsRequest(selected, tag, op);
+    if ('problem' in req) {
+      setError(new ApiError(req.problem, 0, { field: req.field === 'tag' ? `${op}[0]` : req.field, detail: req.problem }));
+      return;
+    }
+    setBusy(op);
+    try {
+      const answer = await postJson<{ submissions: { id: number; tags: string[] }[] }>('/api/v1/submissions/tags', req.body);
+      setMessage(tagsDoneText(op, tag, answer));
+      onDone(answer.submissions ?? []);
+    } catch (e) {
+      setError(e);
+    } finally {
+      setBusy(null);
+    }
+  }
+  const tagError = error instanceof ApiError && isTagField(error.field);
+  return (
+    <form
+      class="filters bulk"
+      aria-label="Tag the selected submissions"
+      data-testid="bulk-bar"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void run('add');
+      }}
+    >
+      <span class="bulk-count" aria-live="polite" data-testid="bulk-count">
+        {selectedText(selected.length)}
+      </span>
+      <label>
+        Tag
+        <input
+          type="text"
+          maxLength={64}
+          value={tag}
+          onInput={(e) => setTag((e.target as HTMLInputElement).value)}
+          aria-invalid={tagError ? true : undefined}
+          aria-describedby={tagError ? 'bulk-tag-err' : undefined}
+        />
+      </label>
+      <button type="submit" disabled={busy !== null || selected.length === 0}>
+        {busy === 'add' ? 'Adding…' : 'Add tag'}
+      </button>
+      <button type="button" disabled={busy !== null || selected.length === 0} onClick={() => run('remove')}>
+        {busy === 'remove' ? 'Removing…' : 'Remove tag'}
+      </button>
+      {tagError && (
+        <span class="field-error" role="alert" id="bulk-tag-err">
+          {(error as Error).message}
+        </span>
+      )}
+      {!tagError && <ErrorBox error={error} />}
+      {message && (
+        <p role="status" data-testid="bulk-result">
+          {message}
+        </p>
+      )}
+    </form>
+  );
+}
+
 // --- the list ----------------------------------------------------------------------------------
 
 export function Inbox({ me, query }: { me: Me; query: URLSearchParams }) {
@@ -347,12 +433,12 @@ export function Inbox({ me, query }: { me: Me; query: URLSearchParams }) {
       status: query.get('status'),
       since: query.get('since') ? `${query.get('since')}T00:00:00Z` : null,
       submitted_by: query.get('mine') === '1' ? me.id : null,
+      tag: query.get('tag'),
       limit: 50,
       cursor,
     });
   }
-  const tag = query.get('tag')?.trim().toLowerCase() ?? '';
-  const matchesTag = (s: Submission) => !tag || s.tags.some((t) => t.toLowerCase() === tag);
+  const [selected, setSelected] = useState<Set<number>>(new Set());
 
   useEffect(() => {
     let live = true;
@@ -395,6 +481,7 @@ export function Inbox({ me, query }: { me: Me; query: URLSearchParams }) {
           if (query.get('mine') === '1' && s.submitted_by?.id !== me.id) return list;
           if (query.get('status') && query.get('status') !== s.status) return list;
           if (query.get('platform') && query.get('platform') !== s.platform) return list;
+          if (query.get('tag') && !(s.tags ?? []).includes(query.get('tag')!)) return list;
           return [s, ...list];
         });
       }),
@@ -411,7 +498,11 @@ export function Inbox({ me, query }: { me: Me; query: URLSearchParams }) {
     }
   }
 
-  const shown = items.filter(matchesTag);
+  const shown = items;
+  // What is selected among the rows listed (a new filter or page leaves the rest out).
+  const listed = shown.map((s) => s.id);
+  const chosen = listed.filter((id) => selected.has(id));
+  const all = pageSelection(selected, listed);
   return (
     <section>
       <h1>Inbox</h1>
@@ -423,9 +514,30 @@ export function Inbox({ me, query }: { me: Me; query: URLSearchParams }) {
       <ErrorBox error={error} onRetry={() => setN((x) => x + 1)} />
       {loading && <p aria-busy="true">Loading submissions…</p>}
       {!loading && shown.length === 0 && !error && <p>No submissions match. Upload a video or change the filters.</p>}
+      <BulkTags
+        selected={chosen}
+        onDone={(changed) => {
+          const tags = new Map(changed.map((c) => [c.id, c.tags]));
+          setItems((list) => list.map((s) => (tags.has(s.id) ? { ...s, tags: tags.get(s.id)! } : s)));
+          setN((x) => x + 1); // and the list asked again: a tag filter may now leave rows out
+        }}
+      />
       <table class="list" aria-label="Submissions">
         <thead>
           <tr>
+            <th scope="col">
+              <label class="check">
+                <input
+                  type="checkbox"
+                  aria-label="Select all on this page"
+                  checked={all === 'all'}
+                  indeterminate={all === 'some'}
+                  disabled={listed.length === 0}
+                  onChange={(e) => setSelected(selectPage(selected, listed, (e.target as HTMLInputElement).checked))}
+                />
+                All
+              </label>
+            </th>
             <th scope="col">Footage</th>
             <th scope="col">Submission</th>
             <th scope="col">Status</th>
@@ -437,6 +549,17 @@ export function Inbox({ me, query }: { me: Me; query: URLSearchParams }) {
         <tbody>
           {shown.map((s) => (
             <tr key={s.id} data-testid="submission-row" data-id={s.id} data-status={s.status}>
+              <td>
+                <input
+                  type="checkbox"
+                  aria-label={`Select submission #${s.id}${s.original_filename ? ` (${s.original_filename})` : ''}`}
+                  checked={selected.has(s.id)}
+                  onChange={(e) => {
+                    const on = (e.target as HTMLInputElement).checked;
+                    setSelected((old) => selectPage(old, [s.id], on));
+                  }}
+                />
+              </td>
               <td class="thumb">
                 {s.media && s.status === 'done' ? (
                   <AuthImg

@@ -8,7 +8,7 @@ import maplibregl from 'maplibre-gl';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { onEvent } from '../events';
 import { api, getToken, Me, request } from '../api';
-import { ErrorBox, Link, navigate } from '../ui';
+import { ErrorBox, Link, navigate, saveBlob } from '../ui';
 import { addDays, convoyTileUrl, daysBetween, formatDay, observationTileUrl, parseDay, sliderState, TILE_FILTERS, withDay, withView } from '../lib/timeline.js';
 import { bearing, bounds, compass, sunLines, tipOffset } from '../lib/geo.js';
 import { bboxParam, collectPages, EXPORT_CAP, EXPORT_FORMATS, EXPORT_PAGE, exportFileName, toCSV, toGeoJSON, toKML } from '../lib/export.js';
@@ -71,17 +71,25 @@ const DIRECTION_PAINT = ['match', ['get', 'direction'], 'toward', MOVEMENT_COLOU
 // answer clicks (most specific first).
 const CLICKABLE = ['observation-points', 'observation-cells', 'convoy-lines', 'imagery-fill'];
 
+// The imagery footprints, from the `imagery` vector tiles (the map and the imagery screen).
+function imagerySource(origin: string): maplibregl.VectorSourceSpecification {
+  return { type: 'vector', tiles: [`${origin}/api/v1/tiles/imagery/{z}/{x}/{y}.mvt`], maxzoom: 14 };
+}
+const IMAGERY_LAYERS: maplibregl.LayerSpecification[] = [
+  { id: 'imagery-fill', type: 'fill', source: 'imagery', 'source-layer': 'imagery', paint: { 'fill-color': '#6a4c93', 'fill-opacity': 0.12 } },
+  { id: 'imagery-outline', type: 'line', source: 'imagery', 'source-layer': 'imagery', paint: { 'line-color': '#6a4c93', 'line-width': 1.5 } },
+];
+
 // The server's own observation layers (unfiltered) give way to the screen's filtered ones.
 function withDataLayers(style: maplibregl.StyleSpecification, query: URLSearchParams, hasGlyphs: boolean) {
   const origin = location.origin;
   const s = { ...style, sources: { ...style.sources }, layers: style.layers.filter((l: any) => l.source !== 'observation-tiles') };
   delete (s.sources as any)['observation-tiles'];
-  s.sources.imagery = { type: 'vector', tiles: [`${origin}/api/v1/tiles/imagery/{z}/{x}/{y}.mvt`], maxzoom: 14 };
+  s.sources.imagery = imagerySource(origin);
   s.sources.convoys = { type: 'vector', tiles: [convoyTileUrl(origin, query, Date.now())], maxzoom: 14 };
   s.sources.observations = { type: 'vector', tiles: [observationTileUrl(origin, query)], maxzoom: 16 };
   const layers: any[] = [
-    { id: 'imagery-fill', type: 'fill', source: 'imagery', 'source-layer': 'imagery', paint: { 'fill-color': '#6a4c93', 'fill-opacity': 0.12 } },
-    { id: 'imagery-outline', type: 'line', source: 'imagery', 'source-layer': 'imagery', paint: { 'line-color': '#6a4c93', 'line-width': 1.5 } },
+    ...IMAGERY_LAYERS,
     {
       id: 'convoy-lines',
       type: 'line',
@@ -566,12 +574,7 @@ export function MapView({ query }: { me: Me; query: URLSearchParams }) {
       );
       const text = format === 'geojson' ? toGeoJSON(items) : format === 'kml' ? toKML(items) : toCSV(items);
       const name = exportFileName(format, Date.now());
-      const url = URL.createObjectURL(new Blob([text], { type: EXPORT_FORMATS[format].type }));
-      const a = document.createElement('a');
-      a.href = url;
-      a.download = name;
-      a.click();
-      setTimeout(() => URL.revokeObjectURL(url), 10000);
+      saveBlob(new Blob([text], { type: EXPORT_FORMATS[format].type }), name);
       setExportDone(
         capped
           ? `Only the first ${EXPORT_CAP.toLocaleString('en')} observations in view were exported to ${name} (the most one export takes). Zoom in or narrow the filters, and export each part.`
@@ -1100,4 +1103,87 @@ export function SunMap(props: { lat: number; lon: number; azimuth_deg: number; e
   }, [ready, props.lat, props.lon, props.azimuth_deg, props.elevation_deg, props.shadow_azimuth_deg]);
 
   return <SmallMapFrame class="sun-map" container={container} label={props.label} testid="sun-map" problem={problem} />;
+}
+
+export const BEFORE_COLOUR = '#1d70b8';
+export const AFTER_COLOUR = '#d4351c';
+
+// The imagery's map (the imagery screen's, and the submission page's for a frame match): every
+// footprint from the imagery tiles, the chosen before (blue) and after (red) outlined, a frame
+// match's footprint dashed, the submission's place as a dot; fitted to the listed footprints
+// once, then to a match's footprint when one arrives. `onView` hears the view's bounds (the
+// list's "only in the map's view" and a comparison's area). The map is `window[name]`.
+export function ImageryMap(props: {
+  label: string;
+  name?: string;
+  listed: { id: number; footprint: any }[];
+  before: { id: number; footprint: any } | null;
+  after: { id: number; footprint: any } | null;
+  match?: any;
+  place?: { lat: number; lon: number } | null;
+  onView?: (bounds: [number, number, number, number]) => void;
+}) {
+  const container = useRef<HTMLDivElement>(null);
+  const onView = useRef(props.onView);
+  onView.current = props.onView;
+  const { mapRef, ready, problem } = useSmallMap(container, {
+    label: props.label,
+    name: props.name ?? 'cwImageryMap',
+    fallback: 'the imagery is listed below.',
+    setup: (m) => {
+      m.addSource('imagery', imagerySource(location.origin));
+      for (const l of IMAGERY_LAYERS) m.addLayer(l);
+      m.addSource('chosen', { type: 'geojson', data: { type: 'FeatureCollection', features: [] } });
+      m.addLayer({
+        id: 'chosen-outline',
+        type: 'line',
+        source: 'chosen',
+        filter: ['!=', ['geometry-type'], 'Point'],
+        paint: { 'line-color': ['match', ['get', 'role'], 'before', BEFORE_COLOUR, 'after', AFTER_COLOUR, '#1b1f24'], 'line-width': 3, 'line-dasharray': ['match', ['get', 'role'], 'match', ['literal', [2, 1]], ['literal', [1, 0]]] as any },
+      });
+      m.addLayer({
+        id: 'chosen-place',
+        type: 'circle',
+        source: 'chosen',
+        filter: ['==', ['geometry-type'], 'Point'],
+        paint: { 'circle-color': '#d62828', 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 2 },
+      });
+      const report = () => {
+        const b = m.getBounds();
+        onView.current?.([b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]);
+      };
+      m.on('moveend', report);
+      report();
+    },
+  });
+
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || !map) return;
+    const features: any[] = [];
+    if (props.before?.footprint) features.push({ type: 'Feature', properties: { role: 'before' }, geometry: props.before.footprint });
+    if (props.after?.footprint) features.push({ type: 'Feature', properties: { role: 'after' }, geometry: props.after.footprint });
+    if (props.match?.footprint) features.push({ type: 'Feature', properties: { role: 'match' }, geometry: props.match.footprint });
+    if (props.place) features.push({ type: 'Feature', properties: { role: 'place' }, geometry: { type: 'Point', coordinates: [props.place.lon, props.place.lat] } });
+    (map.getSource('chosen') as maplibregl.GeoJSONSource).setData({ type: 'FeatureCollection', features });
+  }, [ready, props.before, props.after, props.match, props.place?.lat, props.place?.lon]);
+
+  useEffect(() => {
+    const map = mapRef.current;
+    const b = props.match?.footprint ? bounds(props.match.footprint.coordinates?.[0] ?? []) : null;
+    if (ready && map && b) map.fitBounds(b, { padding: 40, maxZoom: 16, duration: 0 });
+  }, [ready, props.match]);
+
+  const fitted = useRef(false);
+  useEffect(() => {
+    const map = mapRef.current;
+    if (!ready || !map || fitted.current || (props.listed.length === 0 && !props.place)) return;
+    const b = bounds([...props.listed.flatMap((i) => i.footprint?.coordinates?.[0] ?? []), ...(props.place ? [[props.place.lon, props.place.lat]] : [])]);
+    if (b) {
+      map.fitBounds(b, { padding: 40, maxZoom: 15, duration: 0 });
+      fitted.current = props.listed.length > 0; // the place alone: fitted again when imagery is listed
+    }
+  }, [ready, props.listed, props.place?.lat, props.place?.lon]);
+
+  return <SmallMapFrame class="imagery-map" container={container} label={props.label} testid="imagery-map" problem={problem} />;
 }

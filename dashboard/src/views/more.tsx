@@ -1,19 +1,37 @@
 // Aggregates (vehicles toward vs away per day and oblast), reports (list, download, build now)
 // and admin (the organisation's users, the audit log).
 import { useRef, useState } from 'preact/hooks';
-import { api, Me, postJson, request } from '../api';
+import { api, isAdmin, Me, postJson, request } from '../api';
 import { toQuery } from '../lib/route.js';
 import { tokensFromAudit } from '../lib/tokens.js';
-import { ErrorBox, navigate, Time, useLoad } from '../ui';
+import { chartFileName, rasterSvg, svgSize } from '../lib/chart.js';
+import { ErrorBox, navigate, saveBlob, Time, useLoad } from '../ui';
 
 async function download(path: string, name: string) {
   const res = await request(path);
-  const url = URL.createObjectURL(await res.blob());
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(url), 10000);
+  saveBlob(await res.blob(), name);
+}
+
+// The chart drawn onto a canvas of its own size (white under it) and encoded as PNG.
+async function chartPng(svg: SVGSVGElement): Promise<Blob> {
+  const text = new XMLSerializer().serializeToString(svg);
+  const size = svgSize(text);
+  if (!size) throw new Error('The chart has no size to draw.');
+  const url = URL.createObjectURL(new Blob([rasterSvg(text, size)], { type: 'image/svg+xml' }));
+  try {
+    const img = new Image(size.width, size.height);
+    img.src = url;
+    await img.decode();
+    const canvas = document.createElement('canvas');
+    canvas.width = size.width;
+    canvas.height = size.height;
+    canvas.getContext('2d')!.drawImage(img, 0, 0, size.width, size.height);
+    return await new Promise<Blob>((resolve, reject) =>
+      canvas.toBlob((b) => (b ? resolve(b) : reject(new Error('The browser could not encode the PNG.'))), 'image/png'),
+    );
+  } finally {
+    URL.revokeObjectURL(url);
+  }
 }
 
 interface AggRow {
@@ -35,6 +53,8 @@ export function Aggregates({ query }: { me: Me; query: URLSearchParams }) {
     [since, status],
   );
   const svg = useRef<SVGSVGElement>(null);
+  const [pngBusy, setPngBusy] = useState(false);
+  const [pngError, setPngError] = useState<unknown>(null);
   const rows = data?.rows ?? [];
   const days = [...new Set(rows.map((r) => r.bucket_label))].sort();
   const perDay = days.map((d) => {
@@ -97,17 +117,28 @@ export function Aggregates({ query }: { me: Me; query: URLSearchParams }) {
             Red: toward the border; green: away.{' '}
             <button
               type="button"
-              onClick={() => {
-                const text = new XMLSerializer().serializeToString(svg.current!);
-                const url = URL.createObjectURL(new Blob([text], { type: 'image/svg+xml' }));
-                const a = document.createElement('a');
-                a.href = url;
-                a.download = `vehicles-since-${since}.svg`;
-                a.click();
+              onClick={() => saveBlob(new Blob([new XMLSerializer().serializeToString(svg.current!)], { type: 'image/svg+xml' }), chartFileName(since, 'svg'))}
+            >
+              Download chart as SVG
+            </button>{' '}
+            <button
+              type="button"
+              disabled={pngBusy}
+              onClick={async () => {
+                setPngBusy(true);
+                setPngError(null);
+                try {
+                  saveBlob(await chartPng(svg.current!), chartFileName(since, 'png'));
+                } catch (e) {
+                  setPngError(new Error(`The PNG could not be made (${(e as Error).message}); download the chart as SVG instead.`));
+                } finally {
+                  setPngBusy(false);
+                }
               }}
             >
-              Download the chart as SVG
+              {pngBusy ? 'Making the PNG…' : 'Download chart as PNG'}
             </button>
+            <ErrorBox error={pngError} />
           </figcaption>
         </figure>
       )}
@@ -411,7 +442,7 @@ export function Admin({ me, query }: { me: Me; query: URLSearchParams }) {
   return (
     <section>
       <h1>Admin</h1>
-      {me.role === 'admin' && <UserTokens me={me} />}
+      {isAdmin(me) && <UserTokens me={me} />}
       <h2>Audit log</h2>
       <form class="filters" aria-label="Filter the audit log" onSubmit={(e) => e.preventDefault()}>
         <label>

@@ -1,16 +1,22 @@
-// One submission: its metadata (with each field's source), frames, duplicates and provenance,
-// geolocation (hints and the analysts' placement), the sun, and "New observation" from it.
+// One submission: the video (played from a signed link), its metadata (with each field's
+// source), frames (and, for analysts, a frame matched to reference imagery with its footprint on
+// a map), duplicates and provenance, geolocation (hints and the analysts' placement),
+// the sun, and "New observation" from it.
 import { lazy, Suspense } from 'preact/compat';
-import { useEffect, useState } from 'preact/hooks';
-import { api, ApiError, Me, postJson, PRECISIONS } from '../api';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { api, ApiError, isAnalyst, Me, postJson, PRECISIONS } from '../api';
 import { onEvent } from '../events';
 import { bytes } from '../lib/format.js';
 import { compass } from '../lib/geo.js';
-import { AuthImg, ErrorBox, FieldError, Link, Time, useLoad } from '../ui';
+import { bboxAround, imageryLabel, imageryListQuery, nearestInTime, submissionPlace } from '../lib/imagery.js';
+import { linkExpired, playbackProblem, signedSrc } from '../lib/media.js';
+import { AuthImg, blurAll, ErrorBox, FieldError, Link, Time, useLoad } from '../ui';
 import { StatusBadge, Submission } from './inbox';
+import { Imagery, ImageryTask, Match } from './tasks';
 
 const PinMap = lazy(() => import('./map').then((m) => ({ default: m.PinMap })));
 const SunMap = lazy(() => import('./map').then((m) => ({ default: m.SunMap })));
+const ImageryMap = lazy(() => import('./map').then((m) => ({ default: m.ImageryMap })));
 
 const METHODS = ['metadata_gps', 'landmark_match', 'satellite_match', 'shadow', 'other'];
 
@@ -24,17 +30,24 @@ function Row({ label, value, source }: { label: string; value: any; source: stri
   );
 }
 
-function Frames({ sha, sensitive }: { sha: string; sensitive: boolean }) {
-  const { data, error, loading, reload } = useLoad(
-    () => api<{ items: { index: number; pts_ms: number; kind: string; url: string; thumb_url: string }[] }>(`/api/v1/media/${sha}/frames`),
-    [sha],
-  );
+interface Frame {
+  index: number;
+  pts_ms: number;
+  kind: string;
+  url: string;
+  thumb_url: string;
+}
+
+function Frames({ id, sha, sensitive, me, time, version }: { id: number; sha: string; sensitive: boolean; me: Me; time: string | null; version: number }) {
+  const { data, error, loading, reload } = useLoad(() => api<{ items: Frame[] }>(`/api/v1/media/${sha}/frames`), [sha]);
   const [big, setBig] = useState<number | null>(null);
+  const [matchFrame, setMatchFrame] = useState<number | null>(null);
   if (loading) return <p aria-busy="true">Loading frames…</p>;
   if (error) return <ErrorBox error={error} onRetry={reload} />;
   const items = data?.items ?? [];
   if (items.length === 0) return <p>No frames were extracted.</p>;
   const chosen = items.find((f) => f.index === big);
+  const analyst = isAnalyst(me);
   return (
     <div>
       <ol class="frames" aria-label="Frames">
@@ -52,11 +65,303 @@ function Frames({ sha, sensitive }: { sha: string; sensitive: boolean }) {
           <AuthImg src={chosen.url} alt={`Frame ${chosen.index}, full size`} />
           <figcaption>
             Frame {chosen.index} at {(chosen.pts_ms / 1000).toFixed(3)} s{' '}
+            {analyst && (
+              <button
+                type="button"
+                onClick={() => {
+                  setMatchFrame(chosen.index);
+                  requestAnimationFrame(() => document.getElementById('match-frame')?.focus());
+                }}
+              >
+                Match this frame to imagery
+              </button>
+            )}{' '}
             <button type="button" onClick={() => setBig(null)}>
               Close frame
             </button>
           </figcaption>
         </figure>
+      )}
+      {analyst && (
+        <FrameMatch id={id} sha={sha} frames={items} frame={matchFrame ?? items[0].index} onFrame={setMatchFrame} time={time} version={version} />
+      )}
+    </div>
+  );
+}
+
+const NEAR_KM = 10;
+
+// A frame located on reference imagery (analysts): a frame, an image among those whose footprint
+// is near the submission's place (the geolocation, else the GPS, else the claimed point; all
+// imagery when none is known), nearest in time first; the match's state until it is done, then
+// its result and the matched footprint dashed on the map with the image and the place.
+function FrameMatch(props: { id: number; sha: string; frames: Frame[]; frame: number; onFrame: (n: number) => void; time: string | null; version: number }) {
+  const geo = useLoad(() => api<any>(`/api/v1/submissions/${props.id}/geolocation`), [props.id, props.version]);
+  const place = submissionPlace(geo.data);
+  const [everywhere, setEverywhere] = useState(false);
+  const bbox = place && !everywhere ? bboxAround(place.lat, place.lon, NEAR_KM) : null;
+  const list = useLoad(
+    () => (geo.loading ? Promise.resolve(null) : api<{ items: Imagery[] }>(`/api/v1/imagery${imageryListQuery(new URLSearchParams(bbox ? { bbox } : {}))}`)),
+    [bbox, geo.loading],
+  );
+  const items = nearestInTime(list.data?.items ?? [], props.time);
+  const [imageryId, setImageryId] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const [matchUrl, setMatchUrl] = useState<string | null>(null);
+  const [footprint, setFootprint] = useState<{ footprint: unknown } | null>(null);
+  const chosen = items.find((i) => String(i.id) === imageryId) ?? null;
+  useEffect(() => {
+    if (!chosen && items.length > 0) setImageryId(String(items[0].id));
+  }, [list.data]);
+
+  async function start(e: Event) {
+    e.preventDefault();
+    setError(null);
+    if (!imageryId) {
+      setError(new ApiError('Choose a reference image to match the frame to.', 0, { field: 'imagery_id' }));
+      return;
+    }
+    setBusy(true);
+    try {
+      const t = await postJson<ImageryTask>(`/api/v1/media/${props.sha}/frames/${props.frame}/match`, { imagery_id: Number(imageryId) });
+      setFootprint(null);
+      setMatchUrl(t.url || `/api/v1/imagery/matches/${t.id}`);
+    } catch (err) {
+      setError(err);
+    } finally {
+      setBusy(false);
+    }
+  }
+  const bad = error instanceof ApiError && error.field === 'imagery_id';
+  const where = place ? `${place.lat.toFixed(5)}, ${place.lon.toFixed(5)} (${place.from})` : '';
+  return (
+    <section aria-labelledby="match-h" data-testid="frame-match">
+      <h3 id="match-h">Match a frame to imagery</h3>
+      <p class="hint">
+        The server looks for the frame on a reference image and, when it finds it, returns where the frame shows the ground.{' '}
+        {place
+          ? everywhere
+            ? 'All imagery is listed.'
+            : `Listed: the imagery within ${NEAR_KM} km of ${where}, captured nearest to the footage's time first.`
+          : 'This submission has no known place yet (no geolocation, GPS or claimed point), so all imagery is listed; geolocate it below to list only the imagery near it.'}
+      </p>
+      <ErrorBox error={geo.error ?? list.error} onRetry={geo.error ? geo.reload : list.reload} />
+      {(geo.loading || list.loading) && <p aria-busy="true">Looking for imagery of this place…</p>}
+      {list.data && items.length === 0 && (
+        <div class="warning" role="status" data-testid="match-no-imagery">
+          {bbox ? (
+            <>
+              No reference imagery covers this place (within {NEAR_KM} km of {where}). Upload reference imagery of it through the API (POST /api/v1/imagery), or{' '}
+              <button type="button" onClick={() => setEverywhere(true)}>
+                List imagery of all areas
+              </button>
+            </>
+          ) : (
+            'No reference imagery has been uploaded yet. Upload some through the API (POST /api/v1/imagery), then reload this page.'
+          )}
+        </div>
+      )}
+      {items.length > 0 && (
+        <form class="filters" aria-label="Match a frame to imagery" onSubmit={start} noValidate>
+          <label>
+            Frame
+            <select id="match-frame" value={String(props.frame)} onChange={(e) => props.onFrame(Number((e.target as HTMLSelectElement).value))}>
+              {props.frames.map((f) => (
+                <option key={f.index} value={String(f.index)}>
+                  Frame {f.index} at {(f.pts_ms / 1000).toFixed(2)} s
+                </option>
+              ))}
+            </select>
+          </label>
+          <label>
+            Reference image
+            <select
+              value={imageryId}
+              aria-invalid={bad ? true : undefined}
+              aria-describedby={bad ? 'err-imagery_id' : undefined}
+              onChange={(e) => setImageryId((e.target as HTMLSelectElement).value)}
+            >
+              {items.map((i) => (
+                <option key={i.id} value={String(i.id)}>
+                  {imageryLabel(i)}
+                </option>
+              ))}
+            </select>
+          </label>
+          <FieldError error={error} field="imagery_id" />
+          <button type="submit" disabled={busy}>
+            {busy ? 'Starting the match…' : 'Match the frame to the image'}
+          </button>
+          {!bad && <ErrorBox error={error} />}
+        </form>
+      )}
+      {matchUrl && <Match key={matchUrl} url={matchUrl} onFootprint={setFootprint} />}
+      {list.data && (
+        <>
+          <Suspense fallback={<p aria-busy="true">Loading the map…</p>}>
+            <ImageryMap
+              name="cwMatchMap"
+              label="Map: the reference imagery of this place and the frame's matched footprint"
+              listed={items}
+              before={chosen}
+              after={null}
+              match={footprint}
+              place={place}
+            />
+          </Suspense>
+          <ul class="legend sun-legend" aria-label="Legend of the match map">
+            {place && (
+              <li>
+                <span class="swatch place" aria-hidden="true" /> the place ({place.from})
+              </li>
+            )}
+            <li>
+              <span class="swatch imagery" aria-hidden="true" /> every footprint
+            </li>
+            <li>
+              <span class="swatch before" aria-hidden="true" /> the chosen image
+            </li>
+            <li>
+              <span class="swatch match" aria-hidden="true" /> the frame's matched footprint
+            </li>
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+interface MediaLink {
+  url: string;
+  expires_at: string;
+}
+
+// The original video in the browser's player. A <video> cannot send the token, so it plays a
+// signed link (POST …/original/link, valid 10 minutes, with Range): asked when the page opens,
+// again on play once it has expired and once after a playback error (then the error is shown,
+// with what to do). Sensitive footage (or "Blur all images") stays hidden until asked for.
+function Player({ id, sha, sensitive }: { id: number; sha: string; sensitive: boolean }) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [link, setLink] = useState<MediaLink | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const [playError, setPlayError] = useState<string | null>(null);
+  const [revealed, setRevealed] = useState(!sensitive && !blurAll());
+  const [busy, setBusy] = useState(false);
+  const resume = useRef<{ at: number; play: boolean } | null>(null);
+  const retried = useRef(false);
+
+  async function fetchLink(): Promise<MediaLink> {
+    const l = await api<MediaLink>(`/api/v1/media/${sha}/original/link`, { method: 'POST' });
+    if (!signedSrc(l, location.origin)) throw new Error('The server answered without a playable link. Reload the page; if it persists, tell its operator.');
+    return l;
+  }
+  // A fresh link in place of the old one; playback goes on where it was.
+  async function renew(play: boolean) {
+    const v = video.current;
+    resume.current = { at: v?.currentTime ?? 0, play };
+    setBusy(true);
+    setError(null);
+    try {
+      const l = await fetchLink();
+      setPlayError(null);
+      setLink(l);
+    } catch (e) {
+      resume.current = null;
+      setError(e);
+    } finally {
+      setBusy(false);
+    }
+  }
+  useEffect(() => {
+    let live = true;
+    setLink(null);
+    setError(null);
+    setPlayError(null);
+    retried.current = false;
+    fetchLink().then(
+      (l) => live && setLink(l),
+      (e) => live && setError(e),
+    );
+    return () => {
+      live = false;
+    };
+  }, [sha]);
+
+  const src = link ? signedSrc(link, location.origin) : null;
+  return (
+    <div class="player" data-testid="player-box">
+      {!revealed ? (
+        <div class="sensitive-video">
+          <p>This video is tagged sensitive (graphic content) or you blur all images; it is hidden until you ask for it.</p>
+          <button type="button" onClick={() => setRevealed(true)}>
+            Show sensitive video
+          </button>
+        </div>
+      ) : src ? (
+        <video
+          ref={video}
+          controls
+          preload="metadata"
+          src={src}
+          data-testid="player"
+          aria-label={`Video of submission #${id}`}
+          onLoadedMetadata={() => {
+            const v = video.current;
+            const r = resume.current;
+            resume.current = null;
+            if (v && r) {
+              if (r.at > 0) v.currentTime = r.at;
+              if (r.play) void v.play().catch(() => {});
+            }
+          }}
+          onCanPlay={() => {
+            retried.current = false;
+          }}
+          onPlay={() => {
+            if (!linkExpired(link, Date.now())) return;
+            video.current?.pause();
+            void renew(true);
+          }}
+          onError={() => {
+            const code = video.current?.error?.code;
+            if (!retried.current) {
+              // Most often an expired link (the server refuses it): one new link, then the error.
+              retried.current = true;
+              void renew(false);
+            } else {
+              setPlayError(playbackProblem(code));
+            }
+          }}
+        />
+      ) : (
+        !error && <p aria-busy="true">Getting a link to the video…</p>
+      )}
+      {busy && <p aria-busy="true">Renewing the video's link…</p>}
+      <ErrorBox error={error ? new Error(`The video cannot be played: ${(error as Error).message}`) : null} onRetry={() => renew(false)} />
+      {playError && (
+        <div class="error" role="alert" data-testid="player-error">
+          <span>{playError}</span>
+          <button
+            type="button"
+            onClick={() => {
+              retried.current = false;
+              void renew(false);
+            }}
+          >
+            Reload the video
+          </button>
+          {src && (
+            <a href={src} download>
+              Download the original
+            </a>
+          )}
+        </div>
+      )}
+      {link && (
+        <p class="hint">
+          Played from a link that works until <Time iso={link.expires_at} />; pressing play after that asks for a new one.
+        </p>
       )}
     </div>
   );
@@ -440,6 +745,12 @@ export function SubmissionPage({ me, id }: { me: Me; id: number }) {
           New observation
         </Link>
       </p>
+      {sha && (
+        <section aria-labelledby="video-h">
+          <h2 id="video-h">Video</h2>
+          <Player id={s.id} sha={sha} sensitive={sensitive} />
+        </section>
+      )}
       <section aria-labelledby="meta-h">
         <h2 id="meta-h">Metadata</h2>
         <table class="meta">
@@ -481,7 +792,7 @@ export function SubmissionPage({ me, id }: { me: Me; id: number }) {
         <>
           <section aria-labelledby="frames-h">
             <h2 id="frames-h">Frames</h2>
-            <Frames sha={sha} sensitive={sensitive} />
+            <Frames id={s.id} sha={sha} sensitive={sensitive} me={me} time={m?.creation_time ?? s.posted_at ?? null} version={geoVersion} />
           </section>
           <section aria-labelledby="dup-h">
             <h2 id="dup-h">Duplicates and provenance</h2>
