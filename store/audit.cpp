@@ -73,7 +73,7 @@ std::string visible_row_sql() {
       submission_visible_sql("substr(a.object, 12)", org),
       media_visible_sql("split_part(a.object, '/', 2)", org),
       media_visible_sql("split_part(a.object, '/', 3)", org),
-      imagery_task_visible_sql("substr(a.object, 14)", org), job_visible_sql(org));
+      imagery_task_visible_sql("substr(a.object, 14)", org), job_visible_sql(org, "true"));
 }
 
 std::string chain(const std::string& prev_hex, const std::string& canonical) {

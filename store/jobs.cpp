@@ -22,6 +22,7 @@
 #include "store/internal/audit_append.hpp"
 #include "store/internal/params.hpp"
 #include "store/internal/pool.hpp"
+#include "store/internal/visibility_sql.hpp"
 
 namespace cw::store {
 
@@ -339,6 +340,18 @@ Result<Job> Jobs::get(int64_t id) {
     pqxx::nontransaction tx(c);
     pqxx::result r = tx.exec_params(query, id);
     if (r.empty()) return Error(Code::kNotFound, fmt::format("job {} does not exist", id));
+    return job_from_row(r[0]);
+  });
+}
+
+Result<Job> Jobs::get(const Principal& who, int64_t id) {
+  static const std::string query = std::string(kSelect) + " j WHERE j.id = $1 AND " +
+                                   job_visible_sql("$2::bigint", "$3::boolean");
+  const bool admin = who.role == Role::kAdmin || who.role == Role::kCoordinator;
+  return with_connection(db_, [&](pqxx::connection& c) -> Result<Job> {
+    pqxx::nontransaction tx(c);
+    pqxx::result r = tx.exec_params(query, id, who.org_id, admin);
+    if (r.empty()) return Error(Code::kNotFound, "no such job");
     return job_from_row(r[0]);
   });
 }

@@ -27,6 +27,7 @@
 #include "common/time.hpp"
 #include "store/audit.hpp"
 #include "store/database.hpp"
+#include "store/users.hpp"
 
 namespace cw::store {
 
@@ -123,6 +124,12 @@ class Jobs {
 
   // kNotFound when missing.
   Result<Job> get(int64_t id);
+  // The job as `who` may see it: kNotFound, exactly as for a missing id, unless `who` may see
+  // what it works on (the submission it analyses or downloads, the video of an imagery match;
+  // comparisons are the task force's; store/internal/visibility_sql.hpp has the rule). A job
+  // about none of these (a report delivery, whose payload is a webhook URL) only for admins
+  // and coordinators.
+  Result<Job> get(const Principal& who, int64_t id);
   // Jobs with id > after_id, by id, at most limit (1..500); only those in `state` when given
   // (kUnprocessable for an unknown state).
   Result<std::vector<Job>> list(const std::optional<std::string>& state, int64_t after_id,

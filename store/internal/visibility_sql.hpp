@@ -38,16 +38,17 @@ inline std::string imagery_task_visible_sql(const std::string& id_text, const st
       id_text, org, media_visible_sql("vt.media_sha256", org));
 }
 
-// The job `j` (an alias of jobs) is visible to `org`: its media (payload.sha256) is, else its
-// submission (payload.submission_id) is, else its imagery task (payload.task_id) concerns no
-// hidden media; jobs about none of these (report deliveries) are visible.
-inline std::string job_visible_sql(const std::string& org) {
+// The job `j` (an alias of jobs) is visible to `org`: the submission it names
+// (payload.submission_id: an analysis or a download) is, else its media (payload.sha256) is,
+// else its imagery task (payload.task_id) concerns no hidden media; a job about none of these
+// (a report delivery) is visible when `otherwise` (a boolean expression) holds.
+inline std::string job_visible_sql(const std::string& org, const std::string& otherwise) {
   return fmt::format(
-      "(CASE WHEN j.payload ? 'sha256' THEN {} WHEN j.payload ? 'submission_id' THEN {} "
-      "WHEN j.payload ? 'task_id' THEN {} ELSE true END)",
-      media_visible_sql("j.payload->>'sha256'", org),
+      "(CASE WHEN j.payload ? 'submission_id' THEN {} WHEN j.payload ? 'sha256' THEN {} "
+      "WHEN j.payload ? 'task_id' THEN {} ELSE {} END)",
       submission_visible_sql("j.payload->>'submission_id'", org),
-      imagery_task_visible_sql("j.payload->>'task_id'", org));
+      media_visible_sql("j.payload->>'sha256'", org),
+      imagery_task_visible_sql("j.payload->>'task_id'", org), otherwise);
 }
 
 }  // namespace cw::store
