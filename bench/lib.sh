@@ -3,6 +3,7 @@
 # prints the script's header comment) and log/die prefixed with the script's name.
 # Usage, in a script: . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"; bench_args "$@"
 
+# shellcheck shell=bash
 BENCH_NAME="$(basename "${BASH_SOURCE[1]}")"
 MARKDOWN=""
 
@@ -14,6 +15,7 @@ bench_args() {
     case "$1" in
       --markdown)
         (($# >= 2)) || { echo "$BENCH_NAME: --markdown needs a file" >&2; exit 2; }
+        # shellcheck disable=SC2034 # the scripts write their block to it
         MARKDOWN="$2"
         shift 2
         ;;
@@ -33,6 +35,16 @@ BENCH_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 free_port() {
   python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
+
+# now: the time, in seconds since the epoch (microseconds); since T: whole seconds since T.
+now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
+since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
+
+# loadavg: the load average over 1, 5 and 15 minutes ("0.52 0.61 0.70").
+loadavg() { cut -d' ' -f1-3 /proc/loadavg; }
+
+# fmt V [D]: V with D decimals (0).
+fmt() { awk -v v="$1" -v d="${2:-0}" 'BEGIN { printf "%.*f", d, v }'; }
 
 # stats "v1 v2 ...": prints "median min max" of the numbers (3 decimals).
 stats() {
@@ -102,6 +114,7 @@ ensure_nginx() {
 # bench_machine: "Debian …, N cores (CPU model), M GiB".
 bench_machine() {
   local pretty cpu mem
+  # shellcheck source=/dev/null
   pretty="$(. /etc/os-release && echo "$PRETTY_NAME")"
   cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
   mem="$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1024 / 1024 }' /proc/meminfo)"
@@ -296,6 +309,80 @@ bench_seed_observations() {
   python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); assert r["imported"] == int(sys.argv[2]), r; print(r["first_id"], r["last_id"])' "$resp" "$n" ||
     { rm -f -- "$csv" "$resp"; die "the seed import did not take $n rows"; }
   rm -f -- "$csv" "$resp"
+}
+
+# bench_fill_observations ROWS USER_ID ORG_ID: ROWS observations by USER_ID of ORG_ID, written
+# by one INSERT … SELECT generate_series in psql (fast; best with the cluster started with
+# CW_PG_FAST=1: fsync off), with the table's user triggers (rollups, events, change feed)
+# disabled and its secondary indexes dropped, then made again from their own definitions, and
+# VACUUM (ANALYZE); checks the count (the table must be empty before). 75 % of the points around
+# ten towns (Belgorod, Kursk, Voronezh, Valuyki, Shebekino, Graivoron, Sudzha, Stary Oskol,
+# Kharkiv, Sumy; normal, σ 0.25°), 25 % uniform over 33.8–39.35° E, 49–52.45° N, all inside tile
+# 6/38/21; observed 2022-01-01 … 2022-04-30; 80 % unverified, 4 % rejected; derived columns
+# (country, oblast, nearest place, distance and bearing to the border) from observation_derived()
+# of the centre of each point's 0.25° cell. 10 M rows take about 10 minutes and 4 GB on 2 shared
+# cores.
+bench_fill_observations() {
+  local defs names count
+  defs="$(bench_psql -At -c "SELECT indexdef || ';' FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'observations' AND indexname <> 'observations_pkey' ORDER BY indexname")"
+  names="$(bench_psql -At -c "SELECT string_agg(indexname, ', ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'observations' AND indexname <> 'observations_pkey'")"
+  bench_psql -v rows="$1" -v uid="$2" -v org="$3" -v indexes="$names" <<'SQL'
+ALTER TABLE observations DISABLE TRIGGER USER;
+DROP INDEX :indexes;
+CREATE TABLE bench_cells AS
+  SELECT cx, cy, d.country, d.oblast, d.place_name, d.place_km, d.km_to_border, d.bearing_deg
+  FROM generate_series(0, 22) cx CROSS JOIN generate_series(0, 15) cy
+  CROSS JOIN LATERAL observation_derived(
+    ST_SetSRID(ST_MakePoint(33.875 + cx * 0.25, 48.875 + cy * 0.25), 4326), NULL) d;
+CREATE UNIQUE INDEX ON bench_cells (cx, cy);
+INSERT INTO observations (created_by, org_id, observed_at, time_precision, location,
+                          location_precision, heading_deg, equipment, equipment_types, vehicles,
+                          status, country, oblast, nearest_place, nearest_place_km, km_to_border,
+                          bearing_to_border, movement)
+SELECT :uid, :org, p.t, 'exact', ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), p.lp, p.heading,
+       jsonb_build_array(jsonb_build_object('type', p.ty, 'count', p.n)), ARRAY[p.ty], p.n,
+       p.status, c.country, c.oblast, c.place_name, c.place_km, c.km_to_border, c.bearing_deg,
+       CASE WHEN c.km_to_border IS NULL THEN 'unknown'
+            WHEN p.heading IS NULL THEN 'stationary'
+            WHEN c.bearing_deg IS NULL THEN 'unknown'
+            WHEN abs(mod((p.heading - c.bearing_deg + 540)::numeric, 360) - 180) <= 60 THEN 'toward'
+            WHEN abs(mod((p.heading - c.bearing_deg + 540)::numeric, 360) - 180) >= 120 THEN 'away'
+            ELSE 'parallel' END
+FROM (
+  SELECT q.*,
+         greatest(33.8, least(39.35, CASE WHEN q.near
+           THEN (ARRAY[36.59, 36.59, 36.59, 36.59, 36.19, 36.19, 36.19, 39.20, 39.20, 38.10,
+                       38.10, 36.90, 36.90, 35.98, 35.27, 35.27, 37.84, 36.23, 36.23, 34.80])[q.k]
+                + 0.25 * q.r * cos(q.a) / cos(radians(51))
+           ELSE 33.8 + 5.55 * q.ux END)) AS lon,
+         greatest(49.0, least(52.45, CASE WHEN q.near
+           THEN (ARRAY[50.60, 50.60, 50.60, 50.60, 51.73, 51.73, 51.73, 51.67, 51.67, 50.21,
+                       50.21, 50.41, 50.41, 50.48, 51.19, 51.19, 51.30, 49.99, 49.99, 50.91])[q.k]
+                + 0.25 * q.r * sin(q.a)
+           ELSE 49.0 + 3.45 * q.uy END)) AS lat
+  FROM (
+    SELECT i, '2022-01-01 00:00:00+00'::timestamptz + random() * interval '120 days' AS t,
+           random() < 0.75 AS near, 1 + floor(random() * 20)::int AS k,
+           sqrt(-2 * ln(1 - random())) AS r, 2 * pi() * random() AS a,
+           random() AS ux, random() AS uy,
+           (ARRAY['exact', 'vicinity', 'vicinity', 'locality', 'region'])
+             [1 + floor(random() * 5)::int] AS lp,
+           CASE WHEN random() < 0.25 THEN NULL ELSE floor(random() * 3600) / 10 END AS heading,
+           (ARRAY['truck', 'truck', 'tank', 'ifv', 'apc', 'sp_artillery', 'mlrs', 'fuel_truck'])
+             [1 + floor(random() * 8)::int] AS ty,
+           1 + floor(random() * 20)::int AS n,
+           CASE WHEN random() < 0.80 THEN 'unverified'
+                ELSE (ARRAY['verified', 'verified', 'verified', 'disputed', 'rejected'])
+                       [1 + floor(random() * 5)::int] END AS status
+    FROM generate_series(1, :rows) i) q) p
+JOIN bench_cells c ON c.cx = floor((p.lon - 33.75) / 0.25)::int
+                  AND c.cy = floor((p.lat - 48.75) / 0.25)::int;
+DROP TABLE bench_cells;
+SQL
+  bench_psql -c "SET maintenance_work_mem = '512MB'" -c "$defs" \
+    -c 'ALTER TABLE observations ENABLE TRIGGER USER' -c 'VACUUM (ANALYZE) observations'
+  count="$(bench_psql -At -c 'SELECT count(*) FROM observations')"
+  [[ $count == "$1" ]] || die "the setup left $count observations, not $1"
 }
 
 # ---- the server's SQL, nginx, wrk ------------------------------------------------------------

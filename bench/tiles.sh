@@ -60,10 +60,8 @@ for v in ROWS RUNS PER_ROUND WRK_RUNS; do
 done
 [[ $DURATION =~ ^[1-9][0-9]*[smh]?$ ]] || die "DURATION must be like 5s, 1m or 5"
 
-LOAD_START="$(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_START="$(loadavg)"
 log "load average at start: $LOAD_START"
-now() { printf '%s\n' "${EPOCHREALTIME/,/.}"; }
-since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.0f", b - a }'; }
 
 for tool in curl python3 wrk; do
   command -v "$tool" >/dev/null || die "$tool is missing; run scripts/setup"
@@ -86,68 +84,10 @@ read -r USER_ID ORG_ID < <(bench_psql -At -F' ' -c "SELECT id, org_id FROM users
 PG_VERSION="$(bench_psql -At -c 'SHOW server_version' | cut -d' ' -f1)"
 POSTGIS_VERSION="$(bench_psql -At -c "SELECT extversion FROM pg_extension WHERE extname = 'postgis'")"
 
-LOAD_FILL="$(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_FILL="$(loadavg)"
 T_FILL="$(now)"
 log "setup: $ROWS observations (INSERT … SELECT generate_series)"
-INDEX_DEFS="$(bench_psql -At -c "SELECT indexdef || ';' FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'observations' AND indexname <> 'observations_pkey' ORDER BY indexname")"
-INDEX_NAMES="$(bench_psql -At -c "SELECT string_agg(indexname, ', ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'observations' AND indexname <> 'observations_pkey'")"
-bench_psql -v rows="$ROWS" -v uid="$USER_ID" -v org="$ORG_ID" -v indexes="$INDEX_NAMES" <<'SQL'
-ALTER TABLE observations DISABLE TRIGGER USER;
-DROP INDEX :indexes;
-CREATE TABLE bench_cells AS
-  SELECT cx, cy, d.country, d.oblast, d.place_name, d.place_km, d.km_to_border, d.bearing_deg
-  FROM generate_series(0, 22) cx CROSS JOIN generate_series(0, 15) cy
-  CROSS JOIN LATERAL observation_derived(
-    ST_SetSRID(ST_MakePoint(33.875 + cx * 0.25, 48.875 + cy * 0.25), 4326), NULL) d;
-CREATE UNIQUE INDEX ON bench_cells (cx, cy);
-INSERT INTO observations (created_by, org_id, observed_at, time_precision, location,
-                          location_precision, heading_deg, equipment, equipment_types, vehicles,
-                          status, country, oblast, nearest_place, nearest_place_km, km_to_border,
-                          bearing_to_border, movement)
-SELECT :uid, :org, p.t, 'exact', ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326), p.lp, p.heading,
-       jsonb_build_array(jsonb_build_object('type', p.ty, 'count', p.n)), ARRAY[p.ty], p.n,
-       p.status, c.country, c.oblast, c.place_name, c.place_km, c.km_to_border, c.bearing_deg,
-       CASE WHEN c.km_to_border IS NULL THEN 'unknown'
-            WHEN p.heading IS NULL THEN 'stationary'
-            WHEN c.bearing_deg IS NULL THEN 'unknown'
-            WHEN abs(mod((p.heading - c.bearing_deg + 540)::numeric, 360) - 180) <= 60 THEN 'toward'
-            WHEN abs(mod((p.heading - c.bearing_deg + 540)::numeric, 360) - 180) >= 120 THEN 'away'
-            ELSE 'parallel' END
-FROM (
-  SELECT q.*,
-         greatest(33.8, least(39.35, CASE WHEN q.near
-           THEN (ARRAY[36.59, 36.59, 36.59, 36.59, 36.19, 36.19, 36.19, 39.20, 39.20, 38.10,
-                       38.10, 36.90, 36.90, 35.98, 35.27, 35.27, 37.84, 36.23, 36.23, 34.80])[q.k]
-                + 0.25 * q.r * cos(q.a) / cos(radians(51))
-           ELSE 33.8 + 5.55 * q.ux END)) AS lon,
-         greatest(49.0, least(52.45, CASE WHEN q.near
-           THEN (ARRAY[50.60, 50.60, 50.60, 50.60, 51.73, 51.73, 51.73, 51.67, 51.67, 50.21,
-                       50.21, 50.41, 50.41, 50.48, 51.19, 51.19, 51.30, 49.99, 49.99, 50.91])[q.k]
-                + 0.25 * q.r * sin(q.a)
-           ELSE 49.0 + 3.45 * q.uy END)) AS lat
-  FROM (
-    SELECT i, '2022-01-01 00:00:00+00'::timestamptz + random() * interval '120 days' AS t,
-           random() < 0.75 AS near, 1 + floor(random() * 20)::int AS k,
-           sqrt(-2 * ln(1 - random())) AS r, 2 * pi() * random() AS a,
-           random() AS ux, random() AS uy,
-           (ARRAY['exact', 'vicinity', 'vicinity', 'locality', 'region'])
-             [1 + floor(random() * 5)::int] AS lp,
-           CASE WHEN random() < 0.25 THEN NULL ELSE floor(random() * 3600) / 10 END AS heading,
-           (ARRAY['truck', 'truck', 'tank', 'ifv', 'apc', 'sp_artillery', 'mlrs', 'fuel_truck'])
-             [1 + floor(random() * 8)::int] AS ty,
-           1 + floor(random() * 20)::int AS n,
-           CASE WHEN random() < 0.80 THEN 'unverified'
-                ELSE (ARRAY['verified', 'verified', 'verified', 'disputed', 'rejected'])
-                       [1 + floor(random() * 5)::int] END AS status
-    FROM generate_series(1, :rows) i) q) p
-JOIN bench_cells c ON c.cx = floor((p.lon - 33.75) / 0.25)::int
-                  AND c.cy = floor((p.lat - 48.75) / 0.25)::int;
-DROP TABLE bench_cells;
-SQL
-bench_psql -c "SET maintenance_work_mem = '512MB'" -c "$INDEX_DEFS" \
-  -c 'ALTER TABLE observations ENABLE TRIGGER USER' -c 'VACUUM (ANALYZE) observations'
-COUNT="$(bench_psql -At -c 'SELECT count(*) FROM observations')"
-[[ $COUNT == "$ROWS" ]] || die "the setup left $COUNT rows, not $ROWS"
+bench_fill_observations "$ROWS" "$USER_ID" "$ORG_ID"
 TABLE_SIZE="$(bench_psql -At -c "SELECT pg_size_pretty(pg_relation_size('observations')) || ' heap, ' || pg_size_pretty(pg_indexes_size('observations')) || ' indexes'")"
 FILL_S="$(since "$T_FILL")"
 log "setup took $FILL_S s ($TABLE_SIZE)"
@@ -251,7 +191,7 @@ times_floor() {
 }
 RUNNERS=(floor cold warm nginx)
 declare -A MS=()
-LOAD_LAT="$(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_LAT="$(loadavg)"
 for t in "${TILES[@]}"; do
   for ((r = 0; r < RUNS; r++)); do
     for ((k = 0; k < ${#RUNNERS[@]}; k++)); do
@@ -277,7 +217,7 @@ wrk_run() { # PORT TILE DURATION OUT
 }
 declare -A RPS=()
 BAD_TOTAL=0
-LOAD_WRK="$(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_WRK="$(loadavg)"
 for t in "${TILES[@]}"; do
   wrk_run "$WARM_PORT" "$t" 2s "$WORK/warm-up.out"
   wrk_run "$NGINX_PORT" "$t" 2s "$WORK/warm-up.out"
@@ -311,13 +251,12 @@ PLAN="$({
   echo "EXPLAIN (ANALYZE, BUFFERS) EXECUTE q(${ARGS[obs6]});"
 } | bench_psql -At)"
 IN_Z6="$(bench_psql -At -c "SELECT count(*) FROM observations WHERE location && ST_MakeEnvelope($(cut -d, -f2-5 <<<"${ARGS[obs6]}"), 4326) AND status <> 'rejected'")"
-LOAD_END="$(cut -d' ' -f1-3 /proc/loadavg)"
+LOAD_END="$(loadavg)"
 
 # ---- report --------------------------------------------------------------------------------
 declare -A MED=() LO=() HI=()
 for key in "${!MS[@]}"; do read -r "MED[$key]" "LO[$key]" "HI[$key]" < <(stats "${MS[$key]}"); done
 for key in "${!RPS[@]}"; do read -r "MED[rps/$key]" "LO[rps/$key]" "HI[rps/$key]" < <(stats "${RPS[$key]}"); done
-fmt() { awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 cell() { echo "**$(fmt "${MED[$1]}" "$2")** ($(fmt "${LO[$1]}" "$2")–$(fmt "${HI[$1]}" "$2"))"; }
 declare -A LABEL=([obs6]='observations 6/38/21' [obs10]='observations 10/616/344'
