@@ -76,12 +76,7 @@ TOKEN_KEY="$(sed -n "s/^const TOKEN_KEY = '\([^']*\)';.*/\1/p" "$BENCH_ROOT/dash
 [[ -n $TOKEN_KEY ]] || die "could not read the token's sessionStorage key from dashboard/src/api.ts"
 bench_convoywatch
 
-mkdir -p -- "$BENCH_DIR"
-WORK="$(mktemp -d "$BENCH_DIR/cw-bench-dashboard.XXXXXX")"
-BENCH_TMP+=("$WORK")
-free_kib="$(df -Pk -- "$WORK" | awk 'NR == 2 { print $4 }')"
-need_kib=$((ROWS * 2 / 5 + 1024 * 1024)) # about 400 bytes a row with indexes and WAL
-((free_kib > need_kib)) || die "$BENCH_DIR needs $((need_kib / 1024 / 1024)) GiB free"
+bench_workdir dashboard "$ROWS"
 # The dashboard as it is now: a copy, so that a rebuild meanwhile does not change what is measured.
 cp -a -- "$BENCH_ROOT/dashboard/dist" "$WORK/dist"
 

@@ -214,6 +214,18 @@ bench_traps() {
   trap 'exit 129' HUP
 }
 
+# bench_workdir NAME ROWS: WORK, a fresh folder under BENCH_DIR removed on exit, after checking
+# that its file system has room for ROWS observations (about 400 bytes a row with indexes and
+# WAL, plus 1 GiB).
+bench_workdir() {
+  mkdir -p -- "$BENCH_DIR"
+  WORK="$(mktemp -d "$BENCH_DIR/cw-bench-$1.XXXXXX")"
+  BENCH_TMP+=("$WORK")
+  local free_kib need_kib=$(($2 * 2 / 5 + 1024 * 1024))
+  free_kib="$(df -Pk -- "$WORK" | awk 'NR == 2 { print $4 }')"
+  ((free_kib > need_kib)) || die "$BENCH_DIR needs $((need_kib / 1024 / 1024)) GiB free"
+}
+
 # ---- a private cluster and server ----------------------------------------------------------
 # bench_pg_start DIR_PARENT: a private PostgreSQL cluster (scripts/pg) under DIR_PARENT, migrated
 # by BIN as the owner, which loads the reference geodata built into it (observations are derived

@@ -69,12 +69,7 @@ done
 ensure_nginx
 bench_convoywatch
 
-mkdir -p -- "$BENCH_DIR"
-WORK="$(mktemp -d "$BENCH_DIR/cw-bench-tiles.XXXXXX")"
-BENCH_TMP+=("$WORK")
-free_kib="$(df -Pk -- "$WORK" | awk 'NR == 2 { print $4 }')"
-need_kib=$((ROWS * 2 / 5 + 1024 * 1024)) # about 400 bytes a row with indexes and WAL
-((free_kib > need_kib)) || die "$BENCH_DIR needs $((need_kib / 1024 / 1024)) GiB free"
+bench_workdir tiles "$ROWS"
 
 # ---- the cluster and the rows (setup) ------------------------------------------------------
 export CW_PG_FAST=1
