@@ -90,13 +90,7 @@ read -r USER_ID ORG_ID < <(bench_psql -At -F' ' -c "SELECT id, org_id FROM users
 USER_IDS="$(bench_psql -At -c "SELECT '{' || string_agg(id::text, ',' ORDER BY id) || '}' FROM users WHERE org_id = $ORG_ID")"
 PG_VERSION="$(bench_psql -At -c 'SHOW server_version' | cut -d' ' -f1)"
 
-LOAD_FILL="$(loadavg)"
-T_FILL="$(now)"
-log "setup: $ROWS observations (INSERT … SELECT generate_series)"
 bench_fill_observations "$ROWS" "$USER_ID" "$ORG_ID"
-TABLE_SIZE="$(bench_psql -At -c "SELECT pg_size_pretty(pg_relation_size('observations')) || ' heap, ' || pg_size_pretty(pg_indexes_size('observations')) || ' indexes'")"
-FILL_S="$(since "$T_FILL")"
-log "setup took $FILL_S s ($TABLE_SIZE)"
 
 T_SUB="$(now)"
 log "setup: $SUBMISSIONS submissions"

@@ -333,8 +333,21 @@ bench_seed_observations() {
 # 6/38/21; observed 2022-01-01 … 2022-04-30; 80 % unverified, 4 % rejected; derived columns
 # (country, oblast, nearest place, distance and bearing to the border) from observation_derived()
 # of the centre of each point's 0.25° cell. 10 M rows take about 10 minutes and 4 GB on 2 shared
-# cores.
+# cores. Sets LOAD_FILL (the load average before), FILL_S (seconds) and TABLE_SIZE for the report.
 bench_fill_observations() {
+  # shellcheck disable=SC2034 # read by the scripts that report it
+  LOAD_FILL="$(loadavg)"
+  local t_fill
+  t_fill="$(now)"
+  log "setup: $1 observations (INSERT … SELECT generate_series)"
+  bench_fill_observations_sql "$@"
+  TABLE_SIZE="$(bench_psql -At -c "SELECT pg_size_pretty(pg_relation_size('observations')) || ' heap, ' || pg_size_pretty(pg_indexes_size('observations')) || ' indexes'")"
+  FILL_S="$(since "$t_fill")"
+  log "setup took $FILL_S s ($TABLE_SIZE)"
+}
+
+# The INSERT of bench_fill_observations.
+bench_fill_observations_sql() {
   local defs names count
   defs="$(bench_psql -At -c "SELECT indexdef || ';' FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'observations' AND indexname <> 'observations_pkey' ORDER BY indexname")"
   names="$(bench_psql -At -c "SELECT string_agg(indexname, ', ' ORDER BY indexname) FROM pg_indexes WHERE schemaname = 'public' AND tablename = 'observations' AND indexname <> 'observations_pkey'")"
